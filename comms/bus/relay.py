@@ -1,0 +1,164 @@
+"""The relay: hands committed outbox events, due retries and lost hand-overs to the broker.
+
+The database is the truth. Each (event, subscriber) pair gets a `Delivery` row when the relay
+first sees the event; the broker only carries delivery ids. A delivery that was handed over
+but never finished (broker restarted, worker killed) is handed over again after
+`bus_redeliver_after`; a failed one is handed over again when its backoff is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Protocol
+
+from sqlalchemy import and_, insert, or_, select, update
+
+from comms.bus.models import Delivery, DeliveryStatus, OutboxEvent
+from comms.bus.subscribers import SubscriberRegistry
+from comms.db.base import utcnow
+from comms.db.engine import Database
+from comms.db.tenancy import unscoped
+from comms.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# How many deliveries travel in one broker message: big enough to amortise broker and commit
+# costs, small enough that one slow batch does not hold up the others for long.
+CHUNK = 100
+
+
+class Dispatcher(Protocol):
+    """Carries delivery ids to whoever runs them (Celery in production)."""
+
+    def send(self, delivery_ids: Sequence[int]) -> None: ...
+
+
+class Relay:
+    def __init__(
+        self,
+        db: Database,
+        subscribers: SubscriberRegistry,
+        dispatcher: Dispatcher,
+        settings: Settings,
+    ) -> None:
+        self.db = db
+        self.subscribers = subscribers
+        self.dispatcher = dispatcher
+        self.settings = settings
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Called after a local commit that published events (from any thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            if asyncio.get_running_loop() is loop:
+                self._wake.set()
+                return
+        except RuntimeError:
+            pass
+        loop.call_soon_threadsafe(self._wake.set)
+
+    async def run_once(self) -> int:
+        """One pass; returns how many deliveries it handed to the dispatcher."""
+        ids = await self._claim()
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            await asyncio.to_thread(self.dispatcher.send, chunk)
+        return len(ids)
+
+    async def _claim(self) -> list[int]:
+        now = utcnow()
+        batch = self.settings.bus_batch_size
+        async with self.db.session() as s:
+            unscoped(s)
+            async with s.begin():
+                events = (
+                    await s.execute(
+                        select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.tenant_id)
+                        .where(OutboxEvent.dispatched_at.is_(None))
+                        .order_by(OutboxEvent.id)
+                        .limit(batch)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+                ids: list[int] = []
+                if events:
+                    rows = [
+                        {
+                            "event_id": ev_id,
+                            "tenant_id": tenant_id,
+                            "subscriber": sub.name,
+                            "status": DeliveryStatus.QUEUED,
+                            "attempts": 0,
+                            "handed_at": now,
+                        }
+                        for ev_id, topic, tenant_id in events
+                        for sub in self.subscribers.for_topic(topic)
+                    ]
+                    if rows:
+                        ids.extend(
+                            await s.scalars(insert(Delivery).returning(Delivery.id), rows)
+                        )
+                    await s.execute(
+                        update(OutboxEvent)
+                        .where(OutboxEvent.id.in_([e[0] for e in events]))
+                        .values(dispatched_at=now)
+                    )
+                lost_before = now - timedelta(seconds=self.settings.bus_redeliver_after)
+                due = list(
+                    await s.scalars(
+                        select(Delivery.id)
+                        .where(
+                            or_(
+                                and_(
+                                    Delivery.status == DeliveryStatus.RETRYING,
+                                    Delivery.next_attempt_at <= now,
+                                ),
+                                and_(
+                                    Delivery.status == DeliveryStatus.QUEUED,
+                                    Delivery.handed_at < lost_before,
+                                ),
+                            )
+                        )
+                        .order_by(Delivery.id)
+                        .limit(batch)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                if due:
+                    await s.execute(
+                        update(Delivery)
+                        .where(Delivery.id.in_(due))
+                        .values(status=DeliveryStatus.QUEUED, handed_at=now)
+                    )
+                    ids.extend(due)
+        return ids
+
+    async def run_forever(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        interval = self.settings.bus_poll_interval
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                handed = await self.run_once()
+            except Exception:
+                log.exception("bus relay pass failed; retrying")
+                handed = 0
+                await asyncio.sleep(interval)
+            if handed >= self.settings.bus_batch_size:
+                continue  # more waiting; go again at once
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+            except TimeoutError:
+                pass
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.wake()

@@ -1,0 +1,115 @@
+"""The composition root of a process: settings, modules, database, bus and credentials.
+
+Built once per process from settings; routes reach it through `deps.HubDep`, Celery tasks
+through the closure `make_celery` is given. Nothing here is a module-level global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from comms.auth.credentials import Passwords, Tokens
+from comms.auth.service import Credentials
+from comms.bus.delivery import DeliveryRunner
+from comms.bus.loop import ForeignLoop, LoopThread
+from comms.bus.publish import TOPICS_KEY, WAKE_KEY
+from comms.bus.relay import Dispatcher, Relay
+from comms.bus.subscribers import SubscriberRegistry
+from comms.bus.tasks import CeleryDispatcher, EmbeddedWorker, make_celery
+from comms.bus.topics import TopicRegistry
+from comms.db.engine import Database
+from comms.modules import Module, discover_modules
+from comms.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Hub:
+    def __init__(
+        self,
+        settings: Settings,
+        modules: Sequence[Module] | None = None,
+        *,
+        dispatcher: Dispatcher | None = None,
+    ) -> None:
+        self.settings = settings
+        self.modules = list(modules) if modules is not None else discover_modules()
+        for m in self.modules:
+            m.load_models()
+        self.topics = TopicRegistry(t for m in self.modules for t in m.topics)
+        self.subscribers = SubscriberRegistry(s for m in self.modules for s in m.subscribers)
+        self.credentials = Credentials(
+            Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+            Tokens(settings.ensure_secret_key(), settings.jwt_ttl_seconds),
+        )
+        self.services: dict[str, Any] = {}
+        self.celery = make_celery(settings, self._deliver_from_worker)
+        self.dispatcher: Dispatcher = dispatcher or CeleryDispatcher(self.celery)
+        self._db: Database | None = None
+        self._db_pid = 0
+        self._executor: LoopThread | ForeignLoop = LoopThread()
+        self._relay: Relay | None = None
+        self._relay_task: asyncio.Task[None] | None = None
+        self._worker: EmbeddedWorker | None = None
+
+    @property
+    def db(self) -> Database:
+        """This process's database; a forked worker child gets its own engine and pool."""
+        if self._db is None or self._db_pid != os.getpid():
+            self._db = Database(
+                self.settings.database_url,
+                info={TOPICS_KEY: self.topics, WAKE_KEY: self.wake_relay},
+            )
+            self._db_pid = os.getpid()
+        return self._db
+
+    @property
+    def relay(self) -> Relay:
+        if self._relay is None:
+            self._relay = Relay(self.db, self.subscribers, self.dispatcher, self.settings)
+        return self._relay
+
+    def wake_relay(self) -> None:
+        if self._relay is not None:
+            self._relay.wake()
+
+    def deliveries(self) -> DeliveryRunner:
+        return DeliveryRunner(self.db, self.topics, self.subscribers, self.settings,
+                              self.services)
+
+    async def run_deliveries(self, delivery_ids: Sequence[int]) -> int:
+        return await self.deliveries().run(delivery_ids)
+
+    def _deliver_from_worker(self, delivery_ids: list[int]) -> None:
+        self._executor.run(self.run_deliveries(delivery_ids))
+
+    async def start(self, *, relay: bool | None = None, worker: bool | None = None) -> None:
+        """Start the relay and (embedded broker) the in-process worker on this event loop."""
+        relay = self.settings.bus_relay if relay is None else relay
+        worker = self.settings.embedded_broker if worker is None else worker
+        if worker:
+            # Deliveries run on this loop with this engine: one SQLite writer pool, not two.
+            self._executor = ForeignLoop(asyncio.get_running_loop())
+            self._worker = EmbeddedWorker(self.celery)
+            await asyncio.to_thread(self._worker.start)
+        if relay:
+            self._relay_task = asyncio.create_task(self.relay.run_forever(), name="bus-relay")
+
+    async def stop(self) -> None:
+        if self._relay is not None:
+            self._relay.stop()
+        if self._relay_task is not None:
+            try:
+                await asyncio.wait_for(self._relay_task, timeout=5)
+            except TimeoutError:
+                self._relay_task.cancel()
+            self._relay_task = None
+        if self._worker is not None:
+            await asyncio.to_thread(self._worker.stop)
+            self._worker = None
+        if self._db is not None and self._db_pid == os.getpid():
+            await self._db.dispose()

@@ -1,0 +1,8 @@
+"""Every ORM model of the core, imported so that they all join Base.metadata."""
+
+from comms.audit.models import AuditEntry
+from comms.auth.models import ApiKey, User
+from comms.bus.models import Delivery, OutboxEvent
+from comms.tenants.models import Tenant
+
+__all__ = ["ApiKey", "AuditEntry", "Delivery", "OutboxEvent", "Tenant", "User"]

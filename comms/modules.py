@@ -1,0 +1,50 @@
+"""The one registration point: each package describes what it plugs into the hub.
+
+Packages are found through the `huitong.modules` entry-point group, so the app is assembled
+from what is installed rather than hard-wired to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import import_module
+from importlib.metadata import entry_points
+
+from fastapi import APIRouter
+
+from comms.bus.subscribers import Subscriber
+from comms.bus.topics import EventPayload
+
+GROUP = "huitong.modules"
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    routers: Sequence[APIRouter] = ()
+    topics: Sequence[type[EventPayload]] = ()
+    subscribers: Sequence[Subscriber] = ()
+    # Dotted module whose import defines the package's ORM models (joins Base.metadata).
+    models: str | None = None
+    # Alembic version location ("package:path"), one branch per package.
+    migrations: str | None = None
+    depends_on: Sequence[str] = field(default_factory=tuple)
+
+    def load_models(self) -> None:
+        if self.models:
+            import_module(self.models)
+
+
+def discover_modules() -> list[Module]:
+    """Installed modules, `comms` first, then by name."""
+    found: list[Module] = []
+    for ep in entry_points(group=GROUP):
+        mod = ep.load()
+        if not isinstance(mod, Module):
+            raise TypeError(f"entry point {ep.name!r} does not point at a comms.modules.Module")
+        found.append(mod)
+    found.sort(key=lambda m: (m.name != "comms", m.name))
+    if not found or found[0].name != "comms":
+        raise RuntimeError("the comms module is not installed; run `pip install -e .`")
+    return found

@@ -1,0 +1,83 @@
+"""The one settings object: every knob is a `HUITONG_*` environment variable."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED_BROKER = "memory://"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUITONG_", extra="ignore")
+
+    data_dir: Path = Field(Path("huitong-data"), description="Where embedded state lives.")
+    database_url: str = Field(
+        "", description="SQLAlchemy async URL; default an SQLite file under data_dir."
+    )
+    broker_url: str = Field(
+        EMBEDDED_BROKER,
+        description="Celery broker (redis://, amqp://); default memory:// runs the worker "
+        "inside the API process.",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="Signs console JWTs; generated and stored under data_dir when unset.",
+    )
+    host: str = Field("127.0.0.1", description="API listen address.")
+    port: int = Field(8000, description="API listen port.")
+    jwt_ttl_seconds: int = Field(12 * 3600, description="Lifetime of a console login token.")
+    log_level: str = Field("INFO", description="Python log level.")
+    argon2_time_cost: int = Field(3, description="argon2id passes per password hash.")
+    argon2_memory_kib: int = Field(65536, description="argon2id memory per password hash.")
+
+    bus_relay: bool = Field(
+        True, description="Run the outbox relay in this process (serve and worker)."
+    )
+    bus_poll_interval: float = Field(
+        0.2, description="Seconds between outbox polls when no local commit woke the relay."
+    )
+    bus_batch_size: int = Field(500, description="Outbox events the relay claims at once.")
+    bus_max_attempts: int = Field(
+        8, description="Handler attempts before a delivery is dead-lettered."
+    )
+    bus_retry_base: float = Field(
+        1.0, description="Seconds before the first retry; doubles each attempt."
+    )
+    bus_retry_max: float = Field(600.0, description="Longest wait between two attempts.")
+    bus_redeliver_after: float = Field(
+        60.0,
+        description="Seconds after which a delivery handed to the broker but never "
+        "finished is handed over again (broker or worker lost it).",
+    )
+    worker_concurrency: int = Field(2, description="Celery worker processes (huitong worker).")
+
+    @model_validator(mode="after")
+    def _defaults_from_data_dir(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'huitong.db'}"
+        return self
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url.startswith("memory://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def ensure_secret_key(self) -> str:
+        """Return the signing key, creating `data_dir/secret_key` (mode 600) on first use."""
+        if self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        key = path.read_text().strip()
+        self.secret_key = SecretStr(key)
+        return key

@@ -1,0 +1,1 @@
+"""Customer relationship management: contacts, timeline, tickets with SLA escalation, surveys."""

@@ -1,0 +1,1 @@
+"""ERP events: items and stock, sales orders, approvals."""

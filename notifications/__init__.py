@@ -1,0 +1,1 @@
+"""Notification rules: event to recipients to channels, with templates and preferences."""

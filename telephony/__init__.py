@@ -1,0 +1,1 @@
+"""Telephony: ARI call control, VPMN, group ringback, IVR, call centre, APN access."""
