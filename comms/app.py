@@ -42,8 +42,9 @@ def _error_body(exc: Exception) -> dict[str, object]:
     return {"detail": str(exc)}
 
 
-def create_app(settings: Settings | None = None, *, hub: Hub | None = None,
-               start_services: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, hub: Hub | None = None, start_services: bool = True
+) -> FastAPI:
     hub = hub or Hub(settings or Settings())
 
     @asynccontextmanager
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None,
             app.include_router(router)
 
     for exc_type, status_code in _STATUS:
+
         def handler(_: Request, exc: Exception, code: int = status_code) -> JSONResponse:
             headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
             return JSONResponse(_error_body(exc), status_code=code, headers=headers)

@@ -28,7 +28,7 @@ def _migrate(settings: Settings) -> None:
     from comms.db.migrate import upgrade
     from comms.modules import discover_modules
 
-    upgrade(settings.database_url, discover_modules())
+    upgrade(settings.database_url, discover_modules(settings.extra_modules))
 
 
 @click.group(help="Huitong (汇通): the communications hub. Settings come from HUITONG_* vars.")
@@ -59,10 +59,15 @@ def serve(host: str | None, port: int | None) -> None:
     _migrate(settings)
     app = create_app(settings)
     base = f"http://{settings.host}:{settings.port}"
-    worker = ("in-process (embedded broker)" if settings.embedded_broker
-              else f"separate: run `huitong worker` ({_safe_url(settings.broker_url)})")
-    click.echo(f"Huitong API   {base}/api/v1\nAPI docs      {base}/docs\n"
-               f"Database      {_safe_url(settings.database_url)}\nWorker        {worker}")
+    worker = (
+        "in-process (embedded broker)"
+        if settings.embedded_broker
+        else f"separate: run `huitong worker` ({_safe_url(settings.broker_url)})"
+    )
+    click.echo(
+        f"Huitong API   {base}/api/v1\nAPI docs      {base}/docs\n"
+        f"Database      {_safe_url(settings.database_url)}\nWorker        {worker}"
+    )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 
@@ -118,9 +123,11 @@ def worker(concurrency: int | None, pool: str) -> None:
 
     settings = _settings()
     if settings.embedded_broker:
-        click.echo("error: HUITONG_BROKER_URL is memory:// (embedded); `huitong serve` already "
-                   "runs the worker. Set a redis:// or amqp:// broker for a separate worker.",
-                   err=True)
+        click.echo(
+            "error: HUITONG_BROKER_URL is memory:// (embedded); `huitong serve` already "
+            "runs the worker. Set a redis:// or amqp:// broker for a separate worker.",
+            err=True,
+        )
         sys.exit(2)
     hub = Hub(settings)
     relay_loop = LoopThread()
@@ -128,6 +135,7 @@ def worker(concurrency: int | None, pool: str) -> None:
         relay_loop.loop.call_soon_threadsafe(
             lambda: relay_loop.loop.create_task(hub.relay.run_forever())
         )
+    hub.celery.set_default()  # pool processes look tasks up on the default app
     hub.celery.Worker(
         concurrency=concurrency or settings.worker_concurrency,
         pool=pool,

@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from kombu import Connection
+from kombu.connection import Connection
 from sqlalchemy import text
 
 from comms.deps import HubDep
@@ -27,7 +27,7 @@ async def _database(hub: Hub) -> None:
 
 
 def _broker(url: str) -> None:
-    with Connection(url, connect_timeout=TIMEOUT) as conn:
+    with Connection(url, connect_timeout=TIMEOUT) as conn:  # type: ignore[no-untyped-call]
         conn.ensure_connection(max_retries=1, timeout=TIMEOUT)
 
 
@@ -42,8 +42,7 @@ async def check(hub: Hub) -> dict[str, str]:
         checks["broker"] = "ok (embedded)"
     else:
         try:
-            await asyncio.wait_for(asyncio.to_thread(_broker, hub.settings.broker_url),
-                                   TIMEOUT * 2)
+            await asyncio.wait_for(asyncio.to_thread(_broker, hub.settings.broker_url), TIMEOUT * 2)
             checks["broker"] = "ok"
         except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"

@@ -37,7 +37,9 @@ class Hub:
         dispatcher: Dispatcher | None = None,
     ) -> None:
         self.settings = settings
-        self.modules = list(modules) if modules is not None else discover_modules()
+        self.modules = (
+            list(modules) if modules is not None else discover_modules(settings.extra_modules)
+        )
         for m in self.modules:
             m.load_models()
         self.topics = TopicRegistry(t for m in self.modules for t in m.topics)
@@ -78,8 +80,7 @@ class Hub:
             self._relay.wake()
 
     def deliveries(self) -> DeliveryRunner:
-        return DeliveryRunner(self.db, self.topics, self.subscribers, self.settings,
-                              self.services)
+        return DeliveryRunner(self.db, self.topics, self.subscribers, self.settings, self.services)
 
     async def run_deliveries(self, delivery_ids: Sequence[int]) -> int:
         return await self.deliveries().run(delivery_ids)

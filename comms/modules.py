@@ -36,14 +36,24 @@ class Module:
             import_module(self.models)
 
 
-def discover_modules() -> list[Module]:
-    """Installed modules, `comms` first, then by name."""
+def load_module(ref: str) -> Module:
+    """`package.module:attr` to the Module object it names."""
+    path, _, attr = ref.strip().partition(":")
+    mod = getattr(import_module(path), attr or "module")
+    if not isinstance(mod, Module):
+        raise TypeError(f"{ref!r} does not name a comms.modules.Module")
+    return mod
+
+
+def discover_modules(extra: str = "") -> list[Module]:
+    """Installed modules plus `extra` (comma-separated refs), `comms` first, then by name."""
     found: list[Module] = []
     for ep in entry_points(group=GROUP):
         mod = ep.load()
         if not isinstance(mod, Module):
             raise TypeError(f"entry point {ep.name!r} does not point at a comms.modules.Module")
         found.append(mod)
+    found.extend(load_module(ref) for ref in extra.split(",") if ref.strip())
     found.sort(key=lambda m: (m.name != "comms", m.name))
     if not found or found[0].name != "comms":
         raise RuntimeError("the comms module is not installed; run `pip install -e .`")

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         description="Seconds after which a delivery handed to the broker but never "
         "finished is handed over again (broker or worker lost it).",
     )
+    extra_modules: str = Field(
+        "",
+        description="Comma-separated `package.module:attr` Module objects to load besides the "
+        "installed ones (benchmarks, test fixtures, site plug-ins not packaged as entry points).",
+    )
     worker_concurrency: int = Field(2, description="Celery worker processes (huitong worker).")
 
     @model_validator(mode="after")

@@ -29,7 +29,8 @@ def main() -> None:
         upgrade(url, modules)
         cfg = alembic_config(url, modules)
         existing = [
-            r for r in ScriptDirectory.from_config(cfg).walk_revisions()
+            r
+            for r in ScriptDirectory.from_config(cfg).walk_revisions()
             if r.revision.startswith(f"{package}_")
         ]
         command.revision(

@@ -20,5 +20,6 @@ async def list_audit(
     entity_type: str | None = None,
     action: str | None = None,
 ) -> object:
-    return await service.list_entries(s, limit=limit, before=before, entity_type=entity_type,
-                                      action=action)
+    return await service.list_entries(
+        s, limit=limit, before=before, entity_type=entity_type, action=action
+    )

@@ -30,8 +30,12 @@ async def login(body: LoginRequest, hub: HubDep) -> TokenOut:
 
 @router.get("/auth/me", response_model=MeOut)
 async def me(principal: PrincipalDep) -> MeOut:
-    return MeOut(tenant_id=principal.tenant_id, role=principal.role,
-                 user_id=principal.user_id, api_key_id=principal.api_key_id)
+    return MeOut(
+        tenant_id=principal.tenant_id,
+        role=principal.role,
+        user_id=principal.user_id,
+        api_key_id=principal.api_key_id,
+    )
 
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)

@@ -30,9 +30,7 @@ class Passwords:
 
     def verify(self, stored_hash: str | None, password: str) -> bool:
         try:
-            return bool(self._ph.verify(stored_hash or self._dummy, password)) and bool(
-                stored_hash
-            )
+            return bool(self._ph.verify(stored_hash or self._dummy, password)) and bool(stored_hash)
         except (VerificationError, InvalidHashError):
             return False
 
@@ -93,8 +91,9 @@ class Tokens:
 
     def read(self, token: str) -> TokenClaims | None:
         try:
-            claims = jwt.decode(token, self._key, algorithms=["HS256"],
-                                options={"require": ["sub", "tid", "exp"]})
+            claims = jwt.decode(
+                token, self._key, algorithms=["HS256"], options={"require": ["sub", "tid", "exp"]}
+            )
             return TokenClaims(uuid.UUID(claims["sub"]), uuid.UUID(claims["tid"]))
         except (jwt.PyJWTError, ValueError, KeyError):
             return None

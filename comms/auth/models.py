@@ -26,7 +26,9 @@ class Role(enum.StrEnum):
 
 _RANK = {Role.VIEWER: 0, Role.AGENT: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
 
-RoleColumn = Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+RoleColumn = Enum(
+    Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+)
 
 
 class User(TenantScoped, Timestamped, Base):

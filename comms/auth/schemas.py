@@ -15,7 +15,7 @@ class LoginRequest(BaseModel):
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 scheme name, not a secret
     expires_in: int
 
 

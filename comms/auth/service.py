@@ -56,8 +56,14 @@ async def create_user(
     except IntegrityError:
         await session.rollback()
         raise Conflict("a user with this email already exists", field="email") from None
-    audit.record(session, actor, "user.create", "user", user.id,
-                 {"email": user.email, "role": user.role.value, "password": data.password})
+    audit.record(
+        session,
+        actor,
+        "user.create",
+        "user",
+        user.id,
+        {"email": user.email, "role": user.role.value, "password": data.password},
+    )
     await session.commit()
     return user
 
@@ -74,7 +80,10 @@ async def list_users(session: AsyncSession) -> list[User]:
 
 
 async def update_user(
-    session: AsyncSession, creds: Credentials, actor: Principal, user_id: uuid.UUID,
+    session: AsyncSession,
+    creds: Credentials,
+    actor: Principal,
+    user_id: uuid.UUID,
     data: UserUpdate,
 ) -> User:
     user = await get_user(session, user_id)
@@ -84,8 +93,14 @@ async def update_user(
             setattr(user, field, changes[field])
     if "password" in changes:
         user.password_hash = creds.passwords.hash(changes["password"])
-    audit.record(session, actor, "user.update", "user", user.id,
-                 {k: (v.value if isinstance(v, Role) else v) for k, v in changes.items()})
+    audit.record(
+        session,
+        actor,
+        "user.update",
+        "user",
+        user.id,
+        {k: (v.value if isinstance(v, Role) else v) for k, v in changes.items()},
+    )
     await session.commit()
     return user
 
@@ -140,8 +155,14 @@ async def create_api_key(
     )
     session.add(key)
     await session.flush()
-    audit.record(session, actor, "api_key.create", "api_key", key.id,
-                 {"name": key.name, "role": key.role.value})
+    audit.record(
+        session,
+        actor,
+        "api_key.create",
+        "api_key",
+        key.id,
+        {"name": key.name, "role": key.role.value},
+    )
     await session.commit()
     return key, minted.secret
 

@@ -19,9 +19,17 @@ async def dead_letters(
     rows = await service.list_dead_letters(s, limit=limit, after_id=cursor)
     items = [
         DeadLetterOut(
-            id=d.id, event_id=e.id, topic=e.topic, version=e.version, tenant_id=e.tenant_id,
-            subscriber=d.subscriber, status=d.status, attempts=d.attempts,
-            last_error=d.last_error, event_created_at=e.created_at, payload=e.payload,
+            id=d.id,
+            event_id=e.id,
+            topic=e.topic,
+            version=e.version,
+            tenant_id=e.tenant_id,
+            subscriber=d.subscriber,
+            status=d.status,
+            attempts=d.attempts,
+            last_error=d.last_error,
+            event_created_at=e.created_at,
+            payload=e.payload,
         )
         for d, e in rows
     ]

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def backoff_seconds(attempt: int, settings: Settings) -> float:
     """Exponential backoff with ±20 % jitter so that retries of one outage do not stampede."""
-    base = min(settings.bus_retry_base * 2 ** (attempt - 1), settings.bus_retry_max)
+    base: float = min(settings.bus_retry_base * 2 ** (attempt - 1), settings.bus_retry_max)
     return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
 
 
@@ -94,8 +94,13 @@ class DeliveryRunner:
                         except Exception as exc:
                             await savepoint.rollback()
                             error = "".join(traceback.format_exception_only(exc)).strip()
-                            log.warning("handler %s failed on event %s (attempt %s): %s",
-                                        sub_name, ev_id, attempt, error)
+                            log.warning(
+                                "handler %s failed on event %s (attempt %s): %s",
+                                sub_name,
+                                ev_id,
+                                attempt,
+                                error,
+                            )
                         finally:
                             unscoped(s)
                             s.expunge_all()
@@ -110,11 +115,24 @@ class DeliveryRunner:
     def _outcome(self, attempt: int, error: str | None) -> dict[str, Any]:
         now = utcnow()
         if error is None:
-            return {"status": DeliveryStatus.DONE, "attempts": attempt, "done_at": now,
-                    "last_error": None, "next_attempt_at": None}
+            return {
+                "status": DeliveryStatus.DONE,
+                "attempts": attempt,
+                "done_at": now,
+                "last_error": None,
+                "next_attempt_at": None,
+            }
         if attempt >= self.settings.bus_max_attempts:
-            return {"status": DeliveryStatus.DEAD, "attempts": attempt, "last_error": error,
-                    "next_attempt_at": None}
+            return {
+                "status": DeliveryStatus.DEAD,
+                "attempts": attempt,
+                "last_error": error,
+                "next_attempt_at": None,
+            }
         wait = timedelta(seconds=backoff_seconds(attempt, self.settings))
-        return {"status": DeliveryStatus.RETRYING, "attempts": attempt, "last_error": error,
-                "next_attempt_at": now + wait}
+        return {
+            "status": DeliveryStatus.RETRYING,
+            "attempts": attempt,
+            "last_error": error,
+            "next_attempt_at": now + wait,
+        }

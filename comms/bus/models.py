@@ -55,8 +55,12 @@ class Delivery(TenantScoped, Base):
     )
     subscriber: Mapped[str] = mapped_column(String(120))
     status: Mapped[DeliveryStatus] = mapped_column(
-        Enum(DeliveryStatus, native_enum=False, length=16,
-             values_callable=lambda e: [m.value for m in e])
+        Enum(
+            DeliveryStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)

@@ -9,6 +9,7 @@ but never finished (broker restarted, worker killed) is handed over again after
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -103,9 +104,7 @@ class Relay:
                         for sub in self.subscribers.for_topic(topic)
                     ]
                     if rows:
-                        ids.extend(
-                            await s.scalars(insert(Delivery).returning(Delivery.id), rows)
-                        )
+                        ids.extend(await s.scalars(insert(Delivery).returning(Delivery.id), rows))
                     await s.execute(
                         update(OutboxEvent)
                         .where(OutboxEvent.id.in_([e[0] for e in events]))
@@ -154,10 +153,8 @@ class Relay:
                 await asyncio.sleep(interval)
             if handed >= self.settings.bus_batch_size:
                 continue  # more waiting; go again at once
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
-            except TimeoutError:
-                pass
 
     def stop(self) -> None:
         self._stopping = True

@@ -38,8 +38,14 @@ async def replay(session: AsyncSession, actor: Principal, delivery_id: int) -> D
     delivery.status = DeliveryStatus.RETRYING
     delivery.attempts = 0
     delivery.next_attempt_at = utcnow()
-    audit.record(session, actor, "bus.dead_letter.replay", "bus_delivery", delivery.id,
-                 {"subscriber": delivery.subscriber, "event_id": delivery.event_id})
+    audit.record(
+        session,
+        actor,
+        "bus.dead_letter.replay",
+        "bus_delivery",
+        delivery.id,
+        {"subscriber": delivery.subscriber, "event_id": delivery.event_id},
+    )
     # Relay wake-up rides on the commit hook when events are pending; mark it so.
     session.info[PENDING_KEY] = True
     await session.commit()

@@ -40,7 +40,9 @@ def make_celery(settings: Settings, deliver: Callable[[list[int]], Any]) -> Cele
         # The in-memory transport polls; the default 1 s would add up to a second per event.
         app.conf.broker_transport_options = {"polling_interval": 0.01}
 
-    @app.task(name=DELIVER_TASK)  # type: ignore[untyped-decorator]
+    # shared=False: a shared task would be attached to every Celery app in the process, so a
+    # second hub (tests, embedded restarts) would run the first hub's closure.
+    @app.task(name=DELIVER_TASK, shared=False)  # type: ignore[untyped-decorator]
     def deliver_task(delivery_ids: list[int]) -> None:
         deliver(list(delivery_ids))
 
@@ -86,8 +88,14 @@ class EmbeddedWorker:
             without_mingle=True,
             without_gossip=True,
         )
-        self._thread = threading.Thread(target=self._worker.start, name="huitong-worker",
-                                        daemon=True)
+        worker = self._worker
+
+        def run() -> None:
+            # Celery's pools look tasks up on the *current* app, which is thread-local.
+            self.app.set_current()
+            worker.start()
+
+        self._thread = threading.Thread(target=run, name="huitong-worker", daemon=True)
         self._thread.start()
         if not self._worker.ready.wait(timeout):
             raise RuntimeError("embedded Celery worker did not start")

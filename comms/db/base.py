@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, ForeignKey, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
@@ -48,7 +49,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
 
 
 class Timestamped:
@@ -59,5 +60,5 @@ class TenantScoped:
     """Mixin for tenant-owned rows: sessions scope every query on them to one tenant."""
 
     @declared_attr
-    def tenant_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - SQLAlchemy declared_attr
+    def tenant_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)

@@ -53,8 +53,12 @@ async def create_tenant(
         await session.rollback()
         raise Conflict(f"a tenant named {name!r} already exists", field="tenant") from None
     scoped_to(session, tenant.id)
-    admin = User(email=email, name="admin", role=Role.ADMIN,
-                 password_hash=creds.passwords.hash(admin_password))
+    admin = User(
+        email=email,
+        name="admin",
+        role=Role.ADMIN,
+        password_hash=creds.passwords.hash(admin_password),
+    )
     session.add(admin)
     await session.flush()
     actor = Principal(tenant_id=tenant.id, role=Role.ADMIN, user_id=admin.id)
