@@ -228,7 +228,9 @@ def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:
         HUITONG_EXTRA_MODULES="bus_fixtures:module",
         HUITONG_ARGON2_TIME_COST="1",
         HUITONG_ARGON2_MEMORY_KIB="1024",
-        PYTHONPATH=os.pathsep.join([str(TESTS_DIR), env.get("PYTHONPATH", "")]),
+        PYTHONPATH=os.pathsep.join(
+            [str(TESTS_DIR.parent), str(TESTS_DIR), env.get("PYTHONPATH", "")]
+        ),
     )
     env.update(extra)
     return env
