@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         description="Seconds after which a delivery handed to the broker but never "
         "finished is handed over again (broker or worker lost it).",
     )
+    bus_retention_days: float = Field(
+        7.0,
+        description="Days an event is kept after every subscriber finished it; dead or "
+        "unfinished events are kept until replayed.",
+    )
     extra_modules: str = Field(
         "",
         description="Comma-separated `package.module:attr` Module objects to load besides the "

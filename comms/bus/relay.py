@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 
 from comms.bus.models import Delivery, DeliveryStatus, OutboxEvent
 from comms.bus.subscribers import SubscriberRegistry
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 # How many deliveries travel in one broker message: big enough to amortise broker and commit
 # costs, small enough that one slow batch does not hold up the others for long.
 CHUNK = 100
+PRUNE_EVERY = 3600.0  # seconds between two prunes of finished events
 
 
 class Dispatcher(Protocol):
@@ -140,10 +141,39 @@ class Relay:
                     ids.extend(due)
         return ids
 
+    async def prune(self) -> int:
+        """Delete events older than the retention whose every delivery is done."""
+        cutoff = utcnow() - timedelta(days=self.settings.bus_retention_days)
+        unfinished = (
+            select(Delivery.id)
+            .where(Delivery.event_id == OutboxEvent.id, Delivery.status != DeliveryStatus.DONE)
+            .exists()
+        )
+        async with self.db.session() as s:
+            unscoped(s)
+            async with s.begin():
+                result = await s.execute(
+                    delete(OutboxEvent)
+                    .where(
+                        OutboxEvent.created_at < cutoff,
+                        OutboxEvent.dispatched_at.is_not(None),
+                        ~unfinished,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def run_forever(self) -> None:
         self._loop = asyncio.get_running_loop()
         interval = self.settings.bus_poll_interval
+        next_prune = 0.0
         while not self._stopping:
+            if self._loop.time() >= next_prune:
+                next_prune = self._loop.time() + PRUNE_EVERY
+                try:
+                    await self.prune()
+                except Exception:
+                    log.exception("bus outbox pruning failed; next try in an hour")
             self._wake.clear()
             try:
                 handed = await self.run_once()

@@ -210,3 +210,23 @@ asyncio.run(main())
     assert await count_effects(hub) == 0
     await drain(hub)
     assert await count_effects(hub, "recorder") == 1
+
+
+async def test_prune_removes_only_old_fully_handled_events(hub: Hub, tenant: TenantCtx) -> None:
+    await publish_one(hub, tenant, ThingHappened(n=1))  # old, handled: pruned
+    await publish_one(hub, tenant, FlakyHappened(n=2, failures=99))  # old, dead: kept
+    await drain(hub)
+    async with hub.db.session() as s:
+        unscoped(s)
+        await s.execute(update(OutboxEvent).values(created_at=utcnow() - timedelta(days=30)))
+        await s.commit()
+    await publish_one(hub, tenant, ThingHappened(n=3))  # recent, handled: kept
+    await drain(hub)
+    # The first ThingHappened, and the tenant's own comms.tenant.created (no subscribers).
+    assert await hub.relay.prune() == 2
+    async with hub.db.session() as s:
+        unscoped(s)
+        topics = sorted(await s.scalars(select(OutboxEvent.topic)))
+        deliveries = await s.scalar(select(func.count()).select_from(Delivery))
+    assert topics == [FlakyHappened.topic, ThingHappened.topic]
+    assert deliveries == 3  # the pruned event's two deliveries went with it
