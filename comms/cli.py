@@ -156,5 +156,21 @@ def _safe_url(url: str) -> str:
         return url.split("@")[-1]
 
 
+def _add_module_commands() -> None:
+    """Sub-commands that installed packages contribute (`Module.commands`)."""
+    from comms.modules import discover_modules
+
+    try:
+        modules = discover_modules(Settings().extra_modules)
+    except Exception as exc:  # a broken plug-in must not take the core commands down
+        logging.getLogger(__name__).warning("module commands not loaded: %s", exc)
+        return
+    for module in modules:
+        for command in module.commands:
+            main.add_command(command)
+
+
+_add_module_commands()
+
 if __name__ == "__main__":
     main()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.metadata import entry_points
 
+import click
 from fastapi import APIRouter
 
 from comms.bus.subscribers import Subscriber
@@ -30,6 +31,8 @@ class Module:
     # Alembic version location ("package:path"), one branch per package.
     migrations: str | None = None
     depends_on: Sequence[str] = field(default_factory=tuple)
+    # Extra `huitong` sub-commands (click), e.g. `huitong radius`, `huitong smtp-in`.
+    commands: Sequence[click.Command] = ()
 
     def load_models(self) -> None:
         if self.models:
