@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from comms.hub import Hub
-from conftest import TenantCtx
+from hubtest import TenantCtx
 
 # Makes a resource owned by the given tenant; returns the route's path parameters.
 Factory = Callable[[Hub, httpx.AsyncClient, TenantCtx], Awaitable[dict[str, str]]]

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from isolation import collect_cases
 
 from comms.hub import Hub
-from conftest import TenantCtx
+from hubtest import TenantCtx
+from isolation import collect_cases
 
 ISOLATION_CASES = collect_cases()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-from isolation import Case
 from sqlalchemy import select
 
 from bus_fixtures import FlakyHappened
@@ -11,7 +10,8 @@ from comms.bus import publish
 from comms.bus.models import Delivery
 from comms.db.tenancy import scoped_to
 from comms.hub import Hub
-from conftest import TenantCtx, drain
+from hubtest import TenantCtx, drain
+from isolation import Case
 
 
 async def make_user(hub: Hub, client: httpx.AsyncClient, owner: TenantCtx) -> dict[str, str]:

@@ -6,7 +6,7 @@ import httpx
 
 from comms.app import create_app
 from comms.hub import Hub
-from conftest import all_modules, make_settings
+from hubtest import all_modules, make_settings
 
 
 async def get(app: object, path: str) -> httpx.Response:

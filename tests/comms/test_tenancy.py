@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from comms.auth.models import Role, User
 from comms.db.tenancy import TenantScopeError, scoped_to, unscoped
 from comms.hub import Hub
-from conftest import TenantCtx
+from hubtest import TenantCtx
 
 
 async def test_unscoped_session_refuses_to_query_tenant_data(hub: Hub, tenant: TenantCtx) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from comms.auth.models import ApiKey, User
 from comms.db.tenancy import unscoped
 from comms.hub import Hub
-from conftest import TenantCtx
+from hubtest import TenantCtx
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:

@@ -18,7 +18,7 @@ from comms.bus import publish
 from comms.bus.tasks import QUEUE
 from comms.db.tenancy import scoped_to
 from comms.hub import Hub
-from conftest import (
+from hubtest import (
     BROKER_URLS,
     PYTHON,
     TenantCtx,

@@ -16,7 +16,7 @@ from comms.bus.models import Delivery, DeliveryStatus, OutboxEvent
 from comms.db.base import utcnow
 from comms.db.tenancy import TenantScopeError, scoped_to, unscoped
 from comms.hub import Hub
-from conftest import PYTHON, TenantCtx, count_effects, drain, subprocess_env
+from hubtest import PYTHON, TenantCtx, count_effects, drain, subprocess_env
 
 
 async def publish_one(hub: Hub, tenant: TenantCtx, payload: object, *, commit: bool = True) -> None:

@@ -1,0 +1,1 @@
+"""Outbound and inbound message channels (SMS first)."""

@@ -1,0 +1,1 @@
+"""SMS channel: encoding, segmentation and concatenation helpers (see `encoding`)."""
