@@ -76,17 +76,18 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--admin-email", required=True)
 @click.option("--admin-password", required=True)
 def init(tenant_name: str, admin_email: str, admin_password: str) -> None:
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ValidationError
 
     from comms.auth.schemas import UserCreate
 
     settings = _settings()
     try:
+        # The same rules as the users API, so a first admin is no weaker than any other.
         UserCreate(email=admin_email, password=admin_password)
-        TypeAdapter(str).validate_python(tenant_name)
     except ValidationError as exc:
-        fields = ", ".join(str(e["loc"][0]) for e in exc.errors())
-        click.echo(f"error: invalid {fields}: {exc.errors()[0]['msg']}", err=True)
+        first = exc.errors()[0]
+        option = {"email": "--admin-email", "password": "--admin-password"}[str(first["loc"][0])]
+        click.echo(f"error: invalid {option}: {first['msg']}", err=True)
         sys.exit(2)
     if not tenant_name.strip():
         click.echo("error: --tenant must not be empty", err=True)
