@@ -118,7 +118,6 @@ async def _init(settings: Settings, name: str, email: str, password: str) -> dic
 @click.option("--concurrency", default=None, type=int, help="Overrides HUITONG_WORKER_CONCURRENCY.")
 @click.option("--pool", default="prefork", type=click.Choice(["prefork", "solo", "threads"]))
 def worker(concurrency: int | None, pool: str) -> None:
-    from comms.bus.loop import LoopThread
     from comms.bus.tasks import QUEUE
     from comms.hub import Hub
 
@@ -131,11 +130,8 @@ def worker(concurrency: int | None, pool: str) -> None:
         )
         sys.exit(2)
     hub = Hub(settings)
-    relay_loop = LoopThread()
     if settings.bus_relay:
-        relay_loop.loop.call_soon_threadsafe(
-            lambda: relay_loop.loop.create_task(hub.relay.run_forever())
-        )
+        hub.start_relay_in_background()
     hub.celery.set_default()  # pool processes look tasks up on the default app
     hub.celery.Worker(
         concurrency=concurrency or settings.worker_concurrency,

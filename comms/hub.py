@@ -88,6 +88,18 @@ class Hub:
     def _deliver_from_worker(self, delivery_ids: list[int]) -> None:
         self._executor.run(self.run_deliveries(delivery_ids))
 
+    def start_relay_in_background(self) -> None:
+        """Run the relay on the loop deliveries use (`huitong worker`): one engine, one loop.
+        With a prefork pool only the parent relays; children get their own loop and engine."""
+        executor = self._executor
+        assert isinstance(executor, LoopThread)
+        loop = executor.loop
+
+        def start() -> None:
+            self._relay_task = loop.create_task(self.relay.run_forever(), name="bus-relay")
+
+        loop.call_soon_threadsafe(start)
+
     async def start(self, *, relay: bool | None = None, worker: bool | None = None) -> None:
         """Start the relay and (embedded broker) the in-process worker on this event loop."""
         relay = self.settings.bus_relay if relay is None else relay

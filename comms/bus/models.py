@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,7 +42,16 @@ class OutboxEvent(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     dispatched_at: Mapped[datetime | None] = mapped_column(default=None)
 
-    __table_args__ = (Index("ix_bus_outbox_undispatched", "dispatched_at", "id"),)
+    # Partial: only rows still waiting for the relay, so the claim stays cheap however many
+    # dispatched events the table keeps.
+    __table_args__ = (
+        Index(
+            "ix_bus_outbox_undispatched",
+            "id",
+            postgresql_where=text("dispatched_at IS NULL"),
+            sqlite_where=text("dispatched_at IS NULL"),
+        ),
+    )
 
 
 class Delivery(TenantScoped, Base):
@@ -70,5 +80,16 @@ class Delivery(TenantScoped, Base):
 
     __table_args__ = (
         UniqueConstraint("event_id", "subscriber", name="uq_bus_deliveries_event_subscriber"),
-        Index("ix_bus_deliveries_status_due", "status", "next_attempt_at"),
+        Index(
+            "ix_bus_deliveries_retry_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'retrying'"),
+            sqlite_where=text("status = 'retrying'"),
+        ),
+        Index(
+            "ix_bus_deliveries_in_flight",
+            "handed_at",
+            postgresql_where=text("status = 'queued'"),
+            sqlite_where=text("status = 'queued'"),
+        ),
     )

@@ -27,9 +27,18 @@ from comms.settings import Settings
 log = logging.getLogger(__name__)
 
 # How many deliveries travel in one broker message: big enough to amortise broker and commit
-# costs, small enough that one slow batch does not hold up the others for long.
-CHUNK = 100
+# costs, small enough that one slow batch does not hold up the others for long. A worker runs
+# a message in one transaction with a savepoint per delivery; at most 64 keeps those
+# subtransactions within PostgreSQL's per-backend cache (PGPROC_MAX_CACHED_SUBXIDS), past
+# which every other backend's snapshot checks go through pg_subtrans (measured: 100 made
+# ~12x the pg_subtrans lookups of 50 and ~5-10 % less throughput).
+CHUNK = 50
 PRUNE_EVERY = 3600.0  # seconds between two prunes of finished events
+# Shortest time between two passes of run_forever. Idle, a wake-up is served at once; under a
+# stream of one-event commits the relay hands over the few events of this window in one
+# broker message instead of one each, which costs far less per event in the relay, the
+# broker, the worker and the database, for at most this much added latency.
+MIN_PASS_INTERVAL = 0.02
 
 
 class Dispatcher(Protocol):
@@ -67,15 +76,17 @@ class Relay:
             pass
         loop.call_soon_threadsafe(self._wake.set)
 
-    async def run_once(self) -> int:
-        """One pass; returns how many deliveries it handed to the dispatcher."""
-        ids = await self._claim()
+    async def run_once(self, *, sweep: bool = True) -> int:
+        """One pass; returns how many deliveries it handed to the dispatcher. `sweep` also
+        hands over due retries and lost hand-overs (run_forever does so once a poll interval,
+        not on every wake-up: that scan costs more than the new events)."""
+        ids = await self._claim(sweep)
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             await asyncio.to_thread(self.dispatcher.send, chunk)
         return len(ids)
 
-    async def _claim(self) -> list[int]:
+    async def _claim(self, sweep: bool = True) -> list[int]:
         now = utcnow()
         batch = self.settings.bus_batch_size
         async with self.db.session() as s:
@@ -111,6 +122,8 @@ class Relay:
                         .where(OutboxEvent.id.in_([e[0] for e in events]))
                         .values(dispatched_at=now)
                     )
+                if not sweep:
+                    return ids
                 lost_before = now - timedelta(seconds=self.settings.bus_redeliver_after)
                 due = list(
                     await s.scalars(
@@ -165,18 +178,28 @@ class Relay:
 
     async def run_forever(self) -> None:
         self._loop = asyncio.get_running_loop()
+        loop = self._loop
         interval = self.settings.bus_poll_interval
         next_prune = 0.0
+        next_sweep = 0.0
+        last_pass = -MIN_PASS_INTERVAL
         while not self._stopping:
-            if self._loop.time() >= next_prune:
-                next_prune = self._loop.time() + PRUNE_EVERY
+            if loop.time() >= next_prune:
+                next_prune = loop.time() + PRUNE_EVERY
                 try:
                     await self.prune()
                 except Exception:
                     log.exception("bus outbox pruning failed; next try in an hour")
+            pause = last_pass + MIN_PASS_INTERVAL - loop.time()
+            if pause > 0:
+                await asyncio.sleep(pause)
             self._wake.clear()
+            last_pass = loop.time()
+            sweep = last_pass >= next_sweep
+            if sweep:
+                next_sweep = last_pass + interval
             try:
-                handed = await self.run_once()
+                handed = await self.run_once(sweep=sweep)
             except Exception:
                 log.exception("bus relay pass failed; retrying")
                 handed = 0

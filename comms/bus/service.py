@@ -29,7 +29,8 @@ async def list_dead_letters(
 
 
 async def replay(session: AsyncSession, actor: Principal, delivery_id: int) -> Delivery:
-    """Give a dead delivery a fresh set of attempts; the relay hands it over at once."""
+    """Give a dead delivery a fresh set of attempts; a running relay hands it over within
+    its poll interval (it sweeps for due retries once per interval)."""
     delivery = await session.get(Delivery, delivery_id)
     if delivery is None:
         raise NotFound("dead letter not found")

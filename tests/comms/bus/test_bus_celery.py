@@ -92,17 +92,17 @@ async def broker_hub(database_url: str, tmp_path: object, broker_url: str) -> As
     await hub.stop()
 
 
-def start_worker(hub: Hub) -> subprocess.Popen[str]:
+def start_worker(hub: Hub, *, pool: str = "prefork", relay: bool = False) -> subprocess.Popen[str]:
     env = subprocess_env(
         hub.settings,
         HUITONG_BROKER_URL=hub.settings.broker_url,
-        HUITONG_BUS_RELAY="false",
+        HUITONG_BUS_RELAY="true" if relay else "false",
         HUITONG_BUS_RETRY_BASE="0",
         HUITONG_LOG_LEVEL="WARNING",
     )
     # Own session, so a kill can take the whole process group (parent and pool children).
     return subprocess.Popen(
-        [PYTHON, "-m", "comms.cli", "worker", "--concurrency", "2"],
+        [PYTHON, "-m", "comms.cli", "worker", "--concurrency", "2", "--pool", pool],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -157,3 +157,25 @@ async def test_killed_worker_loses_nothing(broker_hub: Hub) -> None:
     finally:
         out = stop_worker(worker)
     assert n == 61, out
+
+
+@pytest.mark.broker
+@pytest.mark.slow
+@pytest.mark.parametrize("pool", ["solo", "threads"])
+async def test_worker_runs_its_own_relay_on_any_pool(
+    database_url: str, tmp_path: object, broker_url: str, pool: str
+) -> None:
+    # No relay in this process: the worker alone must claim, hand over and deliver.
+    settings = make_settings(database_url, tmp_path, broker_url=broker_url)  # type: ignore[arg-type]
+    hub = Hub(settings, all_modules())
+    try:
+        tenant = await make_tenant(hub)
+        await publish_batch(hub, tenant, 20)
+        worker = start_worker(hub, pool=pool, relay=True)
+        try:
+            n = await wait_for_effects(hub, 41)
+        finally:
+            out = stop_worker(worker)
+        assert n == 41, out
+    finally:
+        await hub.stop()

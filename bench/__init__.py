@@ -1,0 +1,1 @@
+"""Benchmarks; a package so that worker processes can import `bench.bus_throughput:module`."""
