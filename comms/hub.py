@@ -22,6 +22,7 @@ from comms.bus.subscribers import SubscriberRegistry
 from comms.bus.tasks import CeleryDispatcher, EmbeddedWorker, make_celery
 from comms.bus.topics import TopicRegistry
 from comms.db.engine import Database
+from comms.messages.runtime import Messaging
 from comms.modules import Module, discover_modules
 from comms.settings import Settings
 
@@ -49,6 +50,8 @@ class Hub:
             Tokens(settings.ensure_secret_key(), settings.jwt_ttl_seconds),
         )
         self.services: dict[str, Any] = {}
+        # SMS provider, mail transport, sender and sink, for handlers (ctx.services).
+        self.messaging = Messaging(settings, lambda: self.db, self.services)
         self.celery = make_celery(settings, self._deliver_from_worker)
         self.dispatcher: Dispatcher = dispatcher or CeleryDispatcher(self.celery)
         self._db: Database | None = None
@@ -111,8 +114,10 @@ class Hub:
             await asyncio.to_thread(self._worker.start)
         if relay:
             self._relay_task = asyncio.create_task(self.relay.run_forever(), name="bus-relay")
+            await self.messaging.start()  # resumes interrupted sends, then sweeps
 
     async def stop(self) -> None:
+        await self.messaging.stop()
         if self._relay is not None:
             self._relay.stop()
         if self._relay_task is not None:

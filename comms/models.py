@@ -3,6 +3,29 @@
 from comms.audit.models import AuditEntry
 from comms.auth.models import ApiKey, User
 from comms.bus.models import Delivery, OutboxEvent
+from comms.messages.models import (
+    Conversation,
+    InboundAddress,
+    Message,
+    MessageAttachment,
+    MessagePart,
+    MessagingSettings,
+    PendingReceipt,
+)
 from comms.tenants.models import Tenant
 
-__all__ = ["ApiKey", "AuditEntry", "Delivery", "OutboxEvent", "Tenant", "User"]
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Conversation",
+    "Delivery",
+    "InboundAddress",
+    "Message",
+    "MessageAttachment",
+    "MessagePart",
+    "MessagingSettings",
+    "OutboxEvent",
+    "PendingReceipt",
+    "Tenant",
+    "User",
+]

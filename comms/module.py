@@ -3,14 +3,28 @@
 from comms.audit.api import router as audit_router
 from comms.auth.api import router as auth_router
 from comms.bus.api import router as bus_router
+from comms.channels.email.inbound import smtp_in
+from comms.channels.sms.twilio_webhooks import router as twilio_router
+from comms.messages.api import router as messages_router
+from comms.messages.events import TOPICS as MESSAGE_TOPICS
+from comms.messages.handlers import subs as message_subscribers
 from comms.modules import Module
 from comms.tenants.api import router as tenants_router
 from comms.tenants.events import TOPICS
 
 module = Module(
     name="comms",
-    routers=(auth_router, tenants_router, audit_router, bus_router),
-    topics=TOPICS,
+    routers=(
+        auth_router,
+        tenants_router,
+        audit_router,
+        bus_router,
+        messages_router,
+        twilio_router,
+    ),
+    topics=(*TOPICS, *MESSAGE_TOPICS),
+    subscribers=tuple(message_subscribers),
     models="comms.models",
     migrations="comms.db:migrations/versions",
+    commands=(smtp_in,),
 )

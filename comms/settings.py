@@ -65,6 +65,67 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = Field(2, description="Celery worker processes (huitong worker).")
 
+    public_url: str = Field(
+        "",
+        description="Public base URL of the API as the outside world sees it (behind a proxy); "
+        "used for provider callback URLs and to check webhook signatures.",
+    )
+    sms_provider: str = Field(
+        "",
+        description="log, twilio or smpp; empty picks smpp if HUITONG_SMPP_URL is set, twilio "
+        "if the Twilio account is set, else log.",
+    )
+    sms_max_segments: int = Field(10, description="Longest SMS body accepted, in segments.")
+    sms_rate: float = Field(
+        0.0, description="Per-provider submissions per second in each process; 0 = no cap."
+    )
+    sms_daily_quota: int = Field(
+        0, description="Outbound SMS per tenant per day (tenant's time zone); 0 = no quota."
+    )
+    sms_recipient_daily_cap: int = Field(
+        0, description="Outbound SMS per recipient number per tenant per day; 0 = no cap."
+    )
+    sms_duplicate_window: float = Field(
+        300.0, description="Seconds in which the same text to the same number is suppressed."
+    )
+    smpp_url: str = Field("", description="smpp://system_id:password@host:port of the SMSC.")
+    twilio_account_sid: str = Field("", description="Twilio account SID (AC...).")
+    twilio_auth_token: SecretStr = Field(
+        SecretStr(""), description="Twilio auth token; also checks X-Twilio-Signature."
+    )
+    twilio_from: str = Field("", description="Twilio sender number (E.164) or sender id.")
+    twilio_api_base: str = Field(
+        "", description="Overrides Twilio's API base URL (a test double or proxy)."
+    )
+    smtp_url: str = Field(
+        "",
+        description="Outgoing mail relay: smtp://user:pass@host:port (STARTTLS when offered) "
+        "or smtps://… (implicit TLS); empty = log transport.",
+    )
+    smtp_starttls: bool = Field(
+        True, description="On smtp:// use STARTTLS when the server offers it."
+    )
+    smtp_timeout: float = Field(30.0, description="Seconds before an SMTP send gives up.")
+    smtp_from: str = Field(
+        "huitong@localhost", description="Default From address of outgoing mail."
+    )
+    smtp_in_host: str = Field("127.0.0.1", description="huitong smtp-in listen address.")
+    smtp_in_port: int = Field(2525, description="huitong smtp-in listen port.")
+    smtp_in_max_bytes: int = Field(
+        10 * 1024 * 1024, description="Largest inbound mail accepted (552 beyond)."
+    )
+    messages_sweep_interval: float = Field(
+        5.0, description="Seconds between sweeps that resume and retry queued messages."
+    )
+    messages_stale_after: float = Field(
+        120.0,
+        description="A message left `sending` this long without a provider id (its sender "
+        "died) is queued again; keep it above the providers' timeouts.",
+    )
+    messages_expire_after: float = Field(
+        86400.0, description="Seconds a message may wait in the queue before it fails."
+    )
+
     @model_validator(mode="after")
     def _defaults_from_data_dir(self) -> Settings:
         if not self.database_url:

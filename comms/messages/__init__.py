@@ -1,0 +1,1 @@
+"""Messages and conversations: every SMS and email, in or out, as one tracked record."""

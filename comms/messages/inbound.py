@@ -1,0 +1,208 @@
+"""The sink adapters report to: receipts, inbound SMS and inbound mail become records."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from comms.bus.publish import publish
+from comms.channels.email.transport import Attachment
+from comms.channels.sms.provider import DeliveryReceipt, InboundSms
+from comms.db.base import utcnow
+from comms.db.engine import Database
+from comms.db.tenancy import scoped_to, unscoped
+from comms.messages.addresses import try_phone
+from comms.messages.conversations import conversation_for
+from comms.messages.events import MessageInbound
+from comms.messages.lifecycle import publish_status
+from comms.messages.models import (
+    Channel,
+    Conversation,
+    Direction,
+    InboundAddress,
+    Message,
+    MessageAttachment,
+    MessagePart,
+    PendingReceipt,
+)
+from comms.messages.receipts import apply_receipt
+from comms.messages.state import MessageStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InboundEmail:
+    """A received mail, parsed by the SMTP receiver."""
+
+    sender: str
+    recipient: str
+    subject: str
+    text: str
+    html: str | None
+    message_id: str | None
+    in_reply_to: str | None
+    references: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+async def tenant_for(session: AsyncSession, channel: Channel, address: str) -> uuid.UUID | None:
+    """Whose inbound address this is: exact mail domain, or longest SMS number prefix
+    (Chinese service codes carry a per-customer extension after the tenant's code)."""
+    unscoped(session)
+    q = select(InboundAddress.tenant_id).where(InboundAddress.channel == channel)
+    if channel is Channel.EMAIL:
+        q = q.where(InboundAddress.address == address.lower())
+    else:
+        q = q.where(literal(address).like(InboundAddress.address + "%")).order_by(
+            func.length(InboundAddress.address).desc()
+        )
+    tid: uuid.UUID | None = await session.scalar(q.limit(1))
+    return tid
+
+
+class MessagingSink:
+    """What SMS adapters and the SMTP receiver report to; each report is one transaction."""
+
+    def __init__(self, db: Callable[[], Database]) -> None:
+        self.db = db
+
+    async def on_receipt(self, receipt: DeliveryReceipt) -> None:
+        async with self.db().session() as s:
+            unscoped(s)
+            part = await s.scalar(
+                select(MessagePart).where(
+                    MessagePart.provider == receipt.provider,
+                    MessagePart.provider_message_id == receipt.provider_message_id,
+                )
+            )
+            if part is None:
+                # The carrier answered before our submission record committed: keep it.
+                s.add(
+                    PendingReceipt(
+                        provider=receipt.provider,
+                        provider_message_id=receipt.provider_message_id,
+                        state=receipt.state.value,
+                        error_code=receipt.error_code,
+                        done_at=receipt.done_at,
+                    )
+                )
+            else:
+                scoped_to(s, part.tenant_id)
+                await apply_receipt(s, part, receipt.state, receipt.error_code, receipt.done_at)
+            await s.commit()
+
+    async def on_inbound(self, message: InboundSms) -> None:
+        await self.receive_sms(message)
+
+    async def receive_sms(self, sms: InboundSms) -> uuid.UUID | None:
+        """Store an inbound SMS for the tenant its recipient number routes to; its id."""
+        async with self.db().session() as s:
+            tenant_id = await tenant_for(s, Channel.SMS, sms.recipient)
+            if tenant_id is None:
+                log.warning("inbound SMS to %s matches no tenant; dropped", sms.recipient)
+                return None
+            scoped_to(s, tenant_id)
+            pid = sms.provider_message_ids[0] if sms.provider_message_ids else None
+            if pid is not None:
+                seen = await s.scalar(
+                    select(Message.id).where(
+                        Message.direction == Direction.INBOUND,
+                        Message.provider == sms.provider,
+                        Message.provider_message_id == pid,
+                    )
+                )
+                if seen is not None:
+                    return seen  # the carrier or Twilio repeated itself
+            sender = try_phone(sms.sender)
+            conv = await conversation_for(s, Channel.SMS, sender, sms.received_at)
+            msg = _inbound(conv, Channel.SMS, sender, sms.recipient, sms.text, sms.received_at)
+            msg.provider, msg.provider_message_id = sms.provider, pid
+            return await _save(s, msg)
+
+    async def on_email(self, mail: InboundEmail, tenant_id: uuid.UUID) -> uuid.UUID:
+        """Store a mail for one tenant, threaded by In-Reply-To/References, else by sender."""
+        async with self.db().session() as s:
+            scoped_to(s, tenant_id)
+            if mail.message_id:
+                seen = await s.scalar(
+                    select(Message.id).where(
+                        Message.direction == Direction.INBOUND,
+                        Message.rfc_message_id == mail.message_id,
+                    )
+                )
+                if seen is not None:
+                    return seen  # a sending MTA retried after losing our 250
+            now = utcnow()
+            refs = [r for r in [mail.in_reply_to, *mail.references] if r]
+            conv = None
+            if refs:
+                conv = await s.scalar(
+                    select(Conversation)
+                    .join(Message, Message.conversation_id == Conversation.id)
+                    .where(Message.rfc_message_id.in_(refs))
+                    .order_by(Message.created_at.desc())
+                    .limit(1)
+                )
+            if conv is None:
+                conv = await conversation_for(s, Channel.EMAIL, mail.sender.lower(), now)
+            else:
+                conv.message_count += 1
+                conv.last_message_at = now
+            msg = _inbound(conv, Channel.EMAIL, mail.sender.lower(), mail.recipient, mail.text, now)
+            msg.subject, msg.html = mail.subject, mail.html
+            msg.rfc_message_id, msg.in_reply_to = mail.message_id, mail.in_reply_to
+            msg.provider = "smtp-in"
+            for a in mail.attachments:
+                s.add(
+                    MessageAttachment(
+                        message_id=msg.id,
+                        filename=a.filename,
+                        content_type=a.content_type,
+                        data=a.data,
+                    )
+                )
+            return await _save(s, msg)
+
+
+def _inbound(
+    conv: Conversation, channel: Channel, sender: str, recipient: str, body: str, at: datetime
+) -> Message:
+    return Message(
+        id=uuid.uuid4(),
+        conversation_id=conv.id,
+        channel=channel,
+        direction=Direction.INBOUND,
+        status=MessageStatus.RECEIVED,
+        sender=sender,
+        recipient=recipient,
+        body=body,
+        created_at=at,
+        received_at=at,
+    )
+
+
+async def _save(s: AsyncSession, msg: Message) -> uuid.UUID:
+    s.add(msg)
+    await s.flush()
+    publish_status(s, msg, None)
+    publish(
+        s,
+        MessageInbound.topic,
+        MessageInbound(
+            message_id=msg.id,
+            conversation_id=msg.conversation_id,
+            channel=msg.channel,
+            sender=msg.sender or "",
+            recipient=msg.recipient,
+            received_at=msg.created_at,
+        ),
+    )
+    await s.commit()
+    return msg.id

@@ -1,0 +1,185 @@
+"""Messages, conversations, per-segment provider ids, and a tenant's messaging settings."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from comms.bus.models import BigId
+from comms.db.base import Base, TenantScoped, Timestamped, new_id, utcnow
+from comms.messages.state import MessageStatus
+
+
+class Channel(enum.StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class Direction(enum.StrEnum):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class Conversation(TenantScoped, Timestamped, Base):
+    """One thread per tenant, channel and counterpart address, both directions."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    address: Mapped[str] = mapped_column(String(320))  # E.164 or lower-cased email address
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    message_count: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "channel", "address", name="uq_conversations_address"),
+        Index("ix_conversations_recent", "tenant_id", "last_message_at", "id"),
+    )
+
+
+class Message(TenantScoped, Base):
+    __tablename__ = "messages"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    direction: Mapped[Direction] = mapped_column(_enum(Direction))
+    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus))
+    sender: Mapped[str | None] = mapped_column(String(320), default=None)
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(String(998), default=None)
+    body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text, default=None)
+    template: Mapped[str | None] = mapped_column(String(200), default=None)
+    variables: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    segments: Mapped[int | None] = mapped_column(default=None)
+    encoding: Mapped[str | None] = mapped_column(String(8), default=None)
+    provider: Mapped[str | None] = mapped_column(String(40), default=None)
+    provider_message_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    # RFC 5322 threading of email; rfc_message_id is ours on outbound, the sender's inbound.
+    rfc_message_id: Mapped[str | None] = mapped_column(String(998), default=None, index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998), default=None)
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    error_text: Mapped[str | None] = mapped_column(Text, default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Set while a queued message waits for a scheduled retry; None: a send event is in flight.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    request_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    sending_at: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    undelivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    failed_at: Mapped[datetime | None] = mapped_column(default=None)
+    received_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key", name="uq_messages_idempotency_key"),
+        Index("ix_messages_listing", "tenant_id", "created_at", "id"),
+        Index("ix_messages_recipient", "tenant_id", "channel", "recipient", "created_at"),
+        Index("ix_messages_thread", "conversation_id", "created_at", "id"),
+        Index("ix_messages_due", "status", "next_attempt_at"),
+    )
+
+
+class MessagePart(TenantScoped, Base):
+    """One provider id of a message (an SMSC gives one per segment); receipts roll up."""
+
+    __tablename__ = "message_parts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(40))
+    provider_message_id: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str | None] = mapped_column(String(16), default=None)  # a ReceiptState
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    done_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id", name="uq_message_parts_provider_id"),
+    )
+
+
+class PendingReceipt(Base):
+    """A receipt that arrived before its submission was recorded (fast SMSCs race us)."""
+
+    __tablename__ = "message_pending_receipts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    provider_message_id: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    done_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_message_pending_receipts_id", "provider", "provider_message_id"),)
+
+
+class MessageAttachment(TenantScoped, Base):
+    __tablename__ = "message_attachments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MessagingSettings(TenantScoped, Base):
+    """A tenant's messaging rules; absent row = the hub defaults."""
+
+    __tablename__ = "messaging_settings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sms_signature: Mapped[str | None] = mapped_column(String(40), default=None)
+    sms_daily_quota: Mapped[int | None] = mapped_column(default=None)
+    sms_recipient_daily_cap: Mapped[int | None] = mapped_column(default=None)
+    email_from: Mapped[str | None] = mapped_column(String(320), default=None)
+
+    __table_args__ = (UniqueConstraint("tenant_id", name="uq_messaging_settings_tenant"),)
+
+
+class InboundAddress(TenantScoped, Base):
+    """Where inbound traffic is routed: an SMS number / service-code prefix or a mail domain."""
+
+    __tablename__ = "messaging_inbound_addresses"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    address: Mapped[str] = mapped_column(String(255))
+
+    __table_args__ = (
+        UniqueConstraint("channel", "address", name="uq_messaging_inbound_addresses_address"),
+    )

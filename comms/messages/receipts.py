@@ -1,0 +1,86 @@
+"""Delivery receipts: per-part states rolled up into the message's final status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from comms.channels.sms.provider import ReceiptState
+from comms.messages.lifecycle import change_status
+from comms.messages.models import Message, MessagePart, PendingReceipt
+from comms.messages.state import MessageStatus
+
+FINAL_STATES = {
+    ReceiptState.DELIVERED,
+    ReceiptState.UNDELIVERED,
+    ReceiptState.EXPIRED,
+    ReceiptState.REJECTED,
+}
+
+
+def rollup(states: list[ReceiptState | None]) -> MessageStatus | None:
+    """The message status once every part has a final receipt; None while any is pending.
+
+    A long SMS counts as delivered only if every segment was; a rejected segment makes the
+    whole message failed, an undelivered or expired one undelivered.
+    """
+    if not states or any(s not in FINAL_STATES for s in states):
+        return None
+    if all(s is ReceiptState.DELIVERED for s in states):
+        return MessageStatus.DELIVERED
+    if any(s is ReceiptState.REJECTED for s in states):
+        return MessageStatus.FAILED
+    return MessageStatus.UNDELIVERED
+
+
+async def apply_receipt(
+    s: AsyncSession,
+    part: MessagePart,
+    state: ReceiptState,
+    error_code: str | None,
+    done_at: datetime | None,
+) -> None:
+    """Record a part's receipt and settle the message when the last part is final."""
+    if part.state in FINAL_STATES:
+        return  # SMSCs repeat receipts; the first final one stands
+    part.state, part.error_code, part.done_at = state.value, error_code, done_at
+    await s.flush()
+    msg = await s.get(Message, part.message_id, with_for_update=True)
+    if msg is None or msg.status is not MessageStatus.SENT:
+        return
+    parts = list(await s.scalars(select(MessagePart).where(MessagePart.message_id == msg.id)))
+    final = rollup([ReceiptState(p.state) if p.state else None for p in parts])
+    if final is None:
+        return
+    codes = [p.error_code for p in parts if p.error_code]
+    change_status(
+        s,
+        msg,
+        final,
+        error_code=codes[0] if codes and final is not MessageStatus.DELIVERED else None,
+        error_text=None if final is MessageStatus.DELIVERED else f"receipt: {final.value}",
+    )
+
+
+async def apply_pending(s: AsyncSession, msg: Message) -> None:
+    """Receipts that raced ahead of the submission's record, now that its parts exist."""
+    parts = list(await s.scalars(select(MessagePart).where(MessagePart.message_id == msg.id)))
+    for part in parts:
+        early = list(
+            await s.scalars(
+                select(PendingReceipt)
+                .where(
+                    PendingReceipt.provider == part.provider,
+                    PendingReceipt.provider_message_id == part.provider_message_id,
+                )
+                .order_by(PendingReceipt.id)
+            )
+        )
+        for r in early:
+            await apply_receipt(s, part, ReceiptState(r.state), r.error_code, r.done_at)
+        if early:
+            await s.execute(
+                delete(PendingReceipt).where(PendingReceipt.id.in_([r.id for r in early]))
+            )

@@ -1,0 +1,271 @@
+"""Handing claimed messages to their provider, outside any database transaction.
+
+The bus handler claims a message (queued -> sending) in the delivery's transaction and asks
+for `Sender.schedule` once that commits. The submission then runs between two short
+transactions of its own: read the claimed message, submit, record the provider ids and
+`sent` (or the error). Only the moment between the provider's acknowledgement and that
+record's commit can produce a duplicate after a crash; a message whose provider id is
+recorded is never submitted again. See docs/messaging.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from comms.bus.delivery import backoff_seconds
+from comms.channels.email.transport import Attachment, MailError, MailTransport, OutboundEmail
+from comms.channels.sms.provider import OutboundSms, SmsProvider, SmsSink, SubmitError, Throttled
+from comms.db.base import utcnow
+from comms.db.engine import Database
+from comms.db.tenancy import scoped_to
+from comms.messages.lifecycle import change_status
+from comms.messages.models import Channel, Message, MessageAttachment, MessagePart
+from comms.messages.receipts import apply_pending
+from comms.messages.state import MessageStatus
+from comms.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ON_COMMIT_KEY = "messages.on_commit"
+SMS_PROVIDER = "sms.provider"
+MAIL_TRANSPORT = "mail.transport"
+
+
+def on_commit(session: AsyncSession, job: Callable[[], None]) -> None:
+    """Run `job` once the session's outer transaction commits (never if it rolls back)."""
+    session.info.setdefault(ON_COMMIT_KEY, []).append(job)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _run_on_commit(session: Session) -> None:
+    # SQLAlchemy fires after_commit for savepoints too (bus handlers run in one); only the
+    # outer commit makes the claim visible to the sender's own transactions.
+    if session.in_nested_transaction():
+        return
+    for job in session.info.pop(ON_COMMIT_KEY, []):
+        job()
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_on_rollback(session: Session) -> None:
+    session.info.pop(ON_COMMIT_KEY, None)
+
+
+class RateLimiter:
+    """A token bucket per provider in this process: carriers and Twilio cap submissions/s."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._next: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def acquire(self, key: str) -> None:
+        if self.rate <= 0:
+            return
+        async with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next.get(key, now))
+            self._next[key] = slot + 1.0 / self.rate
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class Outcome:
+    """What a submission ended in: provider ids, or an error and whether to retry."""
+
+    def __init__(
+        self,
+        provider: str,
+        ids: list[str] | None = None,
+        segments: int | None = None,
+        error: tuple[str, str] | None = None,
+        retry: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        self.provider, self.ids, self.segments = provider, ids or [], segments
+        self.error, self.retry, self.retry_after = error, retry, retry_after
+
+
+class Sender:
+    def __init__(
+        self,
+        services: dict[str, Any],
+        db: Callable[[], Database],
+        settings: Settings,
+        sink: SmsSink,
+    ) -> None:
+        self.services = services
+        self.db = db
+        self.settings = settings
+        self.sink = sink
+        self.limiter = RateLimiter(settings.sms_rate)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._started: set[tuple[int, str]] = set()
+
+    def schedule(self, message_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int) -> None:
+        """Submit in the background on this loop (called after the claim commits)."""
+        task = asyncio.get_running_loop().create_task(
+            self.submit(message_id, tenant_id, attempt), name=f"send-{message_id}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait_idle(self) -> None:
+        """Wait for every scheduled submission of this process to finish."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def provider(self) -> SmsProvider:
+        sms: SmsProvider = self.services[SMS_PROVIDER]
+        key = (os.getpid(), sms.name)
+        if key not in self._started:
+            # Started lazily per process: Celery's forked workers inherit no connections.
+            await sms.start(self.sink)
+            self._started.add(key)
+        return sms
+
+    async def submit(self, message_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int) -> None:
+        try:
+            job = await self._load(message_id, tenant_id, attempt)
+            if job is None:
+                return
+            outcome = await self._hand_over(job)
+            await self._record(message_id, tenant_id, outcome)
+        except Exception:
+            # The claim stays `sending`; the sweep queues it again once it is stale.
+            log.exception("sending message %s failed unexpectedly", message_id)
+
+    async def _load(
+        self, message_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int
+    ) -> OutboundSms | OutboundEmail | None:
+        async with self.db().session() as s:
+            scoped_to(s, tenant_id)
+            msg = await s.get(Message, message_id)
+            # Only the claim we were scheduled for: a rolled-back or superseded one is not ours.
+            if (
+                msg is None
+                or msg.status is not MessageStatus.SENDING
+                or msg.attempts != attempt
+                or msg.provider_message_id is not None
+            ):
+                return None
+            if msg.channel is Channel.SMS:
+                return OutboundSms(
+                    message_id=msg.id,
+                    to=msg.recipient,
+                    text=msg.body,
+                    sender=msg.sender,
+                    # Differs between concurrent multipart messages to one handset, which is
+                    # all the 8-bit concatenation reference needs.
+                    reference=msg.id.int % 256,
+                )
+            files = await s.scalars(
+                select(MessageAttachment)
+                .where(MessageAttachment.message_id == msg.id)
+                .order_by(MessageAttachment.id)
+            )
+            return OutboundEmail(
+                message_id=msg.rfc_message_id or f"<{msg.id.hex}@huitong.local>",
+                sender=msg.sender or self.settings.smtp_from,
+                to=[msg.recipient],
+                subject=msg.subject or "",
+                text=msg.body,
+                html=msg.html,
+                attachments=[Attachment(f.filename, f.content_type, f.data) for f in files],
+                in_reply_to=msg.in_reply_to,
+                references=[msg.in_reply_to] if msg.in_reply_to else [],
+            )
+
+    async def _hand_over(self, job: OutboundSms | OutboundEmail) -> Outcome:
+        if isinstance(job, OutboundEmail):
+            mail: MailTransport = self.services[MAIL_TRANSPORT]
+            try:
+                queue_id = await mail.send(job)
+            except MailError as exc:
+                return Outcome(mail.name, error=(exc.code, exc.text), retry=not exc.permanent)
+            except Exception as exc:  # connection refused, timeouts: the relay is down
+                return Outcome(mail.name, error=("unavailable", str(exc)), retry=True)
+            return Outcome(mail.name, ids=[queue_id or job.message_id])
+        name = "sms"
+        try:
+            sms = await self.provider()
+            name = sms.name
+            await self.limiter.acquire(name)
+            result = await sms.submit(job)
+        except Throttled as exc:
+            return Outcome(
+                name, error=(exc.code, exc.text), retry=True, retry_after=exc.retry_after
+            )
+        except SubmitError as exc:
+            return Outcome(name, error=(exc.code, exc.text), retry=not exc.permanent)
+        except Exception as exc:
+            return Outcome(name, error=("unavailable", str(exc)), retry=True)
+        return Outcome(name, ids=result.provider_message_ids, segments=result.segments)
+
+    async def _record(self, message_id: uuid.UUID, tenant_id: uuid.UUID, out: Outcome) -> None:
+        # The provider already has the message: retry the record a few times before giving
+        # up, since a lost record means the stale sweep submits it a second time.
+        for attempt in range(5):
+            try:
+                await self._record_once(message_id, tenant_id, out)
+                return
+            except Exception:
+                if attempt == 4:
+                    raise
+                log.warning("recording the outcome of %s failed; retrying", message_id)
+                await asyncio.sleep(0.2 * 2**attempt)
+
+    async def _record_once(self, message_id: uuid.UUID, tenant_id: uuid.UUID, out: Outcome) -> None:
+        async with self.db().session() as s:
+            scoped_to(s, tenant_id)
+            msg = await s.get(Message, message_id, with_for_update=True)
+            if msg is None:
+                return
+            if out.error is None:
+                await self._sent(s, msg, out)
+            elif msg.status is MessageStatus.SENDING:
+                code, text = out.error
+                if out.retry:
+                    change_status(s, msg, MessageStatus.QUEUED, error_code=code, error_text=text)
+                    wait = out.retry_after or backoff_seconds(msg.attempts, self.settings)
+                    msg.next_attempt_at = utcnow() + timedelta(seconds=wait)
+                    log.info("message %s queued again in %.1fs: %s %s", msg.id, wait, code, text)
+                else:
+                    change_status(s, msg, MessageStatus.FAILED, error_code=code, error_text=text)
+            await s.commit()
+
+    async def _sent(self, s: AsyncSession, msg: Message, out: Outcome) -> None:
+        if msg.provider_message_id is not None:
+            log.warning("message %s was submitted twice (%s)", msg.id, out.ids)
+            return
+        msg.provider = out.provider
+        msg.provider_message_id = out.ids[0] if out.ids else None
+        if out.segments is not None and msg.channel is Channel.SMS:
+            msg.segments = out.segments
+        if msg.channel is Channel.SMS:
+            for seq, pid in enumerate(out.ids):
+                s.add(
+                    MessagePart(
+                        message_id=msg.id, seq=seq, provider=out.provider, provider_message_id=pid
+                    )
+                )
+        if msg.status is MessageStatus.QUEUED:
+            # The stale sweep re-queued it while the provider was slow to answer.
+            change_status(s, msg, MessageStatus.SENDING)
+        if msg.status is MessageStatus.SENDING:
+            msg.error_code = msg.error_text = None
+            change_status(s, msg, MessageStatus.SENT)
+        await s.flush()
+        await apply_pending(s, msg)
