@@ -1,5 +1,36 @@
 """How `telephony` plugs into the hub (its routers, topics, subscribers and models)."""
 
 from comms.modules import Module
+from telephony.apn.api import router as apn_router
+from telephony.apn.device_api import router as device_router
+from telephony.apn.events import TOPICS as APN_TOPICS
+from telephony.apn.handlers import subs as apn_subscribers
+from telephony.apn.radius.cli import radius_command
+from telephony.apn.ws import router as device_ws_router
+from telephony.calls.api import router as calls_router
+from telephony.calls.events import TOPICS as CALL_TOPICS
+from telephony.ivr.api import router as ivr_router
+from telephony.ivr.webhooks import router as ivr_webhooks_router
+from telephony.ringback.api import router as ringback_router
+from telephony.stasis.cli import ari_command
+from telephony.vpmn.api import router as vpmn_router
 
-module = Module(name="telephony", depends_on=("comms",))
+module = Module(
+    name="telephony",
+    routers=(
+        apn_router,
+        device_router,
+        device_ws_router,
+        vpmn_router,
+        calls_router,
+        ringback_router,
+        ivr_router,
+        ivr_webhooks_router,
+    ),
+    topics=(*APN_TOPICS, *CALL_TOPICS),
+    subscribers=tuple(apn_subscribers),
+    models="telephony.models",
+    migrations="telephony:migrations/versions",
+    depends_on=("comms",),
+    commands=(radius_command, ari_command),
+)

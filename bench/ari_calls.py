@@ -1,0 +1,177 @@
+"""ARI call set-up under load: N concurrent calls through an IVR menu into VPMN dialling.
+
+    python bench/ari_calls.py                       # 200 concurrent calls, SQLite
+    python bench/ari_calls.py --calls 500 --database-url postgresql+asyncpg://...
+
+Each call: StasisStart on a DID -> the app answers and plays the menu -> the caller presses 1
+-> the flow routes to short number 6001 -> VPMN resolution -> the desk leg is created and
+dialled (answering after 20 ms) -> bridged -> the caller hangs up. The in-process ARI
+simulator plays Asterisk (spec-checked when HUITONG_ARI_SPEC_DIR or ../shared/ari exists).
+
+Prints: calls/s set up (first StasisStart to last bridge), median and p99 time from a call's
+StasisStart to the first ARI command the app sends for it, and process CPU per call. The
+simulator runs in this process too, so CPU per call includes Asterisk's (simulated) share.
+Target: 200 concurrent calls with p99 under 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from comms.auth.principal import Principal
+from comms.db.migrate import upgrade
+from comms.db.tenancy import scoped_to
+from comms.hub import Hub
+from comms.modules import discover_modules
+from comms.settings import Settings
+from comms.tenants.service import create_tenant
+from telephony.ari import AriClient, ReconnectPolicy
+from telephony.ari.sim_routes import SimRoute
+from telephony.ari.simulator import AriSimulator, RecordedRequest
+from telephony.ari.spec import SpecNotFoundError, load_spec
+from telephony.ivr import service as ivr
+from telephony.stasis.app import StasisApp
+from telephony.vpmn import service as vpmn
+from telephony.vpmn.schemas import MemberIn, PlanIn
+
+DID = "+861058001234"
+FLOW: dict[str, Any] = {
+    "start": "menu",
+    "nodes": {
+        "menu": {
+            "type": "menu",
+            "prompt": "sound:main-menu",
+            "options": {"1": "desk"},
+            "timeout": 5,
+            "on_timeout": "bye",
+        },
+        "desk": {"type": "route", "target": {"kind": "short_number", "value": "6001"}},
+        "bye": {"type": "hangup"},
+    },
+}
+
+
+class TimedSimulator(AriSimulator):
+    """Stamps when each request reaches "Asterisk", per channel."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.first_request: dict[str, float] = {}
+
+    def _handle(
+        self, route: SimRoute, request: Any, api_key: str | None, record: RecordedRequest
+    ) -> tuple[int, Any]:
+        channel = record.path_params.get("channelId")
+        if channel and channel not in self.first_request:
+            self.first_request[channel] = time.perf_counter()
+        return super()._handle(route, request, api_key, record)
+
+
+async def prepare(hub: Hub) -> None:
+    async with hub.db.session() as s:
+        made = await create_tenant(s, hub.credentials, "bench", "admin@bench.cn", "bench-pass-1")
+    actor = Principal.system(made.tenant.id)
+    async with hub.db.session() as s:
+        scoped_to(s, made.tenant.id)
+        await vpmn.set_plan(s, actor, PlanIn(short_length=4, prefixes=["6"]))
+        await vpmn.create_member(
+            s, actor, MemberIn(name="desk", short_number="6001", desk_endpoint="PJSIP/desk")
+        )
+        flow = await ivr.create_flow(s, actor, "bench", FLOW)
+        await ivr.publish(s, actor, flow.id)
+        await ivr.create_entry(s, actor, DID, flow.id)
+
+
+async def one_call(sim: TimedSimulator, started: dict[str, float]) -> None:
+    channel = sim.inbound_call(caller_number="+8613700000000", exten=DID)
+    started[channel] = time.perf_counter()
+
+    def prompted() -> bool:
+        return any(
+            r.query.get("media") == "sound:main-menu"
+            for r in sim.requests_for(nickname="play", channelId=channel)
+        )
+
+    await sim.wait_until(prompted)
+    sim.send_dtmf(channel, "1")
+    await sim.wait_until(lambda: any(channel in b.channels for b in sim.bridges.values()))
+
+
+async def run(calls: int, database_url: str | None, check_spec: bool = True) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        modules = discover_modules()
+        await asyncio.to_thread(upgrade, url, modules)
+        settings = Settings(  # type: ignore[call-arg]
+            data_dir=Path(tmp), database_url=url, secret_key="bench-secret-key-long-enough-x"
+        )
+        hub = Hub(settings, modules)
+        await prepare(hub)
+        spec = None
+        if check_spec:
+            with contextlib.suppress(SpecNotFoundError):
+                spec = load_spec()
+        async with TimedSimulator(spec=spec) as sim:
+            sim.media_durations["sound:main-menu"] = 0.05
+            async with AriClient(
+                sim.base_url, sim.app, reconnect=ReconnectPolicy(initial_delay=0.05)
+            ) as ari:
+                app = StasisApp(ari, hub.db)
+                await app.start()
+                await ari.wait_connected()
+                started: dict[str, float] = {}
+                cpu0, t0 = time.process_time(), time.perf_counter()
+                await asyncio.gather(*(one_call(sim, started) for _ in range(calls)))
+                elapsed = time.perf_counter() - t0
+                cpu = time.process_time() - cpu0
+                for channel in list(started):
+                    if channel in sim.channels:
+                        sim.remote_hangup(channel)
+                async with asyncio.timeout(30):
+                    await sim.wait_until(lambda: app.active_calls == 0)
+                await app.close()
+            violations = len(sim.violations)
+            firsts = sorted(
+                (sim.first_request[c] - t) * 1000
+                for c, t in started.items()
+                if c in sim.first_request
+            )
+        await hub.stop()
+    p99 = firsts[min(len(firsts) - 1, int(len(firsts) * 0.99))]
+    return {
+        "calls": calls,
+        "calls_per_s": calls / elapsed,
+        "median_ms": statistics.median(firsts),
+        "p99_ms": p99,
+        "cpu_ms_per_call": cpu * 1000 / calls,
+        "spec_violations": violations,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--database-url", default=None, help="an empty database to migrate")
+    parser.add_argument(
+        "--no-spec", action="store_true", help="skip the simulator's per-event spec checks"
+    )
+    args = parser.parse_args()
+    r = asyncio.run(run(args.calls, args.database_url, not args.no_spec))
+    print(
+        f"{r['calls']:.0f} concurrent calls: {r['calls_per_s']:.1f} calls/s set up; "
+        f"StasisStart -> first ARI command median {r['median_ms']:.1f} ms, "
+        f"p99 {r['p99_ms']:.1f} ms; CPU {r['cpu_ms_per_call']:.1f} ms/call; "
+        f"spec violations {r['spec_violations']:.0f}"
+    )
+    print("target p99 < 50 ms:", "met" if r["p99_ms"] < 50 else "NOT met")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""APN device access: RADIUS for the carrier's gateway, a device registry, the device API."""

@@ -1,0 +1,1 @@
+"""Calls: persisted call state (calls, legs, bridge), its state machine and call events."""

@@ -1,0 +1,33 @@
+"""Call routes: recent calls and one call with its legs and state history."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from comms.deps import SessionDep, ViewerDep
+from telephony.calls import service
+from telephony.calls.schemas import CallDetail, CallOut, LegOut, TransitionOut
+
+router = APIRouter(prefix="/api/v1", tags=["calls"])
+
+
+@router.get("/calls", response_model=list[CallOut])
+async def list_calls(
+    actor: ViewerDep, s: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> object:
+    return await service.list_calls(s, limit)
+
+
+@router.get("/calls/{call_id}", response_model=CallDetail)
+async def get_call(call_id: uuid.UUID, actor: ViewerDep, s: SessionDep) -> object:
+    call = await service.get_call(s, call_id)
+    legs = await service.legs_of(s, call_id)
+    transitions = await service.transitions_of(s, call_id)
+    return CallDetail(
+        **CallOut.model_validate(call).model_dump(),
+        legs=[LegOut.model_validate(leg) for leg in legs],
+        transitions=[TransitionOut.model_validate(t) for t in transitions],
+    )

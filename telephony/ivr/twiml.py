@@ -1,0 +1,75 @@
+"""Render flow steps as TwiML for Twilio Programmable Voice webhooks."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from telephony.ivr.engine import Step
+
+
+def media_url(media: str, media_base: str) -> str:
+    """Asterisk-style ``sound:x`` URIs become files under ``media_base`` for Twilio to fetch."""
+    if media.startswith(("http://", "https://")):
+        return media
+    name = media.split(":", 1)[-1]
+    return f"{media_base.rstrip('/')}/{name}.wav"
+
+
+def render(
+    step: Step,
+    *,
+    action: str,
+    media_base: str,
+    attempt: int = 1,
+    dial_number: str | None = None,
+) -> str:
+    """TwiML for one step; ``action`` is the webhook URL the next request must hit."""
+    root = Element("Response")
+
+    def url(**params: object) -> str:
+        sep = "&" if "?" in action else "?"
+        return action + sep + urlencode({k: v for k, v in params.items() if v is not None})
+
+    if step.kind == "play":
+        for m in step.media:
+            SubElement(root, "Play").text = media_url(m, media_base)
+        SubElement(root, "Redirect", method="POST").text = url(node=step.next)
+    elif step.kind == "collect":
+        gather = SubElement(
+            root,
+            "Gather",
+            action=url(node=step.node, attempt=attempt, input="1"),
+            method="POST",
+            numDigits=str(step.max_digits),
+            timeout=str(int(step.timeout) or 1),
+            finishOnKey=step.terminator or "",
+        )
+        for m in step.media:
+            SubElement(gather, "Play").text = media_url(m, media_base)
+        # Gather falls through here when the caller pressed nothing: a timeout.
+        SubElement(root, "Redirect", method="POST").text = url(
+            node=step.node, attempt=attempt, input="1", timeout="1"
+        )
+    elif step.kind == "route":
+        dial = SubElement(root, "Dial", action=url(node=step.node, dialled="1"), method="POST")
+        if dial_number:
+            SubElement(dial, "Number").text = dial_number
+        elif step.target is not None and step.target.kind == "queue":
+            SubElement(dial, "Queue").text = step.target.value
+        elif step.target is not None:
+            SubElement(dial, "Number").text = step.target.value
+    elif step.kind == "voicemail":
+        for m in step.media:
+            SubElement(root, "Play").text = media_url(m, media_base)
+        SubElement(
+            root,
+            "Record",
+            action=url(node=step.node, recorded="1"),
+            maxLength="120",
+            playBeep="true",
+        )
+        SubElement(root, "Hangup")
+    else:
+        SubElement(root, "Hangup")
+    return '<?xml version="1.0" encoding="UTF-8"?>' + tostring(root, encoding="unicode")

@@ -1,0 +1,37 @@
+"""Every ORM model of telephony, imported so that they all join Base.metadata."""
+
+from telephony.apn.models import (
+    Apn,
+    ApnChange,
+    Device,
+    DeviceData,
+    DeviceSession,
+    Lease,
+    NasClient,
+)
+from telephony.calls.models import Call, CallLeg, CallTransition
+from telephony.ivr.models import Entry, Flow, FlowVersion
+from telephony.ringback.models import Rule, Tone
+from telephony.vpmn.models import Cdr, Member, NumberingPlan, TariffPlan
+
+__all__ = [
+    "Apn",
+    "ApnChange",
+    "Call",
+    "CallLeg",
+    "CallTransition",
+    "Cdr",
+    "Device",
+    "DeviceData",
+    "DeviceSession",
+    "Entry",
+    "Flow",
+    "FlowVersion",
+    "Lease",
+    "Member",
+    "NasClient",
+    "NumberingPlan",
+    "Rule",
+    "TariffPlan",
+    "Tone",
+]

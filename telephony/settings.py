@@ -1,0 +1,44 @@
+"""Telephony's own settings (APN / RADIUS): `HUITONG_*` variables that comms need not know."""
+
+from __future__ import annotations
+
+import httpx
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TelephonySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUITONG_", extra="ignore")
+
+    radius_host: str = Field("0.0.0.0", description="huitong radius listen address (UDP).")  # noqa: S104
+    radius_auth_port: int = Field(1812, description="RADIUS authentication port (RFC 2865).")
+    radius_acct_port: int = Field(1813, description="RADIUS accounting port (RFC 2866).")
+    radius_poll_interval: float = Field(
+        1.0,
+        description="Seconds between checks for changed APNs, NAS clients and devices "
+        "(the RADIUS server answers from an in-process copy of them).",
+    )
+    radius_lease_grace: float = Field(
+        300.0,
+        description="Seconds a pool address handed out in an Access-Accept stays reserved "
+        "when no Accounting-Start follows.",
+    )
+    radius_require_message_authenticator: bool = Field(
+        False,
+        description="Drop Access-Requests without a Message-Authenticator (BlastRADIUS "
+        "hardening; every current GGSN/PGW sends one).",
+    )
+
+    # The Stasis app (`huitong ari`).
+    ari_url: str = Field(
+        "http://huitong:huitong@127.0.0.1:8088",
+        description="Asterisk's ARI: http://user:password@host:8088 (the /ari path is implied).",
+    )
+    ari_app: str = Field("huitong", description="Stasis application name the dialplan uses.")
+
+    @property
+    def ari_base_url(self) -> str:
+        """ari_url with the /ari path AriClient expects."""
+        url = httpx.URL(self.ari_url)
+        path = url.path.rstrip("/")
+        return str(url.copy_with(path=path if path.endswith("/ari") else path + "/ari"))

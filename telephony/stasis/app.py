@@ -1,0 +1,119 @@
+"""The Stasis app: wires AriClient events to the call flows and reconciles after reconnects."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from comms.db.engine import Database
+from comms.db.tenancy import unscoped
+from telephony.ari import AriClient
+from telephony.calls import service as calls
+from telephony.calls.stasis import (
+    LEG_ARG,
+    CallFlows,
+    RingbackLookup,
+    no_ringback,
+    tenant_from_args,
+)
+from telephony.calls.state import LegState
+from telephony.ivr.engine import LookupFn
+from telephony.ivr.stasis import IvrCalls
+from telephony.stasis.live import LiveCalls
+
+# Events an IVR session waits for on its channel.
+IVR_EVENTS = (
+    "ChannelDtmfReceived",
+    "PlaybackFinished",
+    "RecordingFinished",
+    "RecordingFailed",
+    "ChannelHangupRequest",
+    "StasisEnd",
+    "ChannelDestroyed",
+)
+
+log = logging.getLogger(__name__)
+
+
+class StasisApp:
+    """One Stasis application process's brain; everything enters through the constructor."""
+
+    def __init__(
+        self,
+        ari: AriClient,
+        db: Database,
+        *,
+        ringback: RingbackLookup = no_ringback,
+        lookup: LookupFn | None = None,
+    ) -> None:
+        self.ari = ari
+        self.db = db
+        self.live = LiveCalls()
+        self.flows = CallFlows(ari, db, self.live, ringback=ringback)
+        self.ivr = IvrCalls(ari, db, self._route_from_ivr, lookup=lookup)
+        self.reconciled = 0
+        ari.add_handler(self._on_stasis_start, "StasisStart")
+        ari.add_handler(self.ivr.on_event, *IVR_EVENTS)
+        ari.add_handler(self.flows.on_dial, "Dial")
+        ari.add_handler(self.flows.on_playback_finished, "PlaybackFinished")
+        ari.add_handler(self.flows.on_channel_destroyed, "ChannelDestroyed")
+        ari.on_connected = self.reconcile
+
+    async def start(self) -> None:
+        await self.ari.start_events()
+
+    async def close(self) -> None:
+        """Stop IVR sessions (the client is closed by its owner)."""
+        await self.ivr.close()
+
+    async def _on_stasis_start(self, event: dict[str, Any]) -> None:
+        # An entry DID runs its IVR flow; any other number is dialled in the VPMN.
+        args = [str(a) for a in event.get("args", [])]
+        if args[:1] == [LEG_ARG]:
+            return
+        if await self.ivr.try_start(event, tenant_from_args(args)):
+            return
+        await self.flows.on_stasis_start(event)
+
+    async def _route_from_ivr(
+        self, tenant_id: uuid.UUID, channel_id: str, caller: str, dialled: str, endpoint: str
+    ) -> object:
+        return await self.flows.start_inbound(
+            tenant_id, channel_id=channel_id, caller=caller, dialled=dialled, endpoint=endpoint
+        )
+
+    async def reconcile(self) -> None:
+        """After every (re)connect: settle calls whose channels vanished while we were away.
+
+        Asterisk replays nothing missed during the gap and sends no new StasisStart for
+        channels already in the app, so GET /channels is the only truth about what is left.
+        """
+        alive = {c["id"] for c in await self.ari.channels.list()}
+        bridges = {b["id"] for b in await self.ari.bridges.list()}
+        async with self.db.session() as s:
+            unscoped(s)
+            open_calls = await calls.open_calls(s)
+            found = [(call, await calls.legs_of(s, call.id)) for call in open_calls]
+        for call, legs in found:
+            live = self.flows.adopt(call, legs)
+            async with live.lock:
+                if live.bridge_id and live.bridge_id not in bridges:
+                    log.info("call %s: bridge %s vanished", call.id, live.bridge_id)
+                gone = [
+                    leg
+                    for leg in legs
+                    if leg.state is not LegState.GONE and leg.channel_id not in alive
+                ]
+                # The caller last: a vanished callee leg may still move a ringing call on.
+                gone.sort(key=lambda leg: leg.channel_id == live.caller_channel)
+                for leg in gone:
+                    await self.flows.channel_gone(live, leg.channel_id, None)
+        self.reconciled += 1
+
+    @property
+    def active_calls(self) -> int:
+        return len(self.live)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"active_calls": self.active_calls, "reconciled": self.reconciled}

@@ -1,0 +1,44 @@
+"""`huitong ari`: run the Stasis app as its own process, one per Asterisk."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import click
+
+from comms.hub import Hub
+from comms.settings import Settings
+from telephony.ari import AriClient
+from telephony.ringback.service import ringback_lookup
+from telephony.settings import TelephonySettings
+from telephony.stasis.app import StasisApp
+
+
+async def run_stasis(settings: Settings, telephony: TelephonySettings) -> None:
+    """Connect to ARI and drive calls until SIGINT/SIGTERM."""
+    hub = Hub(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        async with AriClient(telephony.ari_base_url, telephony.ari_app) as ari:
+            app = StasisApp(ari, hub.db, ringback=ringback_lookup)
+            await app.start()
+            try:
+                await stop.wait()
+            finally:
+                await app.close()
+    finally:
+        await hub.stop()
+
+
+@click.command("ari", help="Run the ARI Stasis app (HUITONG_ARI_URL, HUITONG_ARI_APP).")
+def ari_command() -> None:
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level)
+    asyncio.run(run_stasis(settings, TelephonySettings()))

@@ -1,0 +1,154 @@
+"""The published flow behind a DID, walked through Twilio voice webhooks (signed requests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+from xml.etree import ElementTree
+
+import httpx
+import pytest
+from twilio.request_validator import RequestValidator
+
+from comms.settings import Settings
+from hubtest import TenantCtx, make_settings
+
+TOKEN = "twilio-test-token"
+PUBLIC = "https://hub.example.cn"
+DID = "+861058001234"
+FLOW = {
+    "start": "menu",
+    "nodes": {
+        "menu": {
+            "type": "menu",
+            "prompt": "sound:press-1-or-2",
+            "options": {"1": "zhang", "2": "order"},
+            "retries": 1,
+            "invalid_prompt": "sound:invalid",
+            "on_timeout": "bye",
+        },
+        "zhang": {
+            "type": "route",
+            "target": {"kind": "short_number", "value": "6001"},
+            "on_failure": "vm",
+        },
+        "order": {
+            "type": "gather",
+            "prompt": "sound:enter-order",
+            "digits": 4,
+            "variable": "order_no",
+            "next": "thanks",
+        },
+        "thanks": {"type": "play", "media": "sound:thanks", "next": "bye"},
+        "vm": {"type": "voicemail", "mailbox": "6001"},
+        "bye": {"type": "hangup"},
+    },
+}
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path, twilio_auth_token=TOKEN, public_url=PUBLIC)
+
+
+@pytest.fixture
+async def published(client: httpx.AsyncClient, tenant: TenantCtx) -> None:
+    r = await client.post(
+        "/api/v1/vpmn/members",
+        headers=tenant.auth,
+        json={"name": "张伟", "short_number": "6001", "mobile": "+8613912345678"},
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        "/api/v1/ivr/flows", headers=tenant.auth, json={"name": "main", "document": FLOW}
+    )
+    flow = r.json()["id"]
+    assert (
+        await client.post(f"/api/v1/ivr/flows/{flow}/publish", headers=tenant.auth)
+    ).status_code == 200
+    r = await client.post(
+        "/api/v1/ivr/entries", headers=tenant.auth, json={"did": DID, "flow_id": flow}
+    )
+    assert r.status_code == 201, r.text
+
+
+async def hook(
+    client: httpx.AsyncClient, path: str, form: dict[str, str], *, sign: bool = True
+) -> httpx.Response:
+    signature = RequestValidator(TOKEN).compute_signature(PUBLIC + path, form) if sign else "x"
+    return await client.post(
+        path,
+        content=urlencode(form),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        },
+    )
+
+
+def follow(xml: ElementTree.Element, xpath: str) -> str:
+    """The path of an action URL in the TwiML, as Twilio would call it next."""
+    element = xml.find(xpath)
+    assert element is not None, xpath
+    url = element.get("action") or element.text or ""
+    assert url.startswith(PUBLIC)
+    return url.removeprefix(PUBLIC)
+
+
+async def step(client: httpx.AsyncClient, path: str, **form: str) -> ElementTree.Element:
+    r = await hook(client, path, {"From": "+8613700000000", "To": DID, **form})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/xml")
+    return ElementTree.fromstring(r.text)
+
+
+START = f"/webhooks/twilio/voice/{DID}"
+
+
+async def test_unsigned_request_is_refused(client: httpx.AsyncClient, published: None) -> None:
+    r = await hook(client, START, {"From": "+8613700000000"}, sign=False)
+    assert r.status_code == 403
+
+
+async def test_option_one_dials_the_members_mobile_and_falls_back_to_voicemail(
+    client: httpx.AsyncClient, published: None
+) -> None:
+    menu = await step(client, START)
+    assert menu.findtext("Gather/Play") == f"{PUBLIC}/media/press-1-or-2.wav"
+    dial = await step(client, follow(menu, "Gather"), Digits="1")
+    assert dial.findtext("Dial/Number") == "+8613912345678"
+    vm = await step(client, follow(dial, "Dial"), DialCallStatus="no-answer")
+    assert vm.find("Record") is not None
+    done = await step(client, follow(dial, "Dial"), DialCallStatus="completed")
+    assert done.find("Hangup") is not None
+
+
+async def test_gathered_digits_travel_in_the_next_url(
+    client: httpx.AsyncClient, published: None
+) -> None:
+    menu = await step(client, START)
+    gather = await step(client, follow(menu, "Gather"), Digits="2")
+    assert gather.find("Gather").get("numDigits") == "4"  # type: ignore[union-attr]
+    thanks = await step(client, follow(gather, "Gather"), Digits="1234")
+    assert thanks.findtext("Play") == f"{PUBLIC}/media/thanks.wav"
+    assert "v_order_no=1234" in follow(thanks, "Redirect")
+
+
+async def test_silence_retries_then_hangs_up_and_wrong_key_hears_invalid(
+    client: httpx.AsyncClient, published: None
+) -> None:
+    menu = await step(client, START)
+    again = await step(client, follow(menu, "Redirect"))
+    assert "attempt=2" in follow(again, "Gather")
+    bye = await step(client, follow(again, "Redirect"))
+    assert bye.find("Hangup") is not None
+    wrong = await step(client, follow(menu, "Gather"), Digits="9")
+    assert [p.text for p in wrong.findall("Gather/Play")] == [
+        f"{PUBLIC}/media/invalid.wav",
+        f"{PUBLIC}/media/press-1-or-2.wav",
+    ]
+
+
+async def test_unknown_number_hangs_up(client: httpx.AsyncClient) -> None:
+    root = await step(client, "/webhooks/twilio/voice/+861099999999")
+    assert root.find("Hangup") is not None
