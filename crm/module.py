@@ -1,5 +1,20 @@
 """How `crm` plugs into the hub (its routers, topics, subscribers and models)."""
 
 from comms.modules import Module
+from crm.contacts.api import router as contacts_router
+from crm.contacts.handlers import subs as contact_subscribers
+from crm.tickets.api import router as tickets_router
+from crm.tickets.cli import crm_escalate
+from crm.tickets.events import TOPICS as TICKET_TOPICS
+from crm.tickets.handlers import subs as ticket_subscribers
 
-module = Module(name="crm", depends_on=("comms",))
+module = Module(
+    name="crm",
+    routers=(contacts_router, tickets_router),
+    topics=tuple(TICKET_TOPICS),
+    subscribers=(*contact_subscribers, *ticket_subscribers),
+    models="crm.models",
+    migrations="crm:migrations/versions",
+    depends_on=("comms",),
+    commands=(crm_escalate,),
+)

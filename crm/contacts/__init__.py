@@ -1,0 +1,1 @@
+"""Contacts and companies, their phone/email lookup index, and the per-contact timeline."""

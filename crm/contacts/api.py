@@ -1,0 +1,123 @@
+"""Routes for contacts, companies, phone/email lookup and the timeline: parse, call, serialise."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from comms.audit import service as audit
+from comms.deps import AgentDep, SessionDep, SupervisorDep, ViewerDep
+from crm.contacts import service
+from crm.contacts.models import Company, TimelineEntry
+from crm.contacts.schemas import (
+    CompanyIn,
+    CompanyOut,
+    ContactIn,
+    ContactOut,
+    ContactPage,
+    ContactPatch,
+    MergeIn,
+    TimelineOut,
+    TimelinePage,
+)
+
+router = APIRouter(prefix="/api/v1/crm", tags=["crm"])
+
+
+@router.post("/companies", status_code=201, response_model=CompanyOut)
+async def create_company(body: CompanyIn, who: AgentDep, s: SessionDep) -> object:
+    c = Company(name=body.name)
+    s.add(c)
+    await s.flush()
+    audit.record(s, who, "crm.company.created", "crm_company", c.id, {"name": c.name})
+    await s.commit()
+    return c
+
+
+@router.get("/companies", response_model=list[CompanyOut])
+async def list_companies(_: ViewerDep, s: SessionDep) -> object:
+    return list(await s.scalars(select(Company).order_by(Company.name).limit(500)))
+
+
+@router.post("/contacts", status_code=201, response_model=ContactOut)
+async def create_contact(body: ContactIn, who: AgentDep, s: SessionDep) -> ContactOut:
+    c = await service.create_contact(s, body)
+    out = service.to_out(c)
+    audit.record(s, who, "crm.contact.created", "crm_contact", c.id, {"name": c.name})
+    await s.commit()
+    return out
+
+
+@router.get("/contacts", response_model=ContactPage)
+async def list_contacts(
+    _: ViewerDep,
+    s: SessionDep,
+    tag: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> ContactPage:
+    rows = await service.list_contacts(s, tag=tag, limit=limit)
+    return ContactPage(items=[service.to_out(c) for c in rows])
+
+
+@router.get("/lookup", response_model=ContactPage)
+async def lookup(
+    _: ViewerDep, s: SessionDep, phone: str | None = None, email: str | None = None
+) -> ContactPage:
+    """Screen pop: the contact owning a number (any common form) or address; [] if none."""
+    found = []
+    if phone:
+        found.append(await service.find_contact_by_phone(s, phone))
+    if email:
+        found.append(await service.find_contact_by_email(s, email))
+    unique = {c.id: c for c in found if c is not None}
+    return ContactPage(items=[service.to_out(c) for c in unique.values()])
+
+
+@router.get("/contacts/{contact_id}", response_model=ContactOut)
+async def get_contact(contact_id: uuid.UUID, _: ViewerDep, s: SessionDep) -> ContactOut:
+    return service.to_out(await service.get_contact(s, contact_id))
+
+
+@router.patch("/contacts/{contact_id}", response_model=ContactOut)
+async def patch_contact(
+    contact_id: uuid.UUID, body: ContactPatch, who: AgentDep, s: SessionDep
+) -> ContactOut:
+    c = await service.update_contact(s, contact_id, body)
+    out = service.to_out(c)
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    audit.record(s, who, "crm.contact.updated", "crm_contact", c.id, changes)
+    await s.commit()
+    return out
+
+
+@router.post("/contacts/{contact_id}/merge", response_model=ContactOut)
+async def merge_contact(
+    contact_id: uuid.UUID, body: MergeIn, who: SupervisorDep, s: SessionDep
+) -> ContactOut:
+    """Fold `duplicate_id` into this contact; the duplicate is gone, its history is here."""
+    c = await service.merge_contacts(s, contact_id, body.duplicate_id)
+    out = service.to_out(c)
+    merged = {"duplicate_id": str(body.duplicate_id)}
+    audit.record(s, who, "crm.contact.merged", "crm_contact", c.id, merged)
+    await s.commit()
+    return out
+
+
+@router.get("/contacts/{contact_id}/timeline", response_model=TimelinePage)
+async def timeline(
+    contact_id: uuid.UUID,
+    _: ViewerDep,
+    s: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> TimelinePage:
+    await service.get_contact(s, contact_id)
+    rows = await s.scalars(
+        select(TimelineEntry)
+        .where(TimelineEntry.contact_id == contact_id)
+        .order_by(TimelineEntry.at.desc(), TimelineEntry.id.desc())
+        .limit(limit)
+    )
+    return TimelinePage(items=[TimelineOut.model_validate(r) for r in rows])

@@ -1,0 +1,89 @@
+"""Request and response shapes for contacts, companies, lookup and the timeline."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CompanyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+class CompanyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+
+
+class ContactIn(BaseModel):
+    """Phones may be written any common way (default region CN); stored as E.164."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    company_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    phones: list[str] = Field(default_factory=list, max_length=20)
+    emails: list[str] = Field(default_factory=list, max_length=20)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class ContactPatch(BaseModel):
+    """Only the fields given change; `phones`/`emails` replace the whole list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    company_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    phones: list[str] | None = Field(None, max_length=20)
+    emails: list[str] | None = Field(None, max_length=20)
+    tags: list[str] | None = Field(None, max_length=50)
+    custom_fields: dict[str, Any] | None = None
+
+
+class ContactOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    company_id: uuid.UUID | None
+    owner_id: uuid.UUID | None
+    phones: list[str]
+    emails: list[str]
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContactPage(BaseModel):
+    items: list[ContactOut]
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    duplicate_id: uuid.UUID
+
+
+class TimelineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    direction: str | None
+    ref: str
+    status: str | None
+    summary: str
+    at: datetime
+
+
+class TimelinePage(BaseModel):
+    items: list[TimelineOut]

@@ -1,0 +1,231 @@
+"""Contact rules: normalised phone/email index, lookups other packages call, merges."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from comms.errors import Conflict, InvalidInput, NotFound
+from comms.messages.addresses import normalise_email, normalise_phone, try_phone
+from crm.contacts.models import Company, Contact, ContactEmail, ContactPhone, TimelineEntry
+from crm.contacts.schemas import ContactIn, ContactOut, ContactPatch
+from crm.tickets.models import Ticket
+
+
+def to_out(c: Contact) -> ContactOut:
+    """The API shape: phones and emails flattened from the index rows."""
+    return ContactOut(
+        id=c.id,
+        name=c.name,
+        company_id=c.company_id,
+        owner_id=c.owner_id,
+        phones=[p.e164 for p in c.phones],
+        emails=[e.address for e in c.emails],
+        tags=list(c.tags),
+        custom_fields=dict(c.custom_fields),
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+    )
+
+
+def _phones(raw: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for i, p in enumerate(raw):
+        e164 = normalise_phone(p, field=f"phones[{i}]")
+        if e164 not in out:
+            out.append(e164)
+    return out
+
+
+def _emails(raw: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for i, e in enumerate(raw):
+        addr = normalise_email(e, field=f"emails[{i}]")
+        if addr not in out:
+            out.append(addr)
+    return out
+
+
+async def _check_free(
+    s: AsyncSession, phones: list[str], emails: list[str], owner: uuid.UUID | None
+) -> None:
+    """A number or address belongs to one contact per tenant: clash is a 409 naming it."""
+    if phones:
+        taken = await s.scalar(
+            select(ContactPhone.e164).where(
+                ContactPhone.e164.in_(phones), ContactPhone.contact_id != owner
+            )
+            if owner
+            else select(ContactPhone.e164).where(ContactPhone.e164.in_(phones))
+        )
+        if taken:
+            raise Conflict(f"phone {taken} belongs to another contact", field="phones")
+    if emails:
+        q = select(ContactEmail.address).where(ContactEmail.address.in_(emails))
+        if owner:
+            q = q.where(ContactEmail.contact_id != owner)
+        taken = await s.scalar(q)
+        if taken:
+            raise Conflict(f"email {taken} belongs to another contact", field="emails")
+
+
+async def _check_company(s: AsyncSession, company_id: uuid.UUID | None) -> None:
+    if company_id is not None and await s.get(Company, company_id) is None:
+        raise InvalidInput("company_id: no such company", field="company_id")
+
+
+async def create_contact(s: AsyncSession, body: ContactIn) -> Contact:
+    """Validate, index and add a contact (flushed, not committed)."""
+    phones, emails = _phones(body.phones), _emails(body.emails)
+    await _check_company(s, body.company_id)
+    await _check_free(s, phones, emails, None)
+    c = Contact(
+        name=body.name,
+        company_id=body.company_id,
+        owner_id=body.owner_id,
+        tags=list(dict.fromkeys(body.tags)),
+        custom_fields=body.custom_fields,
+        phones=[ContactPhone(e164=p) for p in phones],
+        emails=[ContactEmail(address=e) for e in emails],
+    )
+    s.add(c)
+    await s.flush()
+    return c
+
+
+async def get_contact(s: AsyncSession, contact_id: uuid.UUID) -> Contact:
+    c = await s.get(Contact, contact_id)
+    if c is None:
+        raise NotFound("contact not found")
+    return c
+
+
+async def update_contact(s: AsyncSession, contact_id: uuid.UUID, body: ContactPatch) -> Contact:
+    """Apply the given fields; phone/email lists are replaced whole and re-indexed."""
+    c = await get_contact(s, contact_id)
+    given = body.model_fields_set
+    phones = _phones(body.phones) if "phones" in given and body.phones is not None else None
+    emails = _emails(body.emails) if "emails" in given and body.emails is not None else None
+    await _check_free(s, phones or [], emails or [], c.id)
+    if "company_id" in given:
+        await _check_company(s, body.company_id)
+        c.company_id = body.company_id
+    if "owner_id" in given:
+        c.owner_id = body.owner_id
+    if body.name is not None:
+        c.name = body.name
+    if body.tags is not None:
+        c.tags = list(dict.fromkeys(body.tags))
+    if body.custom_fields is not None:
+        c.custom_fields = {**c.custom_fields, **body.custom_fields}
+    if phones is not None:
+        keep = {p.e164: p for p in c.phones}
+        c.phones = [keep.get(p) or ContactPhone(e164=p) for p in phones]
+    if emails is not None:
+        keep_e = {e.address: e for e in c.emails}
+        c.emails = [keep_e.get(e) or ContactEmail(address=e) for e in emails]
+    await s.flush()
+    return c
+
+
+async def list_contacts(
+    s: AsyncSession, *, tag: str | None = None, limit: int = 50
+) -> list[Contact]:
+    """By name; tags are a JSON list, filtered here so SQLite and PostgreSQL agree."""
+    q = select(Contact).order_by(Contact.name, Contact.id)
+    if tag is None:
+        return list(await s.scalars(q.limit(limit)))
+    rows = await s.scalars(q.limit(10_000))
+    return [c for c in rows if tag in c.tags][:limit]
+
+
+async def find_contact_by_phone(s: AsyncSession, phone: str) -> Contact | None:
+    """Public: the contact owning `phone` written any way (+86…, 138…, spaces), or None."""
+    e164 = try_phone(phone)
+    cid = await s.scalar(select(ContactPhone.contact_id).where(ContactPhone.e164 == e164))
+    return None if cid is None else await s.get(Contact, cid)
+
+
+async def find_contact_by_email(s: AsyncSession, email: str) -> Contact | None:
+    """Public: the contact owning `email`, case-insensitively, or None."""
+    addr = email.strip().lower()
+    cid = await s.scalar(select(ContactEmail.contact_id).where(ContactEmail.address == addr))
+    return None if cid is None else await s.get(Contact, cid)
+
+
+async def find_contact_by_address(s: AsyncSession, address: str) -> Contact | None:
+    """A message counterpart (E.164 or mail address) to its contact."""
+    if "@" in address:
+        return await find_contact_by_email(s, address)
+    return await find_contact_by_phone(s, address)
+
+
+async def merge_contacts(s: AsyncSession, keep_id: uuid.UUID, dup_id: uuid.UUID) -> Contact:
+    """Move everything of `dup` onto `keep` (phones, emails, tags, fields, timeline, tickets),
+    then delete `dup`, so no duplicate is left and no history is lost."""
+    if keep_id == dup_id:
+        raise InvalidInput("duplicate_id: cannot merge a contact into itself", field="duplicate_id")
+    keep = await get_contact(s, keep_id)
+    dup = await get_contact(s, dup_id)
+    await s.execute(
+        update(TimelineEntry)
+        .where(TimelineEntry.contact_id == dup.id)
+        .values(contact_id=keep.id)
+        .execution_options(synchronize_session=False)
+    )
+    await s.execute(
+        update(Ticket)
+        .where(Ticket.contact_id == dup.id)
+        .values(contact_id=keep.id)
+        .execution_options(synchronize_session=False)
+    )
+    phones, emails = list(dup.phones), list(dup.emails)
+    dup.phones, dup.emails = [], []
+    keep.phones.extend(phones)
+    keep.emails.extend(emails)
+    keep.tags = list(dict.fromkeys([*keep.tags, *dup.tags]))
+    keep.custom_fields = {**dup.custom_fields, **keep.custom_fields}
+    keep.company_id = keep.company_id or dup.company_id
+    keep.owner_id = keep.owner_id or dup.owner_id
+    await s.flush()
+    await s.delete(dup)
+    await s.flush()
+    return keep
+
+
+async def add_timeline_entry(
+    s: AsyncSession,
+    contact_id: uuid.UUID,
+    *,
+    kind: str,
+    ref: str,
+    at: datetime,
+    direction: str | None = None,
+    status: str | None = None,
+    summary: str = "",
+) -> TimelineEntry:
+    """Idempotent by `ref`: a repeated event updates the entry's status instead of adding."""
+    entry = await s.scalar(select(TimelineEntry).where(TimelineEntry.ref == ref))
+    if entry is None:
+        entry = TimelineEntry(
+            contact_id=contact_id,
+            kind=kind,
+            ref=ref,
+            at=at,
+            direction=direction,
+            status=status,
+            summary=summary[:500],
+        )
+        s.add(entry)
+    elif status is not None and entry.status not in FINAL_STATUSES:
+        entry.status = status
+    await s.flush()
+    return entry
+
+
+# Message statuses after which a late, older status event must not overwrite the entry.
+FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "received"})

@@ -1,0 +1,1 @@
+"""Tickets: a state machine, SLA targets in business hours, automatic escalation."""

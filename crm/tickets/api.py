@@ -1,0 +1,103 @@
+"""Routes for tickets and SLA policies: parse, call, serialise."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select, update
+
+from comms.audit import service as audit
+from comms.deps import AdminDep, AgentDep, SessionDep, ViewerDep
+from comms.errors import InvalidInput
+from crm.tickets import service
+from crm.tickets.models import SlaPolicy, Ticket, TicketStatus
+from crm.tickets.schemas import (
+    SlaPolicyIn,
+    SlaPolicyOut,
+    TicketIn,
+    TicketOut,
+    TicketPage,
+    TicketPatch,
+)
+from crm.tickets.state import IllegalTransition
+
+router = APIRouter(prefix="/api/v1/crm", tags=["crm"])
+
+
+@router.post("/tickets", status_code=201, response_model=TicketOut)
+async def create_ticket(body: TicketIn, who: AgentDep, s: SessionDep) -> object:
+    t = await service.create_ticket(s, body)
+    audit.record(s, who, "crm.ticket.created", "crm_ticket", t.id, {"subject": t.subject})
+    await s.commit()
+    return t
+
+
+@router.get("/tickets", response_model=TicketPage)
+async def list_tickets(
+    _: ViewerDep,
+    s: SessionDep,
+    status: TicketStatus | None = None,
+    contact_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> TicketPage:
+    q = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id).limit(limit)
+    if status is not None:
+        q = q.where(Ticket.status == status)
+    if contact_id is not None:
+        q = q.where(Ticket.contact_id == contact_id)
+    return TicketPage(items=[TicketOut.model_validate(t) for t in await s.scalars(q)])
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketOut)
+async def get_ticket(ticket_id: uuid.UUID, _: ViewerDep, s: SessionDep) -> object:
+    return await service.get_ticket(s, ticket_id)
+
+
+@router.patch("/tickets/{ticket_id}", response_model=TicketOut, responses={409: {}})
+async def patch_ticket(
+    ticket_id: uuid.UUID, body: TicketPatch, who: AgentDep, s: SessionDep
+) -> object:
+    """A refused status change answers 409 and is still kept in the transition log."""
+    t = await service.get_ticket(s, ticket_id)
+    try:
+        await service.update_ticket(s, t, body)
+    except IllegalTransition:
+        await s.rollback()
+        t = await service.get_ticket(s, ticket_id)
+        service.log_refusal(s, t, body)
+        await s.commit()
+        raise
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    audit.record(s, who, "crm.ticket.updated", "crm_ticket", t.id, changes)
+    await s.commit()
+    return t
+
+
+@router.post("/sla-policies", status_code=201, response_model=SlaPolicyOut)
+async def create_sla_policy(body: SlaPolicyIn, who: AdminDep, s: SessionDep) -> object:
+    try:
+        body.calendar()
+    except (ValueError, KeyError) as exc:
+        raise InvalidInput(f"hours: {exc}", field="hours") from None
+    if body.is_default:
+        await s.execute(update(SlaPolicy).values(is_default=False))
+    p = SlaPolicy(
+        name=body.name,
+        timezone=body.timezone,
+        hours=body.hours,
+        holidays=body.holidays,
+        targets={k.value: v for k, v in body.targets.items()},
+        is_default=body.is_default,
+    )
+    s.add(p)
+    await s.flush()
+    audit.record(s, who, "crm.sla_policy.created", "crm_sla_policy", p.id, {"name": p.name})
+    await s.commit()
+    return p
+
+
+@router.get("/sla-policies", response_model=list[SlaPolicyOut])
+async def list_sla_policies(_: ViewerDep, s: SessionDep) -> object:
+    return list(await s.scalars(select(SlaPolicy).order_by(SlaPolicy.name)))

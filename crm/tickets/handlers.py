@@ -1,0 +1,72 @@
+"""Bus subscribers: inbound SMS/email and missed calls from known contacts land on tickets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from comms.bus import Event, HandlerContext, SubscriberSet
+from comms.messages.events import MessageInbound
+from comms.messages.models import Message
+from crm.contacts.models import TimelineEntry
+from crm.contacts.service import add_timeline_entry, find_contact_by_address, find_contact_by_phone
+from crm.tickets import service
+from crm.tickets.models import TicketChannel
+from crm.tickets.schemas import TicketIn
+
+subs = SubscriberSet("crm.tickets")
+
+# Named, not imported: crm must not import telephony. A subscriber whose topic no module
+# registers is never handed an event, so this hook is dormant until telephony ships the topic.
+CALL_MISSED = "telephony.call.missed"
+
+
+@subs.on(MessageInbound, name="inbound_to_ticket")
+async def inbound_to_ticket(ctx: HandlerContext, event: Event[MessageInbound]) -> None:
+    """Append to the contact's open ticket or open one; unknown senders make no ticket."""
+    p = event.payload
+    contact = await find_contact_by_address(ctx.session, p.sender)
+    if contact is None:
+        return
+    msg = await ctx.session.get(Message, p.message_id)
+    text = "" if msg is None else (msg.subject or msg.body or "")
+    await service.append_message(
+        ctx.session,
+        contact,
+        message_id=p.message_id,
+        channel=TicketChannel(p.channel.value),
+        subject=text.strip().splitlines()[0][:300] if text.strip() else "",
+        at=p.received_at,
+    )
+
+
+@subs.on(CALL_MISSED, name="missed_call_to_callback")
+async def missed_call_to_callback(ctx: HandlerContext, event: Event[Any]) -> None:
+    """A missed inbound call from a known contact opens a callback ticket, once per call."""
+    p = event.payload
+    if str(p.direction) != "inbound":
+        return
+    contact = await find_contact_by_phone(ctx.session, p.caller)
+    if contact is None:
+        return
+    s, ref = ctx.session, f"call:{p.call_id}"
+    if await s.scalar(select(TimelineEntry.id).where(TimelineEntry.ref == ref)) is not None:
+        return  # a repeated event: the ticket exists already
+    await add_timeline_entry(
+        s,
+        contact.id,
+        kind="call",
+        ref=ref,
+        at=p.at,
+        direction="inbound",
+        status="missed",
+        summary=f"missed call from {p.caller}",
+    )
+    body = TicketIn(
+        subject=f"Callback: missed call from {p.caller}",
+        channel=TicketChannel.PHONE,
+        contact_id=contact.id,
+    )
+    t = await service.create_ticket(s, body, now=p.at)
+    t.extra = {"call_id": str(p.call_id), "callback": p.caller}

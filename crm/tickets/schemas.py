@@ -1,0 +1,94 @@
+"""Request and response shapes for tickets and SLA policies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from crm.tickets.models import Priority, TicketChannel, TicketStatus
+from crm.tickets.sla import BusinessCalendar
+
+
+class TicketIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=300)
+    channel: TicketChannel = TicketChannel.API
+    priority: Priority = Priority.NORMAL
+    contact_id: uuid.UUID | None = None
+    assignee_id: uuid.UUID | None = None
+    team: str | None = Field(None, max_length=120)
+    sla_policy_id: uuid.UUID | None = None
+
+
+class TicketPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: TicketStatus | None = None
+    priority: Priority | None = None
+    subject: str | None = Field(None, min_length=1, max_length=300)
+    assignee_id: uuid.UUID | None = None
+    team: str | None = Field(None, max_length=120)
+
+
+class TicketOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    contact_id: uuid.UUID | None
+    channel: TicketChannel
+    subject: str
+    priority: Priority
+    status: TicketStatus
+    assignee_id: uuid.UUID | None
+    team: str | None
+    sla_policy_id: uuid.UUID | None
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    first_responded_at: datetime | None
+    resolved_at: datetime | None
+    escalated_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+
+
+class SlaPolicyIn(BaseModel):
+    """Hours per weekday (Monday "0") as ["09:00", "18:00"]; targets in business minutes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120)
+    timezone: str = "Asia/Shanghai"
+    hours: dict[str, list[str]]
+    holidays: list[str] = Field(default_factory=list)
+    targets: dict[Priority, dict[str, int]] = Field(default_factory=dict)
+    is_default: bool = False
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, v: dict[Priority, dict[str, int]]) -> dict[Priority, dict[str, int]]:
+        for p, t in v.items():
+            if set(t) != {"first_response", "resolution"} or min(t.values()) <= 0:
+                raise ValueError(f"{p.value}: give positive first_response and resolution")
+        return v
+
+    def calendar(self) -> BusinessCalendar:
+        return BusinessCalendar.parse(self.timezone, self.hours, self.holidays)
+
+
+class SlaPolicyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    timezone: str
+    hours: dict[str, list[str]]
+    holidays: list[str]
+    targets: dict[str, dict[str, int]]
+    is_default: bool

@@ -1,0 +1,140 @@
+"""Contacts: phone/email normalisation and lookup, 422s naming the field, merging duplicates."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from comms.db.tenancy import scoped_to
+from comms.hub import Hub
+from crm.contacts.models import Contact, ContactPhone
+from crm.contacts.service import find_contact_by_phone
+from crm_testkit import make_contact
+from hubtest import TenantCtx
+
+
+@pytest.mark.parametrize(
+    "written", ["+8613800138000", "13800138000", "138 0013 8000", "+86 138-0013-8000"]
+)
+async def test_lookup_finds_the_contact_by_any_form_of_the_number(
+    client: httpx.AsyncClient, tenant: TenantCtx, written: str
+) -> None:
+    c = await make_contact(client, tenant, phones=["138 0013 8000", "+86 10 6552 9988"])
+    assert c["phones"] == ["+8613800138000", "+861065529988"]
+    r = await client.get("/api/v1/crm/lookup", headers=tenant.auth, params={"phone": written})
+    assert r.status_code == 200
+    assert [x["id"] for x in r.json()["items"]] == [c["id"]]
+
+
+async def test_lookup_by_second_number_and_by_email_ignores_case(
+    client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    c = await make_contact(
+        client, tenant, phones=["13800138000", "010 6552 9988"], emails=["Li.Lei@Example.CN"]
+    )
+    assert c["emails"] == ["li.lei@example.cn"]
+    for params in ({"phone": "+86 10 6552 9988"}, {"email": "LI.LEI@example.cn"}):
+        r = await client.get("/api/v1/crm/lookup", headers=tenant.auth, params=params)
+        assert [x["id"] for x in r.json()["items"]] == [c["id"]], params
+    r = await client.get("/api/v1/crm/lookup", headers=tenant.auth, params={"phone": "13900139000"})
+    assert r.json()["items"] == []
+
+
+async def test_public_find_contact_by_phone_normalises_the_number(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    c = await make_contact(client, tenant, phones=["+8613800138000"])
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        found = await find_contact_by_phone(s, "138 0013 8000")
+        assert found is not None and str(found.id) == c["id"]
+        assert await find_contact_by_phone(s, "not a number") is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "culprit"),
+    [
+        ({"phones": ["13800138000", "12345"]}, "phones[1]"),
+        ({"emails": ["not-an-address"]}, "emails[0]"),
+    ],
+)
+async def test_bad_phone_or_email_is_a_422_naming_the_field(
+    client: httpx.AsyncClient, tenant: TenantCtx, fields: dict[str, list[str]], culprit: str
+) -> None:
+    r = await client.post("/api/v1/crm/contacts", headers=tenant.auth, json={"name": "X", **fields})
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == culprit
+
+
+async def test_a_number_belongs_to_one_contact_per_tenant_only(
+    client: httpx.AsyncClient, tenant: TenantCtx, other_tenant: TenantCtx
+) -> None:
+    await make_contact(client, tenant, phones=["13800138000"])
+    r = await client.post(
+        "/api/v1/crm/contacts",
+        headers=tenant.auth,
+        json={"name": "Dup", "phones": ["+8613800138000"]},
+    )
+    assert r.status_code == 409 and r.json()["field"] == "phones"
+    await make_contact(client, other_tenant, phones=["13800138000"])  # another tenant may
+
+
+async def test_patch_replaces_numbers_and_keeps_the_index_in_step(
+    client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    c = await make_contact(client, tenant, phones=["13800138000"], tags=["vip"])
+    r = await client.patch(
+        f"/api/v1/crm/contacts/{c['id']}",
+        headers=tenant.auth,
+        json={"phones": ["13900139000"], "custom_fields": {"tier": "gold"}},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["phones"] == ["+8613900139000"] and r.json()["tags"] == ["vip"]
+    old = await client.get(
+        "/api/v1/crm/lookup", headers=tenant.auth, params={"phone": "13800138000"}
+    )
+    assert old.json()["items"] == []
+    bad = await client.patch(
+        f"/api/v1/crm/contacts/{c['id']}", headers=tenant.auth, json={"emails": ["@@"]}
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "emails[0]"
+
+
+async def test_merge_keeps_every_number_address_ticket_and_leaves_no_duplicate(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    keep = await make_contact(client, tenant, "Li Lei", phones=["13800138000"], tags=["vip"])
+    dup = await make_contact(
+        client, tenant, "Lei Li", phones=["13900139000"], emails=["lei@example.cn"], tags=["b2b"]
+    )
+    t = await client.post(
+        "/api/v1/crm/tickets",
+        headers=tenant.auth,
+        json={"subject": "refund", "contact_id": dup["id"]},
+    )
+    assert t.status_code == 201, t.text
+    r = await client.post(
+        f"/api/v1/crm/contacts/{keep['id']}/merge",
+        headers=tenant.auth,
+        json={"duplicate_id": dup["id"]},
+    )
+    assert r.status_code == 200, r.text
+    merged = r.json()
+    assert merged["phones"] == ["+8613800138000", "+8613900139000"]
+    assert merged["emails"] == ["lei@example.cn"] and merged["tags"] == ["vip", "b2b"]
+    assert (
+        await client.get(f"/api/v1/crm/contacts/{dup['id']}", headers=tenant.auth)
+    ).status_code == 404
+    lookup = await client.get(
+        "/api/v1/crm/lookup", headers=tenant.auth, params={"phone": "13900139000"}
+    )
+    assert [x["id"] for x in lookup.json()["items"]] == [keep["id"]]
+    ticket = await client.get(f"/api/v1/crm/tickets/{t.json()['id']}", headers=tenant.auth)
+    assert ticket.json()["contact_id"] == keep["id"]
+    timeline = await client.get(f"/api/v1/crm/contacts/{keep['id']}/timeline", headers=tenant.auth)
+    assert [e["ref"] for e in timeline.json()["items"]] == [f"ticket:{t.json()['id']}"]
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        assert await s.scalar(select(func.count()).select_from(Contact)) == 1
+        assert await s.scalar(select(func.count()).select_from(ContactPhone)) == 2
