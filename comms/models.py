@@ -3,6 +3,13 @@
 from comms.audit.models import AuditEntry
 from comms.auth.models import ApiKey, User
 from comms.bus.models import Delivery, OutboxEvent
+from comms.campaigns.models import (
+    Campaign,
+    CampaignRecipient,
+    GroupMember,
+    RecipientGroup,
+    SmsOptOut,
+)
 from comms.messages.models import (
     Conversation,
     InboundAddress,
@@ -17,8 +24,11 @@ from comms.tenants.models import Tenant
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "Campaign",
+    "CampaignRecipient",
     "Conversation",
     "Delivery",
+    "GroupMember",
     "InboundAddress",
     "Message",
     "MessageAttachment",
@@ -26,6 +36,8 @@ __all__ = [
     "MessagingSettings",
     "OutboxEvent",
     "PendingReceipt",
+    "RecipientGroup",
+    "SmsOptOut",
     "Tenant",
     "User",
 ]

@@ -3,6 +3,10 @@
 from comms.audit.api import router as audit_router
 from comms.auth.api import router as auth_router
 from comms.bus.api import router as bus_router
+from comms.campaigns.api import router as campaigns_router
+from comms.campaigns.cli import campaigns_due
+from comms.campaigns.events import TOPICS as CAMPAIGN_TOPICS
+from comms.campaigns.handlers import subs as campaign_subscribers
 from comms.channels.email.inbound import smtp_in
 from comms.channels.sms.twilio_webhooks import router as twilio_router
 from comms.messages.api import router as messages_router
@@ -21,10 +25,11 @@ module = Module(
         bus_router,
         messages_router,
         twilio_router,
+        campaigns_router,
     ),
-    topics=(*TOPICS, *MESSAGE_TOPICS),
-    subscribers=tuple(message_subscribers),
+    topics=(*TOPICS, *MESSAGE_TOPICS, *CAMPAIGN_TOPICS),
+    subscribers=(*message_subscribers, *campaign_subscribers),
     models="comms.models",
     migrations="comms.db:migrations/versions",
-    commands=(smtp_in,),
+    commands=(smtp_in, campaigns_due),
 )

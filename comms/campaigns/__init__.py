@@ -1,0 +1,1 @@
+"""Office SMS: recipient groups and campaigns sent through the unified message service."""

@@ -1,0 +1,333 @@
+"""Groups and campaigns: create, release when due, and expand recipients chunk by chunk.
+
+A campaign's recipients are rows (`sms_campaign_recipients`, unique per number) written at
+create time, by one INSERT ... SELECT for a group, so a 100,000-number campaign never sits in
+memory. Sending is a chain of `CampaignChunk` events, each queueing at most `CHUNK`
+pending rows through `queue_message(commit=False)` in its own delivery: a crash or a repeated
+event resumes at the first row still `pending`, and a row is queued at most once.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from comms.bus.publish import publish
+from comms.campaigns.events import CampaignChunk
+from comms.campaigns.models import (
+    Campaign,
+    CampaignKind,
+    CampaignRecipient,
+    CampaignStatus,
+    GroupMember,
+    RecipientGroup,
+    RecipientStatus,
+    SmsOptOut,
+)
+from comms.campaigns.schemas import CampaignCreate, GroupCreate, MemberIn
+from comms.db.base import utcnow
+from comms.db.engine import Database
+from comms.db.tenancy import current_tenant, scoped_to, unscoped
+from comms.errors import Conflict, HuitongError, InvalidInput, NotFound
+from comms.messages.addresses import normalise_phone
+from comms.messages.models import Channel
+from comms.messages.schemas import MessageCreate
+from comms.messages.service import queue_message
+from comms.messages.tenant_settings import rules
+from comms.settings import Settings
+from comms.tenants.models import Tenant
+
+CHUNK = 1000
+INSERT_BATCH = 1000
+OPT_OUT_LINE = "回T退订"
+BUILTIN_VARIABLES = frozenset({"name", "phone", "department"})
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def _tenant(session: AsyncSession) -> uuid.UUID:
+    tid = current_tenant(session)
+    assert tid is not None, "campaign work needs a tenant-scoped session"
+    return tid
+
+
+def _member_rows(members: Sequence[MemberIn], field: str) -> list[dict[str, Any]]:
+    """Normalised, de-duplicated (first wins) rows; a bad number is a 422 naming its index."""
+    rows: dict[str, dict[str, Any]] = {}
+    for i, m in enumerate(members):
+        phone = normalise_phone(m.phone, f"{field}[{i}].phone")
+        rows.setdefault(
+            phone,
+            {
+                "phone": phone,
+                "name": m.name,
+                "department": m.department,
+                "variables": m.variables or None,
+            },
+        )
+    return list(rows.values())
+
+
+async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
+    # Bulk INSERTs bypass the flush hook that stamps tenant_id, so stamp them here.
+    tid = _tenant(session)
+    for start in range(0, len(rows), INSERT_BATCH):
+        batch = [{**r, "tenant_id": tid} for r in rows[start : start + INSERT_BATCH]]
+        await session.execute(insert(model), batch)
+
+
+# ---------------------------------------------------------------- groups
+
+
+async def get_group(session: AsyncSession, group_id: uuid.UUID) -> RecipientGroup:
+    group = await session.get(RecipientGroup, group_id)
+    if group is None:
+        raise NotFound("no such recipient group", field="group_id")
+    return group
+
+
+async def member_count(session: AsyncSession, group_id: uuid.UUID) -> int:
+    q = select(func.count()).select_from(GroupMember).where(GroupMember.group_id == group_id)
+    return int(await session.scalar(q) or 0)
+
+
+async def create_group(session: AsyncSession, data: GroupCreate) -> RecipientGroup:
+    """A named list (or department) of staff and contacts; members optional."""
+    if await session.scalar(select(RecipientGroup.id).where(RecipientGroup.name == data.name)):
+        raise Conflict(f"a group named {data.name!r} exists", field="name")
+    group = RecipientGroup(id=uuid.uuid4(), name=data.name, kind=data.kind)
+    session.add(group)
+    await session.flush()
+    rows = _member_rows(data.members, "members")
+    await _insert(session, GroupMember, [{**r, "group_id": group.id} for r in rows])
+    await session.commit()
+    return group
+
+
+async def add_members(session: AsyncSession, group_id: uuid.UUID, members: list[MemberIn]) -> int:
+    """Add members in bulk; numbers already in the group are left as they are. Added count."""
+    await get_group(session, group_id)
+    rows = _member_rows(members, "members")
+    have: set[str] = set()
+    phones = [r["phone"] for r in rows]
+    for start in range(0, len(phones), INSERT_BATCH):
+        have.update(
+            await session.scalars(
+                select(GroupMember.phone).where(
+                    GroupMember.group_id == group_id,
+                    GroupMember.phone.in_(phones[start : start + INSERT_BATCH]),
+                )
+            )
+        )
+    new = [{**r, "group_id": group_id} for r in rows if r["phone"] not in have]
+    await _insert(session, GroupMember, new)
+    await session.commit()
+    return len(new)
+
+
+# ---------------------------------------------------------------- campaigns
+
+
+def _check_variables(data: CampaignCreate) -> None:
+    """Every placeholder must be filled for every inline recipient: a 422 before anything."""
+    names = set(_PLACEHOLDER.findall(data.body)) - BUILTIN_VARIABLES
+    for i, r in enumerate(data.recipients):
+        missing = sorted(names - set(r.variables))
+        if missing:
+            field = f"recipients[{i}].variables"
+            raise InvalidInput(f"{field}: unknown template variable {missing[0]!r}", field=field)
+
+
+async def _due_time(session: AsyncSession, at: datetime | None) -> datetime | None:
+    """A naive time is the tenant's wall clock (offices schedule in local time)."""
+    if at is None or at.tzinfo is not None:
+        return at
+    tenant = await session.get(Tenant, _tenant(session))
+    return at.replace(tzinfo=ZoneInfo(tenant.timezone if tenant else "Asia/Shanghai"))
+
+
+async def create_campaign(
+    session: AsyncSession, settings: Settings, data: CampaignCreate
+) -> Campaign:
+    """Validate, store the campaign and its recipients, and start it unless scheduled."""
+    if not (await rules(session, settings)).sms_signature:
+        raise Conflict(
+            "sms_signature: set the tenant's SMS signature (PUT /api/v1/messaging/settings) "
+            "before sending; carriers refuse unsigned SMS",
+            field="sms_signature",
+        )
+    if (data.group_id is None) == (not data.recipients):
+        raise InvalidInput("recipients: give either group_id or recipients", field="recipients")
+    bad = [k for k in data.reply_options if not k.strip() or len(k) > 32]
+    if bad:
+        raise InvalidInput(f"reply_options: invalid code {bad[0]!r}", field="reply_options")
+    _check_variables(data)
+    if data.group_id is not None:
+        await get_group(session, data.group_id)
+    now = utcnow()
+    due = await _due_time(session, data.scheduled_at)
+    camp = Campaign(
+        id=uuid.uuid4(),
+        name=data.name,
+        kind=data.kind,
+        body=data.body,
+        group_id=data.group_id,
+        status=CampaignStatus.SCHEDULED,
+        scheduled_at=due,
+        reply_options={k.strip(): v for k, v in data.reply_options.items()} or None,
+        created_at=now,
+    )
+    session.add(camp)
+    await session.flush()
+    pending = {"campaign_id": camp.id, "status": RecipientStatus.PENDING.value}
+    if data.recipients:
+        rows = _member_rows(data.recipients, "recipients")
+        await _insert(session, CampaignRecipient, [{**r, **pending} for r in rows])
+    else:
+        src = select(
+            literal(_tenant(session), type_=GroupMember.tenant_id.type),
+            literal(camp.id, type_=CampaignRecipient.campaign_id.type),
+            GroupMember.phone,
+            GroupMember.name,
+            GroupMember.department,
+            GroupMember.variables,
+            literal(RecipientStatus.PENDING.value),
+        ).where(GroupMember.tenant_id == _tenant(session), GroupMember.group_id == data.group_id)
+        cols = ["tenant_id", "campaign_id", "phone", "name", "department", "variables", "status"]
+        await session.execute(insert(CampaignRecipient).from_select(cols, src))
+    if due is None or due <= now:
+        start(session, camp)
+    await session.commit()
+    return camp
+
+
+def start(session: AsyncSession, camp: Campaign) -> None:
+    """scheduled -> queued with the first chunk event, in the caller's transaction."""
+    camp.status = CampaignStatus.QUEUED
+    camp.queued_at = utcnow()
+    publish(
+        session,
+        CampaignChunk.topic,
+        CampaignChunk(campaign_id=camp.id, after_id=0),
+        tenant_id=camp.tenant_id,
+    )
+
+
+async def release_due(db: Database, *, now: datetime | None = None, limit: int = 100) -> int:
+    """Start every scheduled campaign whose time has come (all tenants); how many."""
+    now = now or utcnow()
+    async with db.session() as s:
+        unscoped(s)
+        async with s.begin():
+            due = list(
+                await s.scalars(
+                    select(Campaign)
+                    .where(
+                        Campaign.status == CampaignStatus.SCHEDULED,
+                        Campaign.scheduled_at <= now,
+                    )
+                    .order_by(Campaign.scheduled_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            for camp in due:
+                scoped_to(s, camp.tenant_id)
+                start(s, camp)
+                unscoped(s)
+    return len(due)
+
+
+async def dispatch_chunk(
+    session: AsyncSession, settings: Settings, event: CampaignChunk, *, chunk: int = CHUNK
+) -> int:
+    """Queue up to `chunk` pending recipients after `event.after_id`; rows handled."""
+    camp = await session.get(Campaign, event.campaign_id)
+    if camp is None or camp.status is not CampaignStatus.QUEUED:
+        return 0
+    rows = list(
+        await session.scalars(
+            select(CampaignRecipient)
+            .where(
+                CampaignRecipient.campaign_id == camp.id,
+                CampaignRecipient.status == RecipientStatus.PENDING,
+                CampaignRecipient.id > event.after_id,
+            )
+            .order_by(CampaignRecipient.id)
+            .limit(chunk)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    marketing = camp.kind is CampaignKind.MARKETING
+    opted: set[str] = set()
+    if marketing and rows:
+        opted = set(
+            await session.scalars(
+                select(SmsOptOut.phone).where(SmsOptOut.phone.in_([r.phone for r in rows]))
+            )
+        )
+    body = f"{camp.body}{OPT_OUT_LINE}" if marketing else camp.body
+    # The signature may have been removed since create: never send unsigned SMS.
+    signed = bool((await rules(session, settings)).sms_signature)
+    for r in rows:
+        if not signed:
+            r.status, r.skip_reason = RecipientStatus.SKIPPED, "no sms_signature configured"
+        elif r.phone in opted:
+            r.status = RecipientStatus.SUPPRESSED
+        else:
+            await _queue_one(session, settings, camp, body, r)
+    if len(rows) == chunk:
+        publish(
+            session,
+            CampaignChunk.topic,
+            CampaignChunk(campaign_id=camp.id, after_id=rows[-1].id),
+            tenant_id=camp.tenant_id,
+        )
+    else:
+        left = await session.scalar(
+            select(func.count())
+            .select_from(CampaignRecipient)
+            .where(
+                CampaignRecipient.campaign_id == camp.id,
+                CampaignRecipient.status == RecipientStatus.PENDING,
+            )
+        )
+        if not left:
+            camp.status = CampaignStatus.DISPATCHED
+            camp.dispatched_at = utcnow()
+    return len(rows)
+
+
+async def _queue_one(
+    session: AsyncSession, settings: Settings, camp: Campaign, body: str, r: CampaignRecipient
+) -> None:
+    variables = {
+        "name": r.name or "",
+        "phone": r.phone,
+        "department": r.department or "",
+        **(r.variables or {}),
+    }
+    data = MessageCreate(
+        channel=Channel.SMS,
+        to=r.phone,
+        body=body,
+        template=f"sms_campaign:{camp.id}",
+        variables=variables,
+    )
+    try:
+        # A savepoint per recipient: a refused one leaves nothing half-built behind.
+        async with session.begin_nested():
+            msg = await queue_message(session, settings, data, commit=False)
+    except HuitongError as exc:  # bad variables, quota, recipient cap, duplicate
+        r.status = RecipientStatus.SKIPPED
+        r.skip_reason = exc.message[:200]
+        return
+    r.status = RecipientStatus.QUEUED
+    r.message_id = msg.id
+    r.queued_at = msg.created_at
