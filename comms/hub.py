@@ -23,7 +23,7 @@ from comms.bus.tasks import CeleryDispatcher, EmbeddedWorker, make_celery
 from comms.bus.topics import TopicRegistry
 from comms.db.engine import Database
 from comms.messages.runtime import Messaging
-from comms.modules import Module, discover_modules
+from comms.modules import Module, Periodic, discover_modules
 from comms.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ class Hub:
         self._relay: Relay | None = None
         self._relay_task: asyncio.Task[None] | None = None
         self._worker: EmbeddedWorker | None = None
+        self._periodic_tasks: list[asyncio.Task[None]] = []
 
     @property
     def db(self) -> Database:
@@ -114,9 +115,26 @@ class Hub:
             await asyncio.to_thread(self._worker.start)
         if relay:
             self._relay_task = asyncio.create_task(self.relay.run_forever(), name="bus-relay")
+            self._periodic_tasks = [
+                asyncio.create_task(self._run_periodic(job), name=f"periodic-{job.name}")
+                for m in self.modules
+                for job in m.periodic
+            ]
             await self.messaging.start()  # resumes interrupted sends, then sweeps
 
+    async def _run_periodic(self, job: Periodic) -> None:
+        while True:
+            try:
+                await job.run(self.db)
+            except Exception:
+                log.exception("periodic job %s failed; next try in %.0f s", job.name, job.every)
+            await asyncio.sleep(job.every)
+
     async def stop(self) -> None:
+        for task in self._periodic_tasks:
+            task.cancel()
+        await asyncio.gather(*self._periodic_tasks, return_exceptions=True)
+        self._periodic_tasks = []
         await self.messaging.stop()
         if self._relay is not None:
             self._relay.stop()

@@ -6,7 +6,7 @@ from what is installed rather than hard-wired to it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -16,8 +16,19 @@ from fastapi import APIRouter
 
 from comms.bus.subscribers import Subscriber
 from comms.bus.topics import EventPayload
+from comms.db.engine import Database
 
 GROUP = "huitong.modules"
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """Background work a package needs every `every` seconds in processes that relay (serve,
+    worker); `run` must be safe when several processes run it at once (e.g. SKIP LOCKED)."""
+
+    name: str
+    every: float
+    run: Callable[[Database], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,7 @@ class Module:
     depends_on: Sequence[str] = field(default_factory=tuple)
     # Extra `huitong` sub-commands (click), e.g. `huitong radius`, `huitong smtp-in`.
     commands: Sequence[click.Command] = ()
+    periodic: Sequence[Periodic] = ()
 
     def load_models(self) -> None:
         if self.models:

@@ -1,10 +1,10 @@
 """How `crm` plugs into the hub (its routers, topics, subscribers and models)."""
 
-from comms.modules import Module
+from comms.modules import Module, Periodic
 from crm.contacts.api import router as contacts_router
 from crm.contacts.handlers import subs as contact_subscribers
 from crm.tickets.api import router as tickets_router
-from crm.tickets.cli import crm_escalate
+from crm.tickets.cli import crm_escalate, escalate_once
 from crm.tickets.events import TOPICS as TICKET_TOPICS
 from crm.tickets.handlers import subs as ticket_subscribers
 
@@ -17,4 +17,5 @@ module = Module(
     migrations="crm:migrations/versions",
     depends_on=("comms",),
     commands=(crm_escalate,),
+    periodic=(Periodic("crm-escalate", 60.0, escalate_once),),
 )
