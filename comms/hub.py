@@ -101,6 +101,7 @@ class Hub:
 
         def start() -> None:
             self._relay_task = loop.create_task(self.relay.run_forever(), name="bus-relay")
+            self._start_periodic()
 
         loop.call_soon_threadsafe(start)
 
@@ -115,12 +116,16 @@ class Hub:
             await asyncio.to_thread(self._worker.start)
         if relay:
             self._relay_task = asyncio.create_task(self.relay.run_forever(), name="bus-relay")
-            self._periodic_tasks = [
-                asyncio.create_task(self._run_periodic(job), name=f"periodic-{job.name}")
-                for m in self.modules
-                for job in m.periodic
-            ]
+            self._start_periodic()
             await self.messaging.start()  # resumes interrupted sends, then sweeps
+
+    def _start_periodic(self) -> None:
+        """Start every module's periodic jobs on the running loop (with the relay)."""
+        self._periodic_tasks = [
+            asyncio.create_task(self._run_periodic(job), name=f"periodic-{job.name}")
+            for m in self.modules
+            for job in m.periodic
+        ]
 
     async def _run_periodic(self, job: Periodic) -> None:
         while True:
