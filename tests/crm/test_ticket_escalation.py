@@ -8,7 +8,8 @@ import httpx
 
 from comms.db.tenancy import scoped_to, unscoped
 from comms.hub import Hub
-from crm.tickets.cli import escalate_loop
+from comms.jobs import repeat
+from crm.tickets.cli import escalate_once
 from crm.tickets.models import Priority, Ticket, TicketChannel, TicketStatus
 from crm.tickets.schemas import TicketIn
 from crm.tickets.service import create_ticket, escalate_overdue
@@ -85,5 +86,5 @@ async def test_the_escalate_command_sweeps_every_tenant_once(
             scoped_to(s, t.id)
             await create_ticket(s, TicketIn(subject="old"), now=MONDAY_10 - timedelta(days=30))
             await s.commit()
-    assert await escalate_loop(hub.db, 0) == 2
-    assert await escalate_loop(hub.db, 0) == 0
+    assert await repeat(escalate_once, hub.db, 0) == 2
+    assert await repeat(escalate_once, hub.db, 0) == 0

@@ -10,12 +10,13 @@ from sqlalchemy import func, select
 
 from comms.bus.models import Delivery, OutboxEvent
 from comms.campaigns import service
-from comms.campaigns.cli import release_loop
 from comms.campaigns.events import CampaignChunk
 from comms.campaigns.models import CampaignRecipient, RecipientStatus
+from comms.campaigns.service import release_due
 from comms.db.base import utcnow
 from comms.db.tenancy import scoped_to, unscoped
 from comms.hub import Hub
+from comms.jobs import repeat
 from hubtest import RecordingDispatcher, TenantCtx
 from messages_testkit import CountingProvider, settle, use_provider
 
@@ -154,7 +155,7 @@ async def test_scheduled_campaign_waits_for_its_local_time_then_sends(
     assert await service.release_due(hub.db, now=utcnow() + timedelta(hours=1)) == 0
     assert (await get_campaign(client, tenant, c["id"]))["counts"]["queued"] == 0
     assert await service.release_due(hub.db, now=utcnow() + timedelta(hours=2, minutes=1)) == 1
-    assert await release_loop(hub.db, 0) == 0  # already started: the cron command adds none
+    assert await repeat(release_due, hub.db, 0) == 0  # already started: the cron command adds none
     await settle(hub)
     report = await get_campaign(client, tenant, c["id"])
     assert report["status"] == "dispatched" and report["counts"]["sent"] == 1
