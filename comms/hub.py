@@ -24,6 +24,8 @@ from comms.bus.topics import TopicRegistry
 from comms.db.engine import Database
 from comms.messages.runtime import Messaging
 from comms.modules import Module, Periodic, discover_modules
+from comms.queries import QUERIES
+from comms.queries import collect as collect_queries
 from comms.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ class Hub:
             Tokens(settings.ensure_secret_key(), settings.jwt_ttl_seconds),
         )
         self.services: dict[str, Any] = {}
+        # Questions packages answer for each other (IVR lookups, segment checks, screen pop).
+        self.queries = collect_queries(self.modules)
+        self.services[QUERIES] = self.queries
         # SMS provider, mail transport, sender and sink, for handlers (ctx.services).
         self.messaging = Messaging(settings, lambda: self.db, self.services)
         self.celery = make_celery(settings, self._deliver_from_worker)

@@ -6,7 +6,7 @@ from what is installed rather than hard-wired to it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from comms.bus.subscribers import Subscriber
 from comms.bus.topics import EventPayload
 from comms.db.engine import Database
+from comms.queries import Query
 
 GROUP = "huitong.modules"
 
@@ -45,6 +46,8 @@ class Module:
     # Extra `huitong` sub-commands (click), e.g. `huitong radius`, `huitong smtp-in`.
     commands: Sequence[click.Command] = ()
     periodic: Sequence[Periodic] = ()
+    # Named read-only questions this package answers for others (comms/queries.py).
+    queries: Mapping[str, Query] = field(default_factory=dict)
 
     def load_models(self) -> None:
         if self.models:
