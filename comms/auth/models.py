@@ -41,6 +41,9 @@ class User(TenantScoped, Timestamped, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(RoleColumn)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # E.164; where SMS notices go and the number an approver's SMS reply must come from.
+    mobile: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    department: Mapped[str] = mapped_column(String(100), default="", server_default="")
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
 
 

@@ -2,10 +2,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from comms.auth.models import Role
+from comms.errors import InvalidInput
+from comms.messages.addresses import normalise_phone
+
+
+def _e164(raw: str) -> str:
+    try:
+        return normalise_phone(raw, field="mobile")
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
+
+
+# Stored as E.164 (default region CN); an unparseable number is a 422 naming `mobile`.
+Mobile = Annotated[str, AfterValidator(_e164)]
 
 
 class LoginRequest(BaseModel):
@@ -33,6 +47,8 @@ class UserCreate(BaseModel):
     name: str = Field("", max_length=200)
     password: str = Field(min_length=8, max_length=256)
     role: Role = Role.AGENT
+    mobile: Mobile | None = None
+    department: str = Field("", max_length=100)
 
 
 class UserUpdate(BaseModel):
@@ -42,6 +58,8 @@ class UserUpdate(BaseModel):
     password: str | None = Field(None, min_length=8, max_length=256)
     role: Role | None = None
     is_active: bool | None = None
+    mobile: Mobile | None = None
+    department: str | None = Field(None, max_length=100)
 
 
 class UserOut(BaseModel):
@@ -52,6 +70,8 @@ class UserOut(BaseModel):
     name: str
     role: Role
     is_active: bool
+    mobile: str | None
+    department: str
     created_at: datetime
     last_login_at: datetime | None
 

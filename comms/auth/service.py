@@ -49,6 +49,8 @@ async def create_user(
         name=data.name,
         password_hash=creds.passwords.hash(data.password),
         role=data.role,
+        mobile=data.mobile,
+        department=data.department,
     )
     session.add(user)
     try:
@@ -88,7 +90,7 @@ async def update_user(
 ) -> User:
     user = await get_user(session, user_id)
     changes = data.model_dump(exclude_unset=True)
-    for field in ("name", "role", "is_active"):
+    for field in ("name", "role", "is_active", "mobile", "department"):
         if field in changes:
             setattr(user, field, changes[field])
     if "password" in changes:

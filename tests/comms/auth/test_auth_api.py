@@ -194,3 +194,26 @@ async def test_audit_log_records_changes_with_secrets_masked(
     token = (await login(client, "agent9@acme.cn", "brand-new-secret")).json()["access_token"]
     agent = {"Authorization": f"Bearer {token}"}
     assert (await client.get("/api/v1/audit", headers=agent)).status_code == 403
+
+
+async def test_a_users_mobile_is_stored_in_e164_and_a_bad_one_names_the_field(
+    client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    ok = await client.post(
+        "/api/v1/users",
+        headers=tenant.auth,
+        json={
+            "email": "wh@acme.cn",
+            "password": "password-123",
+            "mobile": "138 0013 8000",
+            "department": "Warehouse",
+        },
+    )
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["mobile"] == "+8613800138000"
+    assert ok.json()["department"] == "Warehouse"
+    bad = await client.patch(
+        f"/api/v1/users/{ok.json()['id']}", headers=tenant.auth, json={"mobile": "12"}
+    )
+    assert bad.status_code == 422
+    assert "mobile" in bad.text
