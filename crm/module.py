@@ -3,6 +3,7 @@
 from comms.modules import Module, Periodic
 from crm.contacts.api import router as contacts_router
 from crm.contacts.handlers import subs as contact_subscribers
+from crm.queries import QUERIES
 from crm.tickets.api import router as tickets_router
 from crm.tickets.cli import crm_escalate, escalate_once
 from crm.tickets.events import TOPICS as TICKET_TOPICS
@@ -18,4 +19,5 @@ module = Module(
     depends_on=("comms",),
     commands=(crm_escalate,),
     periodic=(Periodic("crm-escalate", 60.0, escalate_once),),
+    queries=QUERIES,
 )
