@@ -1,16 +1,24 @@
 """Every ORM model of crm, imported so that they all join Base.metadata."""
 
 from crm.contacts.models import Company, Contact, ContactEmail, ContactPhone, TimelineEntry
-from crm.tickets.models import SlaPolicy, Ticket, TicketMessage, TicketTransition
+from crm.knowledge.models import Article
+from crm.segments.models import Segment
+from crm.surveys.models import Survey, SurveySettings
+from crm.tickets.models import SlaPolicy, Ticket, TicketMessage, TicketReply, TicketTransition
 
 __all__ = [
+    "Article",
     "Company",
     "Contact",
     "ContactEmail",
     "ContactPhone",
+    "Segment",
     "SlaPolicy",
+    "Survey",
+    "SurveySettings",
     "Ticket",
     "TicketMessage",
+    "TicketReply",
     "TicketTransition",
     "TimelineEntry",
 ]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.contacts.models import Company
 from crm.contacts.service import find_contact_by_phone
+from crm.segments import service as segments
 from crm.tickets.models import Ticket
 
 RECENT_TICKETS = 5
@@ -47,4 +48,28 @@ async def contact_by_phone(s: AsyncSession, args: Mapping[str, str]) -> dict[str
     }
 
 
-QUERIES = {"crm.contact_by_phone": contact_by_phone}
+async def in_segment(s: AsyncSession, args: Mapping[str, str]) -> bool:
+    """IVR conditions: is this caller in the named segment? An unknown segment or caller: no."""
+    seg = await segments.segment_by_name(s, args["segment"])
+    if seg is None:
+        return False
+    return await segments.contains_phone(s, seg, args["phone"])
+
+
+async def segment_members(s: AsyncSession, args: Mapping[str, str]) -> list[dict[str, Any]]:
+    """SMS campaign audiences: every member with one phone and email; [] for no such segment."""
+    seg = await segments.segment_by_name(s, args["segment"])
+    if seg is None:
+        return []
+    rows = await segments.all_members(s, segments.filter_of(seg))
+    return [
+        {"contact_id": str(m.contact_id), "name": m.name, "phone": m.phone, "email": m.email}
+        for m in rows
+    ]
+
+
+QUERIES = {
+    "crm.contact_by_phone": contact_by_phone,
+    "crm.in_segment": in_segment,
+    "crm.segment_members": segment_members,
+}

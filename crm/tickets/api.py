@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select, update
 
 from comms.audit import service as audit
-from comms.deps import AdminDep, AgentDep, SessionDep, ViewerDep
+from comms.deps import AdminDep, AgentDep, HubDep, SessionDep, ViewerDep
 from comms.errors import InvalidInput
 from crm.tickets import service
 from crm.tickets.models import SlaPolicy, Ticket, TicketStatus
@@ -57,12 +57,12 @@ async def get_ticket(ticket_id: uuid.UUID, _: ViewerDep, s: SessionDep) -> objec
 
 @router.patch("/tickets/{ticket_id}", response_model=TicketOut, responses={409: {}})
 async def patch_ticket(
-    ticket_id: uuid.UUID, body: TicketPatch, who: AgentDep, s: SessionDep
+    ticket_id: uuid.UUID, body: TicketPatch, who: AgentDep, s: SessionDep, hub: HubDep
 ) -> object:
     """A refused status change answers 409 and is still kept in the transition log."""
     t = await service.get_ticket(s, ticket_id)
     try:
-        await service.update_ticket(s, t, body)
+        await service.update_ticket(s, t, body, settings=hub.settings)
     except IllegalTransition:
         await s.rollback()
         t = await service.get_ticket(s, ticket_id)

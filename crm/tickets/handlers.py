@@ -11,6 +11,7 @@ from comms.messages.events import MessageInbound
 from comms.messages.models import Message
 from crm.contacts.models import TimelineEntry
 from crm.contacts.service import add_timeline_entry, find_contact_by_address, find_contact_by_phone
+from crm.surveys import service as surveys
 from crm.tickets import service
 from crm.tickets.models import TicketChannel
 from crm.tickets.schemas import TicketIn
@@ -30,6 +31,10 @@ async def inbound_to_ticket(ctx: HandlerContext, event: Event[MessageInbound]) -
     if contact is None:
         return
     msg = await ctx.session.get(Message, p.message_id)
+    if msg is not None and await surveys.is_survey_reply(
+        ctx.session, p.channel, p.sender, msg.body, p.received_at
+    ):
+        return  # a satisfaction score (crm.surveys.survey_reply), not a new request
     text = "" if msg is None else (msg.subject or msg.body or "")
     await service.append_message(
         ctx.session,

@@ -115,3 +115,19 @@ class TicketMessage(TenantScoped, Base):
     )
     message_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketReply(TenantScoped, Base):
+    """An agent's reply sent to the customer (the message itself lives in comms' messages)."""
+
+    __tablename__ = "crm_ticket_replies"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("crm_tickets.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    channel: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    article_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from comms.bus import publish
 from comms.db.base import utcnow
 from comms.errors import InvalidInput, NotFound
+from comms.settings import Settings
 from crm.contacts.models import Contact
 from crm.contacts.service import add_timeline_entry
+from crm.surveys import service as surveys
 from crm.tickets.events import TicketCreated, TicketEscalated, TicketUpdated
 from crm.tickets.models import Priority, SlaPolicy, Ticket, TicketChannel, TicketMessage
 from crm.tickets.schemas import TicketIn, TicketPatch
@@ -117,8 +119,12 @@ def _updated(t: Ticket, previous: S, changes: list[str]) -> TicketUpdated:
     )
 
 
-async def update_ticket(s: AsyncSession, t: Ticket, body: TicketPatch) -> Ticket:
-    """Apply a patch; a status change goes through the state machine (may raise)."""
+async def update_ticket(
+    s: AsyncSession, t: Ticket, body: TicketPatch, *, settings: Settings
+) -> Ticket:
+    """Apply a patch; a status change goes through the state machine (may raise).
+
+    Becoming resolved queues the satisfaction survey SMS in the same transaction."""
     previous = t.status
     given = body.model_fields_set
     changes: list[str] = []
@@ -137,6 +143,8 @@ async def update_ticket(s: AsyncSession, t: Ticket, body: TicketPatch) -> Ticket
     if changes:
         await _sync_timeline(s, t)
         publish(s, TicketUpdated.topic, _updated(t, previous, changes))
+    if "status" in changes and t.status is S.RESOLVED:
+        await surveys.ask_after_resolution(s, settings, t)
     await s.flush()
     return t
 

@@ -1,0 +1,1 @@
+"""Knowledge-base articles: search, view counts, links in ticket replies."""

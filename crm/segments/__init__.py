@@ -1,0 +1,1 @@
+"""Saved contact filters (segments): SMS campaign audiences and IVR conditions."""

@@ -1,0 +1,1 @@
+"""Satisfaction surveys by SMS after a ticket is resolved, and CSAT reporting."""
