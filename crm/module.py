@@ -3,6 +3,7 @@
 from comms.modules import Module, Periodic
 from crm.contacts.api import router as contacts_router
 from crm.contacts.handlers import subs as contact_subscribers
+from crm.knowledge.api import router as knowledge_router
 from crm.queries import QUERIES
 from crm.segments.api import router as segments_router
 from crm.surveys.api import router as surveys_router
@@ -15,7 +16,7 @@ from crm.tickets.handlers import subs as ticket_subscribers
 
 module = Module(
     name="crm",
-    routers=(contacts_router, tickets_router, segments_router, surveys_router),
+    routers=(contacts_router, tickets_router, segments_router, surveys_router, knowledge_router),
     topics=(*TICKET_TOPICS, *SURVEY_TOPICS),
     subscribers=(*contact_subscribers, *ticket_subscribers, *survey_subscribers),
     models="crm.models",

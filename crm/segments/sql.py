@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, String, and_, cast, exists, func, literal, or_, select, true
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -11,12 +13,16 @@ from crm.tickets.models import Ticket
 from crm.tickets.state import ACTIVE
 
 
-def has_tag(tag: str, dialect: str) -> ColumnElement[bool]:
-    """`tag` is in the contact's JSON tag list (PostgreSQL: jsonb @>, SQLite: json_each)."""
+def json_list_has(column: Any, value: str, dialect: str) -> ColumnElement[bool]:
+    """`value` is an element of a JSON list column (PostgreSQL: jsonb @>, SQLite: json_each)."""
     if dialect == "postgresql":
-        return cast(Contact.tags, JSONB).contains([tag])
-    each = func.json_each(Contact.tags).table_valued("value")
-    return exists(select(literal(1)).select_from(each).where(each.c.value == tag))
+        return cast(column, JSONB).contains([value])
+    each = func.json_each(column).table_valued("value")
+    return exists(select(literal(1)).select_from(each).where(each.c.value == value))
+
+
+def has_tag(tag: str, dialect: str) -> ColumnElement[bool]:
+    return json_list_has(Contact.tags, tag, dialect)
 
 
 def _field(rule: FieldRule) -> ColumnElement[bool]:

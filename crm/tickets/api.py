@@ -6,14 +6,19 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 
 from comms.audit import service as audit
 from comms.deps import AdminDep, AgentDep, HubDep, SessionDep, ViewerDep
 from comms.errors import InvalidInput
-from crm.tickets import service
-from crm.tickets.models import SlaPolicy, Ticket, TicketStatus
+from comms.messages.exceptions import QuotaExceeded, Suppressed
+from crm.tickets import replies, service
+from crm.tickets.models import SlaPolicy, Ticket, TicketReply, TicketStatus
 from crm.tickets.schemas import (
+    ReplyIn,
+    ReplyOut,
+    ReplyPage,
     SlaPolicyIn,
     SlaPolicyOut,
     TicketIn,
@@ -73,6 +78,39 @@ async def patch_ticket(
     audit.record(s, who, "crm.ticket.updated", "crm_ticket", t.id, changes)
     await s.commit()
     return t
+
+
+@router.post(
+    "/tickets/{ticket_id}/replies",
+    status_code=201,
+    response_model=ReplyOut,
+    responses={409: {}, 429: {"description": "carrier rule: quota, recipient cap, duplicate"}},
+)
+async def reply_to_ticket(
+    ticket_id: uuid.UUID, body: ReplyIn, who: AgentDep, s: SessionDep, hub: HubDep
+) -> object:
+    """Send the reply (SMS or email) to the ticket's contact, with attached articles."""
+    t = await service.get_ticket(s, ticket_id)
+    try:
+        reply = await replies.send_reply(s, hub.settings, t, body, who.user_id)
+    except (QuotaExceeded, Suppressed) as exc:
+        reason = exc.reason if isinstance(exc, Suppressed) else "quota"
+        body_ = {"detail": exc.message, "field": exc.field, "reason": reason}
+        return JSONResponse(body_, status_code=429)
+    audit.record(
+        s, who, "crm.ticket.replied", "crm_ticket", t.id, {"message_id": str(reply.message_id)}
+    )
+    await s.commit()
+    return reply
+
+
+@router.get("/tickets/{ticket_id}/replies", response_model=ReplyPage)
+async def list_replies(ticket_id: uuid.UUID, _: ViewerDep, s: SessionDep) -> ReplyPage:
+    await service.get_ticket(s, ticket_id)
+    rows = await s.scalars(
+        select(TicketReply).where(TicketReply.ticket_id == ticket_id).order_by(TicketReply.id)
+    )
+    return ReplyPage(items=[ReplyOut.model_validate(r) for r in rows])
 
 
 @router.post("/sla-policies", status_code=201, response_model=SlaPolicyOut)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -92,3 +93,30 @@ class SlaPolicyOut(BaseModel):
     holidays: list[str]
     targets: dict[str, dict[str, int]]
     is_default: bool
+
+
+class ReplyIn(BaseModel):
+    """An agent's answer to the customer; attached articles are appended as title + link."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: str = Field(min_length=1, max_length=20_000)
+    channel: Literal["sms", "email"]
+    subject: str | None = Field(None, max_length=300, description="email only; default Re: …")
+    article_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10)
+
+
+class ReplyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    ticket_id: uuid.UUID
+    message_id: uuid.UUID
+    channel: str
+    author_id: uuid.UUID | None
+    article_ids: list[str]
+    at: datetime
+
+
+class ReplyPage(BaseModel):
+    items: list[ReplyOut]
