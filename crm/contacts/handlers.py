@@ -1,11 +1,17 @@
-"""Bus subscribers that write messages of known contacts onto their timeline."""
+"""Bus subscribers that write messages and orders of known contacts onto their timeline."""
 
 from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
 
 from comms.bus import Event, HandlerContext, SubscriberSet
 from comms.messages.events import MessageInbound, MessageStatusChanged
 from comms.messages.models import Direction, Message
 from crm.contacts import service
+from crm.contacts.models import Contact, TimelineEntry
 
 subs = SubscriberSet("crm.contacts")
 
@@ -56,3 +62,54 @@ async def outbound_to_timeline(ctx: HandlerContext, event: Event[MessageStatusCh
         status=p.status.value,
         summary=_summary(msg),
     )
+
+
+# erp's order topics, subscribed by name (crm imports nothing from erp). An order moves
+# confirmed -> shipped -> delivered, or ends cancelled; events may arrive out of order, so a
+# status never replaces a later one.
+ORDER_PROGRESS = {"confirmed": 0, "shipped": 1, "delivered": 2, "cancelled": 3}
+ORDER_TOPICS = tuple(f"erp.order.{verb}" for verb in ORDER_PROGRESS)
+
+
+async def _customer(ctx: HandlerContext, p: Any) -> Contact | None:
+    """The order's contact: by id if it is one of this tenant's, else by phone, else email."""
+    cid = getattr(p, "contact_id", None)
+    if cid is not None:
+        contact = await ctx.session.get(Contact, uuid.UUID(str(cid)))
+        if contact is not None:
+            return contact
+    phone, email = getattr(p, "contact_phone", None), getattr(p, "contact_email", None)
+    if phone:
+        return await service.find_contact_by_phone(ctx.session, phone)
+    if email:
+        return await service.find_contact_by_email(ctx.session, email)
+    return None
+
+
+async def order_to_timeline(ctx: HandlerContext, event: Event[Any]) -> None:
+    """One timeline entry per order, refreshed as the order moves on; strangers skipped."""
+    p, verb = event.payload, event.topic.rsplit(".", 1)[1]
+    number = getattr(p, "number", None)
+    key = number or getattr(p, "order_id", None)
+    contact = await _customer(ctx, p)
+    if contact is None or key is None:
+        return
+    ref = f"order:{key}"
+    summary = getattr(p, "summary", None) or f"order {key} {verb}"
+    entry = await ctx.session.scalar(select(TimelineEntry).where(TimelineEntry.ref == ref))
+    if entry is None:
+        await service.add_timeline_entry(
+            ctx.session,
+            contact.id,
+            kind="order",
+            ref=ref,
+            at=event.created_at,
+            status=verb,
+            summary=summary,
+        )
+    elif ORDER_PROGRESS[verb] >= ORDER_PROGRESS.get(entry.status or "", -1):
+        entry.status, entry.summary, entry.at = verb, summary[:500], event.created_at
+
+
+for _topic in ORDER_TOPICS:
+    subs.on(_topic, name=f"timeline_{_topic.replace('.', '_')}")(order_to_timeline)

@@ -21,6 +21,9 @@ subs = SubscriberSet("crm.tickets")
 # Named, not imported: crm must not import telephony. A subscriber whose topic no module
 # registers is never handed an event, so this hook is dormant until telephony ships the topic.
 CALL_MISSED = "telephony.call.missed"
+# Published by telephony's voicemail slice (v1: voicemail_id, call_id, caller, callee,
+# recorded_at, duration_seconds, recording, mailbox_member_id).
+VOICEMAIL_RECORDED = "telephony.voicemail.recorded"
 
 
 @subs.on(MessageInbound, name="inbound_to_ticket")
@@ -75,3 +78,46 @@ async def missed_call_to_callback(ctx: HandlerContext, event: Event[Any]) -> Non
     )
     t = await service.create_ticket(s, body, now=p.at)
     t.extra = {"call_id": str(p.call_id), "callback": p.caller}
+
+
+@subs.on(VOICEMAIL_RECORDED, name="voicemail_to_ticket")
+async def voicemail_to_ticket(ctx: HandlerContext, event: Event[Any]) -> None:
+    """A known caller's voicemail joins their open ticket or opens a callback one, once."""
+    p = event.payload
+    contact = await find_contact_by_phone(ctx.session, p.caller)
+    if contact is None:
+        return
+    s, ref = ctx.session, f"voicemail:{p.voicemail_id}"
+    if await s.scalar(select(TimelineEntry.id).where(TimelineEntry.ref == ref)) is not None:
+        return  # a repeated event: attached already
+    await add_timeline_entry(
+        s,
+        contact.id,
+        kind="voicemail",
+        ref=ref,
+        at=p.recorded_at,
+        direction="inbound",
+        status="recorded",
+        summary=f"voicemail from {p.caller} ({p.duration_seconds} s)",
+    )
+    if p.call_id is not None:
+        # The call's missed-call event may come before or after this one; writing its entry
+        # here makes missed_call_to_callback skip it, so one call opens at most one ticket.
+        await add_timeline_entry(
+            s,
+            contact.id,
+            kind="call",
+            ref=f"call:{p.call_id}",
+            at=p.recorded_at,
+            direction="inbound",
+            status="missed",
+            summary=f"missed call from {p.caller} (voicemail left)",
+        )
+    voicemail = {
+        "voicemail_id": str(p.voicemail_id),
+        "call_id": None if p.call_id is None else str(p.call_id),
+        "recording": p.recording,
+        "duration_seconds": p.duration_seconds,
+        "recorded_at": p.recorded_at.isoformat(),
+    }
+    await service.attach_voicemail(s, contact, voicemail, caller=p.caller, at=p.recorded_at)

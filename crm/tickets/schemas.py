@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -51,6 +51,7 @@ class TicketOut(BaseModel):
     first_responded_at: datetime | None
     resolved_at: datetime | None
     escalated_at: datetime | None
+    extra: dict[str, Any]  # callback number, attached voicemails (recording references)
     created_at: datetime
     updated_at: datetime
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -249,3 +250,34 @@ def log_refusal(s: AsyncSession, t: Ticket, body: TicketPatch) -> None:
         return
     with contextlib.suppress(IllegalTransition):
         transition(s, t, body.status, reason="api")
+
+
+async def attach_voicemail(
+    s: AsyncSession, contact: Contact, voicemail: dict[str, Any], *, caller: str, at: datetime
+) -> Ticket:
+    """A voicemail joins the caller's newest active ticket (reopening a pending one), else
+    opens a callback ticket; the recording reference is kept in the ticket's `extra`."""
+    t = await s.scalar(
+        select(Ticket)
+        .where(Ticket.contact_id == contact.id, Ticket.status.in_(list(ACTIVE)))
+        .order_by(Ticket.created_at.desc())
+        .limit(1)
+    )
+    if t is None:
+        body = TicketIn(
+            subject=f"Callback: voicemail from {caller}",
+            channel=TicketChannel.PHONE,
+            contact_id=contact.id,
+        )
+        t = await create_ticket(s, body, now=at)
+        t.extra = {"callback": caller}
+    elif t.status is S.PENDING:
+        transition(s, t, S.OPEN, reason="customer left a voicemail", now=at)
+        await _sync_timeline(s, t)
+        publish(s, TicketUpdated.topic, _updated(t, S.PENDING, ["status", "voicemails"]))
+    else:
+        publish(s, TicketUpdated.topic, _updated(t, t.status, ["voicemails"]))
+    t.extra = {**t.extra, "voicemails": [*t.extra.get("voicemails", []), voicemail]}
+    t.updated_at = at
+    await s.flush()
+    return t
