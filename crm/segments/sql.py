@@ -12,6 +12,13 @@ from crm.segments.schemas import FieldRule, SegmentFilter
 from crm.tickets.models import Ticket
 from crm.tickets.state import ACTIVE
 
+# The EXISTS subqueries use the plain tables, not the ORM entities, so the session's tenant
+# criterion is not repeated inside them: they correlate on contact_id to a contact that is
+# already tenant-filtered, and with a second `tenant_id = ?` term SQLite picks the tenant_id
+# index over contact_id and scans every ticket/phone of the tenant per contact.
+TICKETS = Ticket.__table__
+PHONES = ContactPhone.__table__
+
 
 def json_list_has(column: Any, value: str, dialect: str) -> ColumnElement[bool]:
     """`value` is an element of a JSON list column (PostgreSQL: jsonb @>, SQLite: json_each)."""
@@ -49,17 +56,17 @@ def conditions(f: SegmentFilter, dialect: str) -> ColumnElement[bool]:
         parts.append(Contact.created_at < f.created_to)
     if f.has_open_ticket is not None:
         open_ticket = exists(
-            select(Ticket.id).where(
-                Ticket.contact_id == Contact.id, Ticket.status.in_(list(ACTIVE))
+            select(TICKETS.c.id).where(
+                TICKETS.c.contact_id == Contact.id, TICKETS.c.status.in_([a.value for a in ACTIVE])
             )
         )
         parts.append(open_ticket if f.has_open_ticket else ~open_ticket)
     if f.phone_prefix:
         parts.append(
             exists(
-                select(ContactPhone.id).where(
-                    ContactPhone.contact_id == Contact.id,
-                    ContactPhone.e164.startswith(f.phone_prefix, autoescape=True),
+                select(PHONES.c.id).where(
+                    PHONES.c.contact_id == Contact.id,
+                    PHONES.c.e164.startswith(f.phone_prefix, autoescape=True),
                 )
             )
         )

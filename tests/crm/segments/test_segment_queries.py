@@ -40,6 +40,17 @@ async def test_in_segment_finds_the_caller_by_any_form_of_the_number(
     assert not await ask(hub, tenant, "crm.in_segment", {"segment": "nope", "phone": "13800138000"})
 
 
+async def test_in_segment_with_a_prefix_filter_checks_the_prefix_on_any_number(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    await make_contact(client, tenant, "Two", phones=["010 6552 9988", "13800138000"])
+    await make_contact(client, tenant, "Desk", phones=["010 6552 9977"])
+    await save(client, tenant, "mobile 138", {"phone_prefix": "138", "tags_any": []})
+    for caller, member in (("+861065529988", True), ("+861065529977", False)):
+        args = {"segment": "mobile 138", "phone": caller}
+        assert await ask(hub, tenant, "crm.in_segment", args) is member, caller
+
+
 async def test_segment_members_lists_name_phone_and_email_of_each(
     hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
 ) -> None:
