@@ -10,11 +10,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from comms.channels.sms.provider import InboundSms
 from comms.db.base import utcnow
 from comms.db.tenancy import scoped_to
 from comms.hub import Hub
+from comms.messages.inbound import MessagingSink
+from comms.messages.models import Channel
 from crm.surveys.models import Survey
-from crm.surveys.service import parse_score
+from crm.surveys.service import parse_score, record_reply
 from crm.tickets.models import TicketMessage
 from crm_testkit import (
     make_contact,
@@ -25,7 +28,7 @@ from crm_testkit import (
     timeline,
     use_inbound_number,
 )
-from hubtest import TenantCtx
+from hubtest import TenantCtx, drain
 
 AGENT = "7d5a1c2e-0000-4000-8000-000000000002"
 
@@ -116,3 +119,29 @@ async def test_the_latest_open_survey_to_the_number_gets_the_score(
         rows = {str(x.ticket_id): x.score for x in await s.scalars(select(Survey))}
     assert rows == {second["id"]: 2, first["id"]: 4}
     assert len(await tickets(client, tenant)) == 2
+
+
+async def test_the_ticket_handler_agrees_when_the_score_was_recorded_first(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    """Deliveries of one event to two subscribers may run in either order."""
+    _, ticket = await resolved_ticket(client, tenant)
+    sink: MessagingSink = hub.services["messaging.sink"]
+    at = utcnow()
+    mid = await sink.receive_sms(InboundSms("log", "+8613800138000", "1069000123", "4", at, ["o"]))
+    assert mid is not None
+    async with hub.db.session() as s:  # the survey subscriber's effect, before any delivery
+        scoped_to(s, tenant.id)
+        done = await record_reply(
+            s, message_id=mid, channel=Channel.SMS, sender="+8613800138000", text="4", at=at
+        )
+        assert done is not None and done.score == 4
+        await s.commit()
+    await drain(hub)  # now both subscribers run: survey_reply repeats, inbound_to_ticket skips
+    assert [(x["id"], x["status"]) for x in await tickets(client, tenant)] == [
+        (ticket["id"], "resolved")
+    ]
+    assert len(await published(hub, "crm.survey.answered")) == 1
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        assert list(await s.scalars(select(TicketMessage))) == []
