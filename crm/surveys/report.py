@@ -25,12 +25,13 @@ async def _zone(s: AsyncSession) -> ZoneInfo:
 
 
 async def _month(s: AsyncSession) -> ColumnElement[Any]:
-    """YYYY-MM of sent_at in the tenant's zone, at its current UTC offset (no DST in CN)."""
-    delta = utcnow().astimezone(await _zone(s)).utcoffset()
-    minutes = int(delta.total_seconds() // 60) if delta else 0
+    """YYYY-MM of sent_at in the tenant's zone: exact on PostgreSQL (AT TIME ZONE); SQLite
+    knows no zones, so there the zone's current UTC offset is used (no DST in China)."""
+    zone = await _zone(s)
     if s.get_bind().dialect.name == "postgresql":
-        shifted = Survey.sent_at + func.make_interval(0, 0, 0, 0, 0, minutes)
-        return func.to_char(shifted, "YYYY-MM")
+        return func.to_char(func.timezone(zone.key, Survey.sent_at), "YYYY-MM")
+    delta = utcnow().astimezone(zone).utcoffset()
+    minutes = int(delta.total_seconds() // 60) if delta else 0
     return func.strftime("%Y-%m", Survey.sent_at, f"{minutes:+d} minutes")
 
 

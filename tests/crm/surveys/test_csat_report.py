@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import select
 
 from comms.db.base import utcnow
+from comms.db.tenancy import scoped_to
 from comms.hub import Hub
+from crm.surveys.models import Survey
 from crm_testkit import make_contact, make_ticket, receive_sms, set_status, use_inbound_number
 from hubtest import TenantCtx
 
@@ -70,3 +73,31 @@ async def test_csat_groups_by_agent_team_and_month(
         "/api/v1/crm/surveys/csat", headers=tenant.auth, params={"group_by": "week"}
     )
     assert bad.status_code == 422
+
+
+async def test_months_are_the_tenants_local_months(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    """20:00 UTC on 31 October is 04:00 on 1 November in Shanghai: a November survey."""
+    await use_inbound_number(client, tenant)
+    await scored(hub, client, tenant, 1, AMY, "noc", "5")
+    await scored(hub, client, tenant, 2, AMY, "noc", "3")
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        first, second = list(await s.scalars(select(Survey).order_by(Survey.sent_at)))
+        first.sent_at = datetime(2026, 10, 31, 20, 0, tzinfo=UTC)
+        second.sent_at = datetime(2026, 10, 31, 15, 59, tzinfo=UTC)  # 23:59 local
+        await s.commit()
+    r = await client.get(
+        "/api/v1/crm/surveys/csat", headers=tenant.auth, params={"group_by": "month"}
+    )
+    assert [(x["key"], x["average"]) for x in r.json()["items"]] == [
+        ("2026-10", 3.0),
+        ("2026-11", 5.0),
+    ]
+    local = await client.get(
+        "/api/v1/crm/surveys/csat",
+        headers=tenant.auth,
+        params={"group_by": "month", "from": "2026-11-01T00:00:00"},  # Shanghai midnight
+    )
+    assert [x["key"] for x in local.json()["items"]] == ["2026-11"]
