@@ -13,6 +13,7 @@ from comms.errors import Conflict, InvalidInput, NotFound
 from comms.messages.addresses import normalise_email, normalise_phone, try_phone
 from crm.contacts.models import Company, Contact, ContactEmail, ContactPhone, TimelineEntry
 from crm.contacts.schemas import ContactIn, ContactOut, ContactPatch
+from crm.surveys.models import Survey
 from crm.tickets.models import Ticket
 
 
@@ -165,8 +166,8 @@ async def find_contact_by_address(s: AsyncSession, address: str) -> Contact | No
 
 
 async def merge_contacts(s: AsyncSession, keep_id: uuid.UUID, dup_id: uuid.UUID) -> Contact:
-    """Move everything of `dup` onto `keep` (phones, emails, tags, fields, timeline, tickets),
-    then delete `dup`, so no duplicate is left and no history is lost."""
+    """Move everything of `dup` onto `keep` (phones, emails, tags, fields, timeline, tickets,
+    surveys), then delete `dup`, so no duplicate is left and no history is lost."""
     if keep_id == dup_id:
         raise InvalidInput("duplicate_id: cannot merge a contact into itself", field="duplicate_id")
     keep = await get_contact(s, keep_id)
@@ -177,12 +178,13 @@ async def merge_contacts(s: AsyncSession, keep_id: uuid.UUID, dup_id: uuid.UUID)
         .values(contact_id=keep.id)
         .execution_options(synchronize_session=False)
     )
-    await s.execute(
-        update(Ticket)
-        .where(Ticket.contact_id == dup.id)
-        .values(contact_id=keep.id)
-        .execution_options(synchronize_session=False)
-    )
+    for model in (Ticket, Survey):
+        await s.execute(
+            update(model)
+            .where(model.contact_id == dup.id)
+            .values(contact_id=keep.id)
+            .execution_options(synchronize_session=False)
+        )
     phones, emails = list(dup.phones), list(dup.emails)
     dup.phones, dup.emails = [], []
     keep.phones.extend(phones)

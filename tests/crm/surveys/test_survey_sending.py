@@ -108,3 +108,20 @@ async def test_a_refused_survey_sms_is_kept_as_skipped_and_the_ticket_still_reso
     assert by_ticket[first["id"]]["status"] == "sent"
     assert by_ticket[second["id"]]["status"] == "skipped"
     assert "quota" in by_ticket[second["id"]]["skip_reason"]
+
+
+async def test_a_merged_duplicates_surveys_move_to_the_kept_contact(
+    client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    keep = await make_contact(client, tenant, "Li Lei", phones=["13900139000"])
+    dup = await make_contact(client, tenant, "Lei Li", phones=["13800138000"])
+    t = await make_ticket(client, tenant, dup["id"])
+    await set_status(client, tenant, t["id"], "resolved")
+    r = await client.post(
+        f"/api/v1/crm/contacts/{keep['id']}/merge",
+        headers=tenant.auth,
+        json={"duplicate_id": dup["id"]},
+    )
+    assert r.status_code == 200, r.text
+    [survey] = await surveys(client, tenant)
+    assert survey["contact_id"] == keep["id"]
