@@ -1,4 +1,5 @@
-"""Bus subscribers: inbound SMS/email and missed calls from known contacts land on tickets."""
+"""Bus subscribers: inbound SMS/email, missed calls and voicemails from known contacts land on
+tickets (a satisfaction-survey score excepted)."""
 
 from __future__ import annotations
 
