@@ -27,6 +27,7 @@ from crm.tickets.schemas import (
     TicketPatch,
 )
 from crm.tickets.state import IllegalTransition
+from crm.tickets.timeline import TicketEvent, ticket_timeline
 
 router = APIRouter(prefix="/api/v1/crm", tags=["crm"])
 
@@ -111,6 +112,12 @@ async def list_replies(ticket_id: uuid.UUID, _: ViewerDep, s: SessionDep) -> Rep
         select(TicketReply).where(TicketReply.ticket_id == ticket_id).order_by(TicketReply.id)
     )
     return ReplyPage(items=[ReplyOut.model_validate(r) for r in rows])
+
+
+@router.get("/tickets/{ticket_id}/timeline", response_model=list[TicketEvent])
+async def get_ticket_timeline(ticket_id: uuid.UUID, _: ViewerDep, s: SessionDep) -> object:
+    """Status changes, messages and replies, voicemails and the survey, oldest first."""
+    return await ticket_timeline(s, await service.get_ticket(s, ticket_id))
 
 
 @router.post("/sla-policies", status_code=201, response_model=SlaPolicyOut)

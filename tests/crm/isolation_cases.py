@@ -42,6 +42,7 @@ CASES: dict[str, Case] = {
     "/api/v1/crm/tickets/{ticket_id}": Case(
         make_ticket, {"PATCH": {"subject": "hijacked", "status": "closed"}}
     ),
+    "/api/v1/crm/tickets/{ticket_id}/timeline": Case(make_ticket),
     "/api/v1/crm/tickets/{ticket_id}/replies": Case(
         make_ticket, {"POST": {"body": "hijacked", "channel": "email"}}
     ),
