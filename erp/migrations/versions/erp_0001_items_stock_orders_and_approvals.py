@@ -1,8 +1,8 @@
-"""items stock orders approvals
+"""items, stock, orders and approvals
 
 Revision ID: erp_0001
 Revises:
-Create Date: 2026-11-27 00:34:26.341252
+Create Date: 2026-11-27 00:42:03.205508
 """
 
 from collections.abc import Sequence
@@ -108,6 +108,96 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_erp_sequences_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
+        "erp_approval_chain_steps",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "purchase", "discount", "expense", name="approvalkind", native_enum=False, length=16
+            ),
+            nullable=False,
+        ),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("min_amount", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=True),
+        sa.Column("user_id", sa.Uuid(), nullable=True),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_erp_approval_chain_steps_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_erp_approval_chain_steps_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_erp_approval_chain_steps")),
+        sa.UniqueConstraint(
+            "tenant_id", "kind", "position", name="uq_erp_approval_chain_steps_pos"
+        ),
+    )
+    with op.batch_alter_table("erp_approval_chain_steps", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_erp_approval_chain_steps_tenant_id"), ["tenant_id"], unique=False
+        )
+
+    op.create_table(
+        "erp_approval_requests",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "purchase", "discount", "expense", name="approvalkind", native_enum=False, length=16
+            ),
+            nullable=False,
+        ),
+        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("requester_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "approved",
+                "rejected",
+                name="requeststatus",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["requester_id"],
+            ["users.id"],
+            name=op.f("fk_erp_approval_requests_requester_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_erp_approval_requests_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_erp_approval_requests")),
+    )
+    with op.batch_alter_table("erp_approval_requests", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_erp_approval_requests_created_at"), ["created_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_erp_approval_requests_requester_id"), ["requester_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_erp_approval_requests_tenant_id"), ["tenant_id"], unique=False
+        )
+
+    op.create_table(
         "erp_order_transitions",
         sa.Column(
             "id",
@@ -172,6 +262,54 @@ def upgrade() -> None:
     with op.batch_alter_table("erp_warehouses", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_erp_warehouses_tenant_id"), ["tenant_id"], unique=False
+        )
+
+    op.create_table(
+        "erp_approval_steps",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("request_id", sa.Uuid(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=True),
+        sa.Column("user_id", sa.Uuid(), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "waiting",
+                "pending",
+                "approved",
+                "rejected",
+                "skipped",
+                name="stepstatus",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("code", sa.String(length=4), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["erp_approval_requests.id"],
+            name=op.f("fk_erp_approval_steps_request_id_erp_approval_requests"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_erp_approval_steps_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_erp_approval_steps")),
+    )
+    with op.batch_alter_table("erp_approval_steps", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_erp_approval_steps_code"), ["code"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_erp_approval_steps_request_id"), ["request_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_erp_approval_steps_tenant_id"), ["tenant_id"], unique=False
         )
 
     op.create_table(
@@ -322,11 +460,117 @@ def upgrade() -> None:
             batch_op.f("ix_erp_stock_movements_tenant_id"), ["tenant_id"], unique=False
         )
 
+    op.create_table(
+        "erp_approval_decisions",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("request_id", sa.Uuid(), nullable=False),
+        sa.Column("step_id", sa.Uuid(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("approver_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "decision",
+            sa.Enum("approve", "reject", name="decision", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column(
+            "channel",
+            sa.Enum("api", "link", "sms", name="decisionchannel", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column("note", sa.String(length=500), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["approver_id"],
+            ["users.id"],
+            name=op.f("fk_erp_approval_decisions_approver_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["erp_approval_requests.id"],
+            name=op.f("fk_erp_approval_decisions_request_id_erp_approval_requests"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["step_id"],
+            ["erp_approval_steps.id"],
+            name=op.f("fk_erp_approval_decisions_step_id_erp_approval_steps"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_erp_approval_decisions_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_erp_approval_decisions")),
+        sa.UniqueConstraint("step_id", name="uq_erp_approval_decisions_step_id"),
+    )
+    with op.batch_alter_table("erp_approval_decisions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_erp_approval_decisions_request_id"), ["request_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_erp_approval_decisions_tenant_id"), ["tenant_id"], unique=False
+        )
+
+    op.create_table(
+        "erp_approval_links",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("step_id", sa.Uuid(), nullable=False),
+        sa.Column("approver_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "decision",
+            sa.Enum("approve", "reject", name="decision", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["approver_id"],
+            ["users.id"],
+            name=op.f("fk_erp_approval_links_approver_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["step_id"],
+            ["erp_approval_steps.id"],
+            name=op.f("fk_erp_approval_links_step_id_erp_approval_steps"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_erp_approval_links_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_erp_approval_links")),
+    )
+    with op.batch_alter_table("erp_approval_links", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_erp_approval_links_step_id"), ["step_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_erp_approval_links_tenant_id"), ["tenant_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("erp_approval_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_erp_approval_links_tenant_id"))
+        batch_op.drop_index(batch_op.f("ix_erp_approval_links_step_id"))
+
+    op.drop_table("erp_approval_links")
+    with op.batch_alter_table("erp_approval_decisions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_erp_approval_decisions_tenant_id"))
+        batch_op.drop_index(batch_op.f("ix_erp_approval_decisions_request_id"))
+
+    op.drop_table("erp_approval_decisions")
     with op.batch_alter_table("erp_stock_movements", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_erp_stock_movements_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_erp_stock_movements_reference"))
@@ -343,6 +587,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_erp_order_lines_order_id"))
 
     op.drop_table("erp_order_lines")
+    with op.batch_alter_table("erp_approval_steps", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_erp_approval_steps_tenant_id"))
+        batch_op.drop_index(batch_op.f("ix_erp_approval_steps_request_id"))
+        batch_op.drop_index(batch_op.f("ix_erp_approval_steps_code"))
+
+    op.drop_table("erp_approval_steps")
     with op.batch_alter_table("erp_warehouses", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_erp_warehouses_tenant_id"))
 
@@ -352,6 +602,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_erp_order_transitions_order_id"))
 
     op.drop_table("erp_order_transitions")
+    with op.batch_alter_table("erp_approval_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_erp_approval_requests_tenant_id"))
+        batch_op.drop_index(batch_op.f("ix_erp_approval_requests_requester_id"))
+        batch_op.drop_index(batch_op.f("ix_erp_approval_requests_created_at"))
+
+    op.drop_table("erp_approval_requests")
+    with op.batch_alter_table("erp_approval_chain_steps", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_erp_approval_chain_steps_tenant_id"))
+
+    op.drop_table("erp_approval_chain_steps")
     with op.batch_alter_table("erp_sequences", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_erp_sequences_tenant_id"))
 
