@@ -53,6 +53,13 @@ async def ensure_level(s: AsyncSession, item_id: uuid.UUID, warehouse_id: uuid.U
     await insert_or_skip(s, StockLevel, values, ["item_id", "warehouse_id"])
 
 
+async def _exists(s: AsyncSession, item_id: uuid.UUID, warehouse_id: uuid.UUID) -> bool:
+    q = select(StockLevel.id).where(
+        StockLevel.item_id == item_id, StockLevel.warehouse_id == warehouse_id
+    )
+    return await s.scalar(q) is not None
+
+
 async def level_of(s: AsyncSession, item_id: uuid.UUID, warehouse_id: uuid.UUID) -> StockLevel:
     await ensure_level(s, item_id, warehouse_id)
     q = select(StockLevel).where(
@@ -94,7 +101,6 @@ async def change(
     is written to the ledger as `kind`, with the quantities before and after.
     """
     now = now or utcnow()
-    await ensure_level(s, item.id, wh.id)
     d_res = reserve - release
     stmt = (
         update(StockLevel)
@@ -113,6 +119,10 @@ async def change(
         # A release never takes reserved below zero, whatever the item allows.
         stmt = stmt.where(StockLevel.reserved >= release)
     row = (await s.execute(stmt)).one_or_none()
+    if row is None and not await _exists(s, item.id, wh.id):
+        # First movement of this item here: create the row at zero, then apply the same change.
+        await ensure_level(s, item.id, wh.id)
+        row = (await s.execute(stmt)).one_or_none()
     if row is None:
         level = await level_of(s, item.id, wh.id)
         raise NotEnoughStock(
