@@ -49,21 +49,30 @@ async def sms_reply(ctx: HandlerContext, event: Event[MessageInbound]) -> None:
     decision, code = parsed
     if await s.scalar(select(ApprovalDecision.id).where(ApprovalDecision.note == f"sms:{msg.id}")):
         return  # this reply was applied already
-    step = await service.pending_step_by_code(s, code)
-    people = [] if step is None else await service.approvers(s, step)
-    approver = next((u for u in people if u.mobile and u.mobile == msg.sender), None)
-    if step is None or approver is None:
-        why = "no pending step has this code" if step is None else "not an approver's mobile"
+    steps = await service.pending_steps_by_code(s, code)
+    matches = []
+    for candidate in steps:
+        for u in await service.approvers(s, candidate):
+            if u.mobile and u.mobile == msg.sender:
+                matches.append((candidate, u))
+    if len(matches) != 1:
+        if not steps:
+            why = "no pending step has this code"
+        elif not matches:
+            why = "not an approver's mobile"
+        else:
+            why = "the code names several of this approver's steps"
         log.warning("approval SMS reply from %s with code %s ignored: %s", msg.sender, code, why)
         audit.record(
             s,
             Principal.system(event.tenant_id),
             "erp.approval.sms_ignored",
             "erp_approval",
-            None if step is None else step.request_id,
+            steps[0].request_id if len(steps) == 1 else None,
             {"from": msg.sender, "code": code, "why": why, "message_id": str(msg.id)},
         )
         return
+    step, approver = matches[0]
     r = await service.get_request(s, step.request_id)
     sender: Sender = ctx.services[SENDER]
     try:

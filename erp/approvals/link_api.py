@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from comms.db.base import utcnow
 from comms.db.tenancy import scoped_to
 from comms.deps import HubDep
-from comms.errors import HuitongError
+from comms.errors import HuitongError, PermissionDenied
 from erp.approvals import links, service
 from erp.approvals.models import ApprovalLink, ApprovalStep, Decision, DecisionChannel, StepStatus
 from erp.approvals.notify import describe
@@ -29,7 +29,8 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 
 def _refusal(exc: HuitongError) -> HTMLResponse:
-    status = 403 if isinstance(exc, links.LinkInvalid) else 410
+    # Genuine but spent links are 410 (gone); forged ones and non-approvers are 403.
+    status = 403 if isinstance(exc, links.LinkInvalid | PermissionDenied) else 410
     return _page("Link not usable", f"<p>{html.escape(exc.message)}</p>", status)
 
 

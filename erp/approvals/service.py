@@ -265,13 +265,12 @@ def _decided(
     )
 
 
-async def pending_step_by_code(s: AsyncSession, code: str) -> ApprovalStep | None:
-    found: ApprovalStep | None = await s.scalar(
-        select(ApprovalStep).where(
-            ApprovalStep.code == code, ApprovalStep.status == StepStatus.PENDING
-        )
+async def pending_steps_by_code(s: AsyncSession, code: str) -> list[ApprovalStep]:
+    """Pending steps with this reply code: one, unless two requests raced for the same code."""
+    q = select(ApprovalStep).where(
+        ApprovalStep.code == code, ApprovalStep.status == StepStatus.PENDING
     )
-    return found
+    return list(await s.scalars(q))
 
 
 async def list_requests(

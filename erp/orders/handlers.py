@@ -40,4 +40,4 @@ async def delivery_confirmed(ctx: HandlerContext, event: Event[Any]) -> None:
     reason = f"confirmed by device {p.device_id}{where}"
     if p.recipient:
         reason += f", received by {p.recipient}"
-    await service.move_order(ctx.session, order, OrderStatus.DELIVERED, reason=reason)
+    await service.move_order(ctx.session, order, OrderStatus.DELIVERED, reason=reason, now=p.at)

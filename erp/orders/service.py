@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -100,7 +101,13 @@ async def _stock_for(s: AsyncSession, line: OrderLine) -> tuple[Item, Warehouse]
 
 
 async def move_order(
-    s: AsyncSession, order: Order, to: OrderStatus, *, actor: Actor = SYSTEM, reason: str = ""
+    s: AsyncSession,
+    order: Order,
+    to: OrderStatus,
+    *,
+    actor: Actor = SYSTEM,
+    reason: str = "",
+    now: datetime | None = None,
 ) -> Order:
     """One transition with its stock effect and its event, in the caller's transaction:
     confirm reserves every line, ship issues the reservation to the ledger, cancel releases."""
@@ -129,7 +136,7 @@ async def move_order(
             await ledger.change(
                 s, item, wh, 0, release=line.qty, guard=False, kind=None, field=f"lines[{i}].qty"
             )
-    state.transition(s, order, to, reason=reason, actor=actor, now=utcnow())
+    state.transition(s, order, to, reason=reason, actor=actor, now=now or utcnow())
     publish(s, BY_STATUS[to.value].topic, order_event(order, previous))
     await s.flush()
     return order

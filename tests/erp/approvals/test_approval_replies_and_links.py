@@ -19,7 +19,7 @@ from comms.hub import Hub
 from comms.messages.inbound import MessagingSink
 from erp.approvals import links
 from erp.approvals.handlers import parse_reply
-from erp.approvals.models import Decision
+from erp.approvals.models import ApprovalStep, Decision
 from erp_testkit import API, published
 from hubtest import SECRET, TenantCtx, drain
 
@@ -177,3 +177,29 @@ async def test_tampered_or_expired_links_are_refused(
     assert (await client.get(f"{prefix}/{expired}")).status_code == 410
     assert (await request_status(client, tenant, r["id"]))["status"] == "pending"
     assert (await client.post(path)).status_code == 200  # the genuine link still works
+
+
+async def test_a_code_shared_by_two_of_the_approvers_steps_decides_neither(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    """Two requests made at the same instant can draw the same code; a reply must then not
+    guess which one the approver meant."""
+    await route_inbound(client, tenant)
+    people = await staff(client, tenant)
+    await two_step_chain(client, tenant, people)
+    first, second = await ask(client, people, 5000), await ask(client, people, 6000)
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        steps = list(await s.scalars(select(ApprovalStep).order_by(ApprovalStep.started_at)))
+        steps[1].code = steps[0].code
+        code = steps[0].code
+        await s.commit()
+    await sms_in(hub, SUP_MOBILE, f"Y {code}")
+    for r in (first, second):
+        assert (await request_status(client, tenant, r["id"]))["status"] == "pending"
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        why = await s.scalar(
+            select(AuditEntry.changes).where(AuditEntry.action == "erp.approval.sms_ignored")
+        )
+    assert why is not None and why["why"] == "the code names several of this approver's steps"

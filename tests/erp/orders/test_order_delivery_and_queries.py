@@ -33,7 +33,7 @@ async def shipped_order(
     return o
 
 
-async def confirm_delivery(hub: Hub, t: TenantCtx, number: str) -> None:
+async def confirm_delivery(hub: Hub, t: TenantCtx, number: str, at: datetime | None = None) -> None:
     """What the APN device API publishes (by topic name: erp's tests need no telephony import)."""
     async with hub.db.session() as s:
         scoped_to(s, t.id)
@@ -44,7 +44,7 @@ async def confirm_delivery(hub: Hub, t: TenantCtx, number: str) -> None:
                 "data_id": str(uuid.uuid4()),
                 "device_id": str(uuid.uuid4()),
                 "order_number": number,
-                "at": datetime.now(UTC).isoformat(),
+                "at": (at or datetime.now(UTC)).isoformat(),
                 "latitude": 22.54,
                 "longitude": 114.05,
                 "recipient": "Han Meimei",
@@ -64,9 +64,12 @@ async def test_a_delivery_confirmation_moves_a_shipped_order_to_delivered_once(
     hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
 ) -> None:
     o = await shipped_order(client, tenant)
-    await confirm_delivery(hub, tenant, o["number"])
+    at = datetime(2026, 11, 27, 1, 2, 3, tzinfo=UTC)
+    await confirm_delivery(hub, tenant, o["number"], at)
     await confirm_delivery(hub, tenant, o["number"])  # the device sent it twice
-    assert await status_of(client, tenant, o["id"]) == "delivered"
+    got = (await client.get(f"{API}/orders/{o['id']}", headers=tenant.auth)).json()
+    assert got["status"] == "delivered"
+    assert datetime.fromisoformat(got["delivered_at"]) == at  # when the device says, not later
     assert len(await published(hub, "erp.order.delivered")) == 1
 
 
