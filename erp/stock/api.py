@@ -22,6 +22,7 @@ from erp.stock.schemas import (
     MovementPage,
     WarehouseIn,
     WarehouseOut,
+    WarehousePatch,
 )
 
 router = APIRouter(prefix="/api/v1/erp", tags=["erp"])
@@ -74,6 +75,17 @@ async def list_warehouses(_: ViewerDep, s: SessionDep) -> object:
 @router.get("/warehouses/{warehouse_id}", response_model=WarehouseOut)
 async def get_warehouse(warehouse_id: uuid.UUID, _: ViewerDep, s: SessionDep) -> object:
     return await service.get_warehouse(s, warehouse_id)
+
+
+@router.patch("/warehouses/{warehouse_id}", response_model=WarehouseOut)
+async def patch_warehouse(
+    warehouse_id: uuid.UUID, body: WarehousePatch, who: AdminDep, s: SessionDep
+) -> object:
+    wh = await service.get_warehouse(s, warehouse_id)
+    changes = await service.update_warehouse(s, wh, body)
+    audit.record(s, who, "erp.warehouse.updated", "erp_warehouse", wh.id, changes)
+    await s.commit()
+    return wh
 
 
 @router.get("/stock", response_model=list[LevelOut])

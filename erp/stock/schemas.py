@@ -52,6 +52,13 @@ class WarehouseIn(BaseModel):
     manager_id: uuid.UUID | None = None
 
 
+class WarehousePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    manager_id: uuid.UUID | None = None
+
+
 class WarehouseOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

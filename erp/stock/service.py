@@ -14,7 +14,14 @@ from comms.errors import Conflict, InvalidInput, NotFound
 from erp.stock import ledger
 from erp.stock.ledger import Actor
 from erp.stock.models import Item, MovementKind, StockLevel, StockMovement, Warehouse
-from erp.stock.schemas import ItemIn, ItemPatch, LevelOut, MovementIn, WarehouseIn
+from erp.stock.schemas import (
+    ItemIn,
+    ItemPatch,
+    LevelOut,
+    MovementIn,
+    WarehouseIn,
+    WarehousePatch,
+)
 
 K = MovementKind
 
@@ -65,6 +72,21 @@ async def create_warehouse(s: AsyncSession, body: WarehouseIn) -> Warehouse:
     except IntegrityError:
         raise Conflict(f"code: {body.code!r} exists already", field="code") from None
     return wh
+
+
+async def update_warehouse(
+    s: AsyncSession, wh: Warehouse, body: WarehousePatch
+) -> dict[str, object]:
+    """Rename or change the manager (null removes them); only the fields sent change."""
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    if body.manager_id is not None and await s.get(User, body.manager_id) is None:
+        raise InvalidInput("manager_id: no such user", field="manager_id")
+    if "name" in changes and body.name is None:
+        raise InvalidInput("name: cannot be empty", field="name")
+    for k in changes:
+        setattr(wh, k, getattr(body, k))
+    await s.flush()
+    return changes
 
 
 async def get_warehouse(

@@ -27,5 +27,5 @@ async def make_warehouse(hub: Hub, client: httpx.AsyncClient, owner: TenantCtx) 
 
 CASES: dict[str, Case] = {
     "/api/v1/erp/items/{item_id}": Case(make_item, {"PATCH": {"name": "hijacked"}}),
-    "/api/v1/erp/warehouses/{warehouse_id}": Case(make_warehouse),
+    "/api/v1/erp/warehouses/{warehouse_id}": Case(make_warehouse, {"PATCH": {"name": "hijacked"}}),
 }
