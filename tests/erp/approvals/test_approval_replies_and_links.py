@@ -3,6 +3,7 @@ signed single-use link; anything else never decides."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -203,3 +204,30 @@ async def test_a_code_shared_by_two_of_the_approvers_steps_decides_neither(
             select(AuditEntry.changes).where(AuditEntry.action == "erp.approval.sms_ignored")
         )
     assert why is not None and why["why"] == "the code names several of this approver's steps"
+
+
+async def test_an_api_decision_and_a_link_racing_for_one_step_decide_it_once(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    people = await staff(client, tenant)
+    await two_step_chain(client, tenant, people)
+    r = await ask(client, people, 5000)
+    email = (await client.get(f"/api/v1/users/{people.supervisor}", headers=tenant.auth)).json()[
+        "email"
+    ]
+    reject = (await mailed_links(hub, tenant, email))["reject"]
+    api, link = await asyncio.gather(
+        client.post(
+            f"{API}/approvals/{r['id']}/decision",
+            headers=people.supervisor_auth,
+            json={"decision": "approve"},
+        ),
+        client.post(reject),
+    )
+    assert sorted([api.status_code, link.status_code]) in ([200, 409], [200, 410]), (
+        api.text,
+        link.text,
+    )
+    got = await request_status(client, tenant, r["id"])
+    assert len(got["decisions"]) == 1  # type: ignore[arg-type]
+    assert len(await published(hub, "erp.approval.decided")) == 1
