@@ -7,13 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.audit import service as audit
 from comms.deps import AgentDep, SessionDep, ViewerDep
+from comms.messages.addresses import try_phone
 from erp.orders import service, state
 from erp.orders.models import Order, OrderStatus
 from erp.orders.schemas import OrderIn, OrderOut, OrderPage, TransitionIn
-from erp.stock.ledger import NotEnoughStock
+from erp.stock.ledger import Actor, NotEnoughStock
 
 router = APIRouter(prefix="/api/v1/erp", tags=["erp"])
 
@@ -38,7 +40,7 @@ async def list_orders(
     if status is not None:
         q = q.where(Order.status == status)
     if contact_phone:
-        q = q.where(Order.contact_phone == contact_phone)
+        q = q.where(Order.contact_phone == try_phone(contact_phone))
     return OrderPage(items=[OrderOut.model_validate(o) for o in await s.scalars(q)])
 
 
@@ -68,9 +70,9 @@ async def move_order(
 
 
 async def _keep_refusal(
-    s: SessionDep, order_id: uuid.UUID, body: TransitionIn, actor: object, why: str
+    s: AsyncSession, order_id: uuid.UUID, body: TransitionIn, actor: Actor, why: str
 ) -> None:
     await s.rollback()
     order = await service.get_order(s, order_id)
-    state.log(s, order, body.to, accepted=False, reason=why, actor=actor)  # type: ignore[arg-type]
+    state.log(s, order, body.to, accepted=False, reason=why, actor=actor)
     await s.commit()

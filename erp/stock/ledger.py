@@ -97,7 +97,8 @@ async def change(
     """Add `delta` to on_hand and `reserve - release` to reserved in one statement.
 
     With `guard` (and unless the item allows negative stock) the row must keep
-    on_hand >= reserved afterwards, else NotEnoughStock naming `field`. A non-zero `delta`
+    on_hand >= reserved afterwards (on_hand >= 0 when issuing its own reservation), else
+    NotEnoughStock naming `field`. A non-zero `delta`
     is written to the ledger as `kind`, with the quantities before and after.
     """
     now = now or utcnow()
@@ -114,7 +115,12 @@ async def change(
         .execution_options(synchronize_session=False)
     )
     if guard and not item.allow_negative and (delta < 0 or d_res > 0):
-        stmt = stmt.where(StockLevel.on_hand + delta >= StockLevel.reserved + d_res)
+        if release and delta < 0:
+            # Issuing its own reservation (shipping): the goods were promised to this order,
+            # so only the shelf must hold them, even if a recount left less than all promises.
+            stmt = stmt.where(StockLevel.on_hand + delta >= 0)
+        else:
+            stmt = stmt.where(StockLevel.on_hand + delta >= StockLevel.reserved + d_res)
     if release:
         # A release never takes reserved below zero, whatever the item allows.
         stmt = stmt.where(StockLevel.reserved >= release)

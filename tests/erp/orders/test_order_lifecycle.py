@@ -212,3 +212,30 @@ async def test_illegal_transitions_answer_409_and_are_logged(
     refused = [x for x in await log_of(hub, tenant, o["id"]) if not x[2]]
     assert len(refused) == 7
     assert (await level(client, tenant, i, w))["on_hand"] == 9
+
+
+async def test_after_a_short_recount_an_order_still_ships_what_the_shelf_holds(
+    client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    i, w = await stocked(client, tenant, 4)
+    line = {"item_id": i, "warehouse_id": w, "qty": 2, "unit_price": 1}
+    a, b = await make_order(client, tenant, [line]), await make_order(client, tenant, [line])
+    for o in (a, b):
+        assert (await to(client, tenant, o["id"], "confirmed")).status_code == 200
+    r = await client.post(
+        f"{API}/movements",
+        headers=tenant.auth,
+        json={"kind": "stocktake", "item_id": i, "warehouse_id": w, "counted": 3},
+    )
+    assert r.status_code == 201
+    assert (await to(client, tenant, a["id"], "shipped")).status_code == 200
+    short = await to(client, tenant, b["id"], "shipped")
+    assert short.status_code == 409 and short.json()["field"] == "lines[0].qty"
+    lv = await level(client, tenant, i, w)
+    assert (lv["on_hand"], lv["reserved"]) == (1, 2)
+    listed = await client.get(
+        f"{API}/orders",
+        headers=tenant.auth,
+        params={"contact_phone": "138 0013 8000", "status": "shipped"},
+    )
+    assert [o["number"] for o in listed.json()["items"]] == [a["number"]]
