@@ -98,9 +98,11 @@ async def change(
 
     With `guard` (and unless the item allows negative stock) the row must keep
     on_hand >= reserved afterwards (on_hand >= 0 when issuing its own reservation), else
-    NotEnoughStock naming `field`. A non-zero `delta`
-    is written to the ledger as `kind`, with the quantities before and after.
+    NotEnoughStock naming `field`. A non-zero `delta` is written to the ledger as `kind`,
+    with the quantities before and after, so the ledger always sums to on_hand.
     """
+    if delta and kind is None:
+        raise ValueError("a change of on_hand needs a movement kind for the ledger")
     now = now or utcnow()
     d_res = reserve - release
     stmt = (
@@ -136,7 +138,8 @@ async def change(
         )
     on_hand, reserved, low_since = row
     movement = None
-    if delta and kind is not None:
+    if delta:
+        assert kind is not None
         movement = StockMovement(
             item_id=item.id,
             warehouse_id=wh.id,
@@ -152,7 +155,6 @@ async def change(
             at=now,
         )
         s.add(movement)
-    if delta:
         await _flag(s, item, wh, on_hand, reserved, low_since, now)
     return Change(on_hand, reserved, movement)
 
