@@ -1,0 +1,1 @@
+"""Sales orders: an explicit state machine that reserves, issues and releases stock."""

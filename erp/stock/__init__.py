@@ -1,0 +1,1 @@
+"""Items, warehouses, stock levels and the append-only movement ledger."""
