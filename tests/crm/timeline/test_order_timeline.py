@@ -14,13 +14,21 @@ from crm_testkit import make_contact, timeline
 from hubtest import TenantCtx
 
 ORDER = uuid.uuid4()
+PREVIOUS = {
+    "confirmed": "draft",
+    "shipped": "confirmed",
+    "delivered": "shipped",
+    "cancelled": "draft",
+}
 
 
 def order(verb: str, **who: Any) -> dict[str, Any]:
     return {
         "order_id": str(ORDER),
         "number": "SO-1001",
-        "total": "199.00",
+        "status": verb,
+        "previous_status": PREVIOUS[verb],
+        "total": 19900,
         "currency": "CNY",
         "summary": f"订单 SO-1001 {verb}",
         **who,

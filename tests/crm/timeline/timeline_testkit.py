@@ -18,7 +18,9 @@ from hubtest import TenantCtx, drain
 class _Order(EventPayload):
     order_id: uuid.UUID
     number: str
-    total: str
+    status: str
+    previous_status: str
+    total: int  # fen
     currency: str = "CNY"
     contact_id: uuid.UUID | None = None
     contact_name: str | None = None
