@@ -35,6 +35,12 @@ class TelephonySettings(BaseSettings):
         description="Asterisk's ARI: http://user:password@host:8088 (the /ari path is implied).",
     )
     ari_app: str = Field("huitong", description="Stasis application name the dialplan uses.")
+    ari_click_poll_interval: float = Field(
+        0.5,
+        gt=0,
+        description="Seconds between the Stasis app's checks for new click-to-call requests "
+        "(POST /api/v1/calls).",
+    )
 
     @property
     def ari_base_url(self) -> str:

@@ -48,7 +48,7 @@ async def stasis(hub: Hub, sim: AriSimulator, tones: dict[str, str]) -> AsyncIte
         return await ringback_lookup(s, r, at)  # the tenant's real rules
 
     async with AriClient(sim.base_url, sim.app, reconnect=FAST_RECONNECT) as ari:
-        app = StasisApp(ari, hub.db, ringback=ringback)
+        app = StasisApp(ari, hub.db, ringback=ringback, click_poll_interval=0.02)
         await app.start()
         async with asyncio.timeout(5):
             await ari.wait_connected()
