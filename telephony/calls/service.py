@@ -12,7 +12,7 @@ from comms.audit import service as audit
 from comms.auth.models import User
 from comms.auth.principal import Principal
 from comms.bus import publish
-from comms.db.base import utcnow
+from comms.db.base import new_id, utcnow
 from comms.errors import InvalidInput, NotFound
 from telephony.calls.events import CallAnswered, CallEnded, CallMissed, CallRinging
 from telephony.calls.models import Call, CallLeg, CallTransition, Direction, LegRole
@@ -79,6 +79,7 @@ async def open_inbound(
 ) -> tuple[Call, CallLeg]:
     """A call that just entered Stasis: the call row and its caller leg (still unanswered)."""
     call = Call(
+        id=new_id(),
         tenant_id=tenant_id,
         direction=Direction.INBOUND,
         state=CallState.NEW,
@@ -86,9 +87,9 @@ async def open_inbound(
         callee=callee,
         in_network=in_network,
         member_id=member_id,
+        started_at=utcnow(),
     )
     session.add(call)
-    await session.flush()
     leg = CallLeg(
         tenant_id=tenant_id,
         call_id=call.id,
