@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,10 +23,11 @@ from sqlalchemy import select
 from comms.db.base import utcnow
 from comms.db.engine import Database
 from comms.db.tenancy import scoped_to, unscoped
+from comms.queries import Queries
 from comms.tenants.models import Tenant
 from telephony.ari import AriClient, AriError
 from telephony.ivr import service
-from telephony.ivr.engine import CallContext, FlowError, LookupFn, Runner, Step
+from telephony.ivr.engine import AskFn, CallContext, FlowError, LookupFn, Runner, Step
 from telephony.ivr.flow import FlowDocument
 from telephony.ivr.models import Entry, VersionStatus
 from telephony.vpmn.resolve import to_e164
@@ -68,6 +69,7 @@ class IvrCalls:
         route: RouteFn,
         *,
         lookup: LookupFn | None = None,
+        queries: Queries | None = None,
         cache_seconds: float = 5.0,
     ) -> None:
         self.ari = ari
@@ -77,6 +79,7 @@ class IvrCalls:
         self.db = db
         self.route = route
         self.lookup = lookup
+        self.queries = queries
         self.sessions: dict[str, IvrSession] = {}
         self.finished: dict[str, list[str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -126,7 +129,7 @@ class IvrCalls:
             tenant_id=published.tenant_id,
             channel_id=channel["id"],
             endpoint=channel["name"],
-            runner=Runner(published.flow, lookup=self.lookup),
+            runner=Runner(published.flow, lookup=self.lookup, ask=self._asker(published.tenant_id)),
             ctx=CallContext(
                 caller=channel["caller"]["number"],
                 local_now=utcnow().astimezone(published.zone),
@@ -137,6 +140,19 @@ class IvrCalls:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
+
+    def _asker(self, tenant_id: uuid.UUID) -> AskFn | None:
+        """Named queries (lookup nodes, segment conditions) asked for this call's tenant."""
+        queries = self.queries
+        if queries is None:
+            return None
+
+        async def ask(name: str, args: Mapping[str, str]) -> Any:
+            async with self.db.session() as s:
+                scoped_to(s, tenant_id)
+                return await queries.ask(s, name, args)
+
+        return ask
 
     async def on_event(self, event: dict[str, Any]) -> None:
         """Feed channel events to the session that waits for them."""

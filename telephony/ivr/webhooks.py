@@ -6,6 +6,8 @@ gathered (v_* variables) travel in the action URLs Twilio calls back, which it s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
@@ -69,7 +71,12 @@ async def voice(did: str, request: Request, hub: HubDep) -> Response:
         if version is None or tenant is None:
             return _xml(HANGUP)
         flow = FlowDocument.model_validate(version.document)
-        runner = Runner(flow)
+        queries = hub.queries
+
+        async def ask(name: str, args: Mapping[str, str]) -> Any:
+            return await queries.ask(s, name, args)  # s is scoped to the entry's tenant
+
+        runner = Runner(flow, ask=ask)
         ctx = CallContext(
             caller=form.get("From", ""),
             local_now=utcnow().astimezone(ZoneInfo(tenant.timezone)),

@@ -8,6 +8,7 @@ from typing import Any
 
 from comms.db.engine import Database
 from comms.db.tenancy import unscoped
+from comms.queries import Queries
 from telephony.ari import AriClient
 from telephony.calls import service as calls
 from telephony.calls.click_stasis import CLICK_ARG, ClickToCall
@@ -49,13 +50,14 @@ class StasisApp:
         ringback: RingbackLookup = no_ringback,
         lookup: LookupFn | None = None,
         click_poll_interval: float = 0.5,
+        queries: Queries | None = None,
     ) -> None:
         self.ari = ari
         self.db = db
         self.live = LiveCalls()
         self.flows = CallFlows(ari, db, self.live, ringback=ringback)
         self.click = ClickToCall(ari, db, poll_interval=click_poll_interval)
-        self.ivr = IvrCalls(ari, db, self._route_from_ivr, lookup=lookup)
+        self.ivr = IvrCalls(ari, db, self._route_from_ivr, lookup=lookup, queries=queries)
         self.reconciled = 0
         ari.add_handler(self._on_stasis_start, "StasisStart")
         ari.add_handler(self.ivr.on_event, *IVR_EVENTS)

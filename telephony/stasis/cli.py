@@ -32,6 +32,7 @@ async def run_stasis(settings: Settings, telephony: TelephonySettings) -> None:
                 hub.db,
                 ringback=ringback_lookup,
                 click_poll_interval=telephony.ari_click_poll_interval,
+                queries=hub.queries,
             )
             await app.start()
             try:

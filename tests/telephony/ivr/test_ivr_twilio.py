@@ -8,8 +8,12 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
+from ivr_query_fakes import FLOW as QFLOW
+from ivr_query_fakes import Asked, fake_queries
 from twilio.request_validator import RequestValidator
 
+from comms.hub import Hub
+from comms.queries import Queries
 from comms.settings import Settings
 from hubtest import TenantCtx, make_settings
 
@@ -152,3 +156,56 @@ async def test_silence_retries_then_hangs_up_and_wrong_key_hears_invalid(
 async def test_unknown_number_hangs_up(client: httpx.AsyncClient) -> None:
     root = await step(client, "/webhooks/twilio/voice/+861099999999")
     assert root.find("Hangup") is not None
+
+
+async def test_segment_and_lookup_ask_the_hubs_queries_for_the_dids_tenant(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    asked = Asked()
+    hub.queries = fake_queries(asked)
+    r = await client.post(
+        "/api/v1/ivr/flows", headers=tenant.auth, json={"name": "orders", "document": QFLOW}
+    )
+    flow = r.json()["id"]
+    assert (
+        await client.post(f"/api/v1/ivr/flows/{flow}/publish", headers=tenant.auth)
+    ).status_code == 200
+    did = "+861058009999"
+    r = await client.post(
+        "/api/v1/ivr/entries", headers=tenant.auth, json={"did": did, "flow_id": flow}
+    )
+    assert r.status_code == 201, r.text
+    start = f"/webhooks/twilio/voice/{did}"
+    greeting = await step(client, start)  # From is the VIP number
+    assert greeting.findtext("Play") == f"{PUBLIC}/media/vip-welcome.wav"
+    gather = await step(client, follow(greeting, "Redirect"))
+    found = await step(client, follow(gather, "Gather"), Digits="1234")
+    assert found.findtext("Play") == f"{PUBLIC}/media/order-found.wav"
+    assert "v_status=shipped" in follow(found, "Redirect")
+    unknown = await step(client, follow(gather, "Gather"), Digits="9999")
+    assert unknown.findtext("Play") == f"{PUBLIC}/media/order-unknown.wav"
+    assert [(name, t) for name, t, _ in asked.log] == [
+        ("crm.in_segment", tenant.id),
+        ("erp.order_status", tenant.id),
+        ("erp.order_status", tenant.id),
+    ]
+
+
+async def test_unknown_queries_never_break_the_webhook(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    hub.queries = Queries()  # neither crm nor erp installed
+    r = await client.post(
+        "/api/v1/ivr/flows", headers=tenant.auth, json={"name": "orders", "document": QFLOW}
+    )
+    flow = r.json()["id"]
+    await client.post(f"/api/v1/ivr/flows/{flow}/publish", headers=tenant.auth)
+    did = "+861058009999"
+    await client.post(
+        "/api/v1/ivr/entries", headers=tenant.auth, json={"did": did, "flow_id": flow}
+    )
+    start = f"/webhooks/twilio/voice/{did}"
+    gather = await step(client, start)  # not a VIP as far as anyone knows: straight to order
+    assert gather.find("Gather") is not None
+    sorry = await step(client, follow(gather, "Gather"), Digits="1234")
+    assert sorry.findtext("Play") == f"{PUBLIC}/media/order-unknown.wav"
