@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +42,12 @@ class TelephonySettings(BaseSettings):
         gt=0,
         description="Seconds between the Stasis app's checks for new click-to-call requests "
         "(POST /api/v1/calls).",
+    )
+
+    asterisk_sounds_dir: Path | None = Field(
+        None,
+        description="Asterisk's sounds directory (e.g. /var/lib/asterisk/sounds); uploaded "
+        "ringback tones are written to huitong/ringback/<id>.wav under it. Unset: not copied.",
     )
 
     @property
