@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,9 +31,13 @@ from telephony.ivr import service
 from telephony.ivr.engine import AskFn, CallContext, FlowError, LookupFn, Runner, Step
 from telephony.ivr.flow import FlowDocument
 from telephony.ivr.models import Entry, VersionStatus
+from telephony.vpmn import service as vpmn
+from telephony.vpmn.models import Disposition
 from telephony.vpmn.resolve import to_e164
+from telephony.vpmn.schemas import CdrIn
 
 log = logging.getLogger(__name__)
+HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"})
 
 # Hands a routed call on: (tenant, channel, caller, dialled) -> the member/external flow.
 RouteFn = Callable[[uuid.UUID, str, str, str, str], Awaitable[object]]
@@ -55,6 +60,10 @@ class IvrSession:
     events: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     playbacks: int = 0
     trail: list[str] = field(default_factory=list)  # nodes visited, for logs and tests
+    did: str = ""
+    started_at: datetime = field(default_factory=utcnow)
+    answered_at: datetime | None = None
+    routed: bool = False  # handed to the member flow, which writes the call's own CDR
 
     def playback_id(self) -> str:
         self.playbacks += 1
@@ -126,6 +135,7 @@ class IvrCalls:
         if published is None or (tenant_hint is not None and published.tenant_id != tenant_hint):
             return False
         session = IvrSession(
+            did=did,
             tenant_id=published.tenant_id,
             channel_id=channel["id"],
             endpoint=channel["name"],
@@ -171,18 +181,51 @@ class IvrCalls:
     # ------------------------------------------------------------------ the flow
 
     async def _run(self, session: IvrSession) -> None:
+        disposition: Disposition | None = None
         try:
             await self.ari.channels.answer(session.channel_id)
+            session.answered_at = utcnow()
             await self._walk(session)
+            disposition = Disposition.ANSWERED  # the flow itself ended the call
         except _CallerGone:
-            pass
+            disposition = Disposition.ABANDONED
         except (AriError, FlowError) as exc:
-            log.warning("IVR on %s stopped: %s", session.channel_id, exc)
-            with contextlib.suppress(AriError):
-                await self.ari.channels.hangup(session.channel_id)
+            # A 404 because the caller just hung up is an abandoned call, not a failure.
+            disposition = Disposition.ABANDONED if _hung_up(session) else Disposition.FAILED
+            if disposition is Disposition.FAILED:
+                log.warning("IVR on %s stopped: %s", session.channel_id, exc)
+                with contextlib.suppress(AriError):
+                    await self.ari.channels.hangup(session.channel_id)
         finally:
             self.sessions.pop(session.channel_id, None)
             self.finished[session.channel_id] = session.trail
+        if not session.routed:
+            await self._record_cdr(session, disposition)
+
+    async def _record_cdr(self, session: IvrSession, disposition: Disposition) -> None:
+        """IVR-only calls (hung up in a menu, voicemail, hangup node) leave a CDR too."""
+        try:
+            async with self.db.session() as s:
+                scoped_to(s, session.tenant_id)
+                await vpmn.record_cdr(
+                    s,
+                    session.tenant_id,
+                    CdrIn(
+                        call_ref=f"ivr:{session.channel_id}",
+                        caller=session.ctx.caller,
+                        callee=session.did,
+                        started_at=session.started_at,
+                        # CDRs count talk time only for calls the flow served to the end;
+                        # an abandoned call's seconds in a menu are not billable.
+                        answered_at=session.answered_at
+                        if disposition is Disposition.ANSWERED
+                        else None,
+                        ended_at=utcnow(),
+                        disposition=disposition,
+                    ),
+                )
+        except Exception:  # a lost CDR is logged loudly but never breaks the next call
+            log.exception("IVR call %s: CDR not written", session.channel_id)
 
     async def _walk(self, session: IvrSession) -> None:
         runner, ctx = session.runner, session.ctx
@@ -210,7 +253,7 @@ class IvrCalls:
 
     async def _next_event(self, session: IvrSession, wait: float | None = None) -> dict[str, Any]:
         event = await asyncio.wait_for(session.events.get(), wait)
-        if event["type"] in ("StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"):
+        if event["type"] in HANGUP_EVENTS:
             raise _CallerGone
         return event
 
@@ -259,6 +302,7 @@ class IvrCalls:
             await self.ari.channels.hangup(session.channel_id, "normal")
             return
         # The member/external flow takes the channel from here (its own ringback and CDR).
+        session.routed = True
         self.sessions.pop(session.channel_id, None)
         await self.route(
             session.tenant_id,
@@ -286,6 +330,11 @@ class IvrCalls:
                 break
         session.ctx.variables["recording"] = name
         await self.ari.channels.hangup(session.channel_id, "normal")
+
+
+def _hung_up(session: IvrSession) -> bool:
+    queued = list(session.events._queue)  # type: ignore[attr-defined]
+    return any(e.get("type") in HANGUP_EVENTS for e in queued)
 
 
 class _CallerGone(Exception):
