@@ -31,6 +31,7 @@ from telephony.ivr import service
 from telephony.ivr.engine import AskFn, CallContext, FlowError, LookupFn, Runner, Step
 from telephony.ivr.flow import FlowDocument
 from telephony.ivr.models import Entry, VersionStatus
+from telephony.ivr.twiml import TEXT_PREFIX
 from telephony.vpmn import service as vpmn
 from telephony.vpmn.models import Disposition
 from telephony.vpmn.resolve import to_e164
@@ -262,6 +263,10 @@ class IvrCalls:
     ) -> str:
         """Play prompts in order; with ``barge`` the first key stops them and is returned."""
         for m in media:
+            if m.startswith(TEXT_PREFIX):
+                # Asterisk has no text-to-speech here: spoken prompts are a Twilio feature.
+                log.warning("IVR on %s: skipping text prompt %r on ARI", session.channel_id, m)
+                continue
             pid = session.playback_id()
             await self.ari.channels.play(session.channel_id, m, playback_id=pid)
             while True:

@@ -23,8 +23,9 @@ from comms.tenants.models import Tenant
 from telephony.ivr import service
 from telephony.ivr.engine import CallContext, Runner, Step
 from telephony.ivr.flow import FlowDocument, Route
+from telephony.ivr.media import tone_id_of, tone_url
 from telephony.ivr.models import Entry, VersionStatus
-from telephony.ivr.twiml import render
+from telephony.ivr.twiml import media_url, render
 from telephony.vpmn import service as vpmn
 from telephony.vpmn.resolve import to_e164
 
@@ -102,10 +103,18 @@ async def voice(did: str, request: Request, hub: HubDep) -> Response:
         else:
             step = await runner.enter(node, ctx)
         dial_number = await _dial_number(s, step)
+    public = hub.settings.public_url.rstrip("/")
+    key = hub.settings.ensure_secret_key()
+
+    def media(m: str) -> str:
+        tone = tone_id_of(m)
+        if tone is not None:
+            return tone_url(public, key, entry.tenant_id, tone)
+        return media_url(m, f"{public}/media")
+
     base = str(request.url.path)
     if ctx.variables:
         base += "?" + urlencode({f"v_{k}": v for k, v in ctx.variables.items()})
-    public = hub.settings.public_url.rstrip("/")
     return _xml(
         render(
             step,
@@ -113,6 +122,8 @@ async def voice(did: str, request: Request, hub: HubDep) -> Response:
             media_base=f"{public}/media",
             attempt=attempt,
             dial_number=dial_number,
+            media=media,
+            language=flow.language,
         )
     )
 
