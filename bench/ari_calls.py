@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import multiprocessing as mp
 import os
 import statistics
@@ -45,6 +46,7 @@ from telephony.ari.simulator import AriSimulator, RecordedRequest
 from telephony.ari.spec import SpecNotFoundError, load_spec
 from telephony.ivr import service as ivr
 from telephony.stasis.app import StasisApp
+from telephony.stasis.cli import freeze_startup_heap
 from telephony.vpmn import service as vpmn
 from telephony.vpmn.schemas import MemberIn, PlanIn
 
@@ -130,6 +132,7 @@ async def drive(conn: Connection, calls: int, rate: float, check_spec: bool) -> 
     async with TimedSimulator(spec=spec) as sim:
         sim.media_durations["sound:main-menu"] = 0.05
         conn.send(sim.base_url)
+        gc.freeze()  # Asterisk has no garbage collector pausing it either
         async with asyncio.timeout(30):
             await sim.wait_until(lambda: sim.app_active(sim.app))
         started: dict[str, float] = {}
@@ -181,6 +184,7 @@ async def run(
                 app = StasisApp(ari, hub.db)
                 await app.start()
                 await ari.wait_connected()
+                freeze_startup_heap()  # as `huitong ari` does once connected
                 cpu0 = time.process_time()
                 elapsed, firsts, violations = await asyncio.to_thread(here.recv)
                 async with asyncio.timeout(30):
