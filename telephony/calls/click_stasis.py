@@ -173,10 +173,16 @@ class ClickToCall:
                 if leg.channel_id == live.caller_channel:
                     calls.mark_agent_answered(leg)
             resolution = await vpmn.resolve_dial(s, caller=call.caller, dialled=call.callee)
-            target = resolution.targets[0]
-            calls.add_callee_leg(s, call, leg_id, target.endpoint, 0)
-            calls.mark_ringing(s, call, RING_TONE)
+            target = resolution.targets[0] if resolution.targets else None
+            if target is not None:
+                calls.add_callee_leg(s, call, leg_id, target.endpoint, 0)
+                calls.mark_ringing(s, call, RING_TONE)
             await s.commit()
+        if target is None:
+            # The member called was removed between the click and the agent's answer.
+            await self._hangup(live.caller_channel, "normal")
+            await self._finish(live, Disposition.FAILED, "customer number no longer reachable")
+            return
         live.state = CallState.RINGING
         live.ringing.add(leg_id)
         self.live.bind(leg_id, live)

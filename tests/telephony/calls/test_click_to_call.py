@@ -394,3 +394,39 @@ async def test_a_request_is_placed_once_and_a_stale_one_fails_unplaced(
     assert rows[fresh.id].state == "connecting"
     assert (rows[stale.id].state, rows[stale.id].end_reason) == ("ended", "not placed in time")
     assert [c.call_ref for c in await cdrs_of(hub, tenant.id)] == [str(stale.id)]
+
+
+async def test_a_customer_hanging_up_during_a_websocket_drop_ends_the_call_on_reconnect(
+    hub: Hub, sim: AriSimulator, stasis: StasisApp, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    await setup_members(hub, tenant.id)
+    _, agent, customer = await zhang_calls_outsider(hub, sim, client, tenant)
+    reconciled = stasis.reconciled
+    await sim.drop_connections()
+    sim.remote_hangup(customer)  # Asterisk drops these events: nobody is listening
+    assert sim.dropped
+    await eventually(sim, lambda: stasis.reconciled > reconciled)
+    await wait_db(hub, tenant.id, lambda cs: cs[0].state == "ended")
+    await eventually(sim, lambda: agent not in sim.channels and not sim.bridges)
+    [call] = await calls_of(hub, tenant.id)
+    assert (call.disposition, call.end_reason) == ("answered", "customer hung up")
+    assert stasis.active_calls == 0
+
+
+async def test_a_member_removed_before_the_agent_answers_fails_the_call_cleanly(
+    hub: Hub, sim: AriSimulator, stasis: StasisApp, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    await setup_members(hub, tenant.id)
+    sim.endpoints[ZHANG_DESK] = RING
+    li = await member_id(hub, tenant, "6002")
+    await click(client, tenant, member_id=await member_id(hub, tenant, "6001"), to="6002")
+    agent = await ringing_on(sim, ZHANG_DESK)
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        await vpmn.delete_member(s, Principal.system(tenant.id), uuid.UUID(li))
+    sim.remote_answer(agent)
+    await wait_db(hub, tenant.id, lambda cs: cs[0].state == "ended")
+    await eventually(sim, lambda: agent not in sim.channels)
+    [call] = await calls_of(hub, tenant.id)
+    assert (call.disposition, call.end_reason) == ("failed", "customer number no longer reachable")
+    assert sim.requests_for(nickname="create") == []
