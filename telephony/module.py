@@ -10,6 +10,7 @@ from telephony.apn.ws import router as device_ws_router
 from telephony.calls.api import router as calls_router
 from telephony.calls.events import TOPICS as CALL_TOPICS
 from telephony.ivr.api import router as ivr_router
+from telephony.ivr.media import router as ivr_media_router
 from telephony.ivr.webhooks import router as ivr_webhooks_router
 from telephony.ringback.api import router as ringback_router
 from telephony.stasis.cli import ari_command
@@ -26,6 +27,7 @@ module = Module(
         ringback_router,
         ivr_router,
         ivr_webhooks_router,
+        ivr_media_router,
     ),
     topics=(*APN_TOPICS, *CALL_TOPICS),
     subscribers=tuple(apn_subscribers),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +37,18 @@ class TelephonySettings(BaseSettings):
         description="Asterisk's ARI: http://user:password@host:8088 (the /ari path is implied).",
     )
     ari_app: str = Field("huitong", description="Stasis application name the dialplan uses.")
+    ari_click_poll_interval: float = Field(
+        0.5,
+        gt=0,
+        description="Seconds between the Stasis app's checks for new click-to-call requests "
+        "(POST /api/v1/calls).",
+    )
+
+    asterisk_sounds_dir: Path | None = Field(
+        None,
+        description="Asterisk's sounds directory (e.g. /var/lib/asterisk/sounds); uploaded "
+        "ringback tones are written to huitong/ringback/<id>.wav under it. Unset: not copied.",
+    )
 
     @property
     def ari_base_url(self) -> str:

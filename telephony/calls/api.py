@@ -1,17 +1,23 @@
-"""Call routes: recent calls and one call with its legs and state history."""
+"""Call routes: click-to-call, recent calls, and one call with its legs and state history."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, status
 
-from comms.deps import SessionDep, ViewerDep
+from comms.deps import AgentDep, SessionDep, ViewerDep
 from telephony.calls import service
-from telephony.calls.schemas import CallDetail, CallOut, LegOut, TransitionOut
+from telephony.calls.schemas import CallDetail, CallOut, ClickToCallIn, LegOut, TransitionOut
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
+
+
+@router.post("/calls", response_model=CallOut, status_code=status.HTTP_202_ACCEPTED)
+async def click_to_call(body: ClickToCallIn, actor: AgentDep, s: SessionDep) -> object:
+    """Ring the agent's phone; once they answer, the customer is dialled and bridged (202)."""
+    return await service.request_click_to_call(s, actor, body)
 
 
 @router.get("/calls", response_model=list[CallOut])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from telephony.calls.models import Direction, LegRole
 from telephony.calls.state import CallState, LegState
@@ -58,3 +58,20 @@ class CallOut(BaseModel):
 class CallDetail(CallOut):
     legs: list[LegOut]
     transitions: list[TransitionOut]
+
+
+class ClickToCallIn(BaseModel):
+    """Ring the agent's phone, then the customer; exactly one of endpoint/member_id/user_id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: str = Field(
+        min_length=1,
+        max_length=100,
+        description="the customer: a phone number (E.164 or national) or a member's short number",
+    )
+    endpoint: str | None = Field(
+        None, min_length=1, max_length=200, description="the agent's endpoint, e.g. PJSIP/desk-12"
+    )
+    member_id: uuid.UUID | None = Field(None, description="a VPMN member: desk first")
+    user_id: uuid.UUID | None = Field(None, description="a console user: their mobile")

@@ -5,18 +5,35 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from comms.audit import service as audit
+from comms.auth.models import User
+from comms.auth.principal import Principal
 from comms.bus import publish
-from comms.db.base import utcnow
-from comms.errors import NotFound
+from comms.db.base import new_id, utcnow
+from comms.errors import InvalidInput, NotFound
 from telephony.calls.events import CallAnswered, CallEnded, CallMissed, CallRinging
 from telephony.calls.models import Call, CallLeg, CallTransition, Direction, LegRole
+from telephony.calls.schemas import ClickToCallIn
 from telephony.calls.state import CallState, LegState, check_transition
 from telephony.vpmn import service as vpmn
 from telephony.vpmn.models import Disposition
+from telephony.vpmn.resolve import (
+    Action,
+    MemberView,
+    PlanView,
+    desk_endpoint,
+    find_member,
+    member_targets,
+    resolve,
+)
 from telephony.vpmn.schemas import CdrIn
+
+# A click-to-call request no Stasis app picked up within this many seconds fails rather than
+# ringing the agent's phone long after they gave up.
+CLICK_TO_CALL_TTL = 60
 
 
 def _facts(call: Call, at: datetime) -> dict[str, object]:
@@ -62,6 +79,7 @@ async def open_inbound(
 ) -> tuple[Call, CallLeg]:
     """A call that just entered Stasis: the call row and its caller leg (still unanswered)."""
     call = Call(
+        id=new_id(),
         tenant_id=tenant_id,
         direction=Direction.INBOUND,
         state=CallState.NEW,
@@ -69,9 +87,9 @@ async def open_inbound(
         callee=callee,
         in_network=in_network,
         member_id=member_id,
+        started_at=utcnow(),
     )
     session.add(call)
-    await session.flush()
     leg = CallLeg(
         tenant_id=tenant_id,
         call_id=call.id,
@@ -116,7 +134,9 @@ def mark_answered(
     call.answered_at = now
     call.bridge_id = bridge_id
     leg.state = caller_leg.state = LegState.UP
-    leg.answered_at = caller_leg.answered_at = now
+    leg.answered_at = now
+    # A click-to-call's agent leg (the caller) answered before the customer did.
+    caller_leg.answered_at = caller_leg.answered_at or now
     transition(session, call, CallState.ANSWERED, f"answered on {leg.endpoint}")
     publish(
         session,
@@ -213,3 +233,129 @@ async def transitions_of(session: AsyncSession, call_id: uuid.UUID) -> list[Call
         .order_by(CallTransition.at, CallTransition.id)
     )
     return list(await session.scalars(q))
+
+
+# ------------------------------------------------------------------ click-to-call
+
+
+async def request_click_to_call(
+    session: AsyncSession, actor: Principal, data: ClickToCallIn
+) -> Call:
+    """Record a click-to-call; a Stasis app places it (agent first, then the customer).
+
+    The call is billed like one the member dialled: caller = the agent's short number when the
+    agent is a member, so the CDR names the payer and in-network rates apply to members.
+    """
+    named = [k for k in ("endpoint", "member_id", "user_id") if getattr(data, k) is not None]
+    if len(named) != 1:
+        raise InvalidInput(
+            "name the agent's phone with exactly one of endpoint, member_id or user_id",
+            field=named[1] if named else "member_id",
+        )
+    plan = await vpmn.plan_view(session)
+    members = [vpmn.member_view(m) for m in await vpmn.list_members(session)]
+    member, endpoint = await _agent_phone(session, plan, members, data)
+    caller = member.short_number if member else endpoint
+    resolution = resolve(plan, members, caller=caller, dialled=data.to)
+    if resolution.action is Action.ANNOUNCE or not resolution.targets:
+        raise InvalidInput(
+            f"{data.to!r} is neither a phone number nor a member's short number", field="to"
+        )
+    call = Call(
+        tenant_id=actor.tenant_id,
+        direction=Direction.OUTBOUND,
+        state=CallState.NEW,
+        caller=caller,
+        callee=resolution.dialled,
+        in_network=resolution.in_network,
+        member_id=member.id if member else None,
+        agent=endpoint,
+    )
+    session.add(call)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "calls.click_to_call",
+        "call",
+        call.id,
+        {"agent": endpoint, "to": resolution.dialled},
+    )
+    await session.commit()
+    return call
+
+
+async def _agent_phone(
+    session: AsyncSession, plan: PlanView, members: list[MemberView], data: ClickToCallIn
+) -> tuple[MemberView | None, str]:
+    """(the agent as a member if they are one, the endpoint to ring first)."""
+    if data.endpoint is not None:
+        endpoint = desk_endpoint(data.endpoint.strip())
+        return find_member(plan, members, endpoint), endpoint
+    if data.member_id is not None:
+        member = next((m for m in members if m.id == data.member_id), None)
+        if member is None:
+            raise InvalidInput("no such member", field="member_id")
+    else:
+        user = await session.get(User, data.user_id)
+        if user is None:
+            raise InvalidInput("no such user", field="user_id")
+        if not user.mobile:
+            raise InvalidInput("the user has no mobile number to ring", field="user_id")
+        member = find_member(plan, members, user.mobile)
+        if member is None:
+            return None, plan.trunk_endpoint.format(number=user.mobile)
+    targets = member_targets(plan, member)
+    if not targets:
+        raise InvalidInput("the member has no phone to ring", field="member_id")
+    return member, targets[0].endpoint  # the desk first, as the member's own ringing does
+
+
+async def pending_click_to_calls(session: AsyncSession, limit: int = 50) -> list[Call]:
+    """Requested click-to-calls not yet placed (an unscoped session sees every tenant's)."""
+    q = (
+        select(Call)
+        .where(Call.direction == Direction.OUTBOUND, Call.state == CallState.NEW)
+        .order_by(Call.started_at)
+        .limit(limit)
+    )
+    return list(await session.scalars(q))
+
+
+async def claim_click_to_call(session: AsyncSession, call: Call, agent_channel: str) -> bool:
+    """Take a requested call for this Stasis app; False when another app took it first."""
+    claimed = await session.execute(
+        update(Call)
+        .where(Call.id == call.id, Call.state == CallState.NEW)
+        .values(state=CallState.CONNECTING)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        return False
+    session.add(
+        CallTransition(
+            tenant_id=call.tenant_id,
+            call_id=call.id,
+            from_state=CallState.NEW,
+            to_state=CallState.CONNECTING,
+            reason=f"calling the agent on {call.agent}",
+        )
+    )
+    call.state = CallState.CONNECTING
+    session.add(
+        CallLeg(
+            tenant_id=call.tenant_id,
+            call_id=call.id,
+            channel_id=agent_channel,
+            role=LegRole.CALLER,
+            endpoint=call.agent or "",
+            state=LegState.RINGING,
+        )
+    )
+    await session.flush()
+    return True
+
+
+def mark_agent_answered(leg: CallLeg) -> None:
+    leg.state = LegState.UP
+    leg.answered_at = utcnow()

@@ -13,6 +13,7 @@ Telephony facts this follows:
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -30,7 +31,7 @@ from telephony.calls.state import CallState, LegState
 from telephony.stasis.live import LiveCall, LiveCalls
 from telephony.vpmn import service as vpmn
 from telephony.vpmn.models import Disposition
-from telephony.vpmn.resolve import Action, Resolution
+from telephony.vpmn.resolve import Action, MemberView, PlanView, Resolution, resolve
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +67,15 @@ class CallFlows:
         live: LiveCalls,
         *,
         ringback: RingbackLookup = no_ringback,
+        directory_seconds: float = 5.0,
     ) -> None:
         self.ari = ari
         self.db = db
         self.live = live
         self.ringback = ringback
+        # A member added or changed reaches new calls within this many seconds.
+        self.directory_seconds = directory_seconds
+        self._directories: dict[uuid.UUID, tuple[float, PlanView, tuple[MemberView, ...]]] = {}
 
     def session(self, tenant_id: uuid.UUID) -> Any:
         s = self.db.sessionmaker()
@@ -100,8 +105,11 @@ class CallFlows:
     async def start_inbound(
         self, tenant_id: uuid.UUID, *, channel_id: str, caller: str, dialled: str, endpoint: str
     ) -> LiveCall:
+        # One transaction opens the call and plans its first ringing step: each commit costs
+        # more than every ARI command of the set-up together (bench/RESULTS.md).
         async with self.session(tenant_id) as s:
-            resolution = await vpmn.resolve_dial(s, caller=caller, dialled=dialled)
+            plan, members = await self._directory(s, tenant_id)
+            resolution = resolve(plan, members, caller=caller, dialled=dialled)
             call, _ = await calls.open_inbound(
                 s,
                 tenant_id,
@@ -113,19 +121,21 @@ class CallFlows:
                 member_id=resolution.member.id if resolution.member else None,
             )
             tone = None
+            legs: list[tuple[str, str, int]] = []
+            live = LiveCall(
+                call_id=call.id,
+                tenant_id=tenant_id,
+                caller_channel=channel_id,
+                state=call.state,
+                targets=resolution.targets,
+            )
             if resolution.action is Action.ANNOUNCE:
                 calls.transition(s, call, CallState.ANNOUNCING, "unknown number")
             else:
-                tone = await self.ringback(s, resolution, utcnow())
+                tone = live.ringback = await self.ringback(s, resolution, utcnow())
+                legs = self._plan_step(s, call, live)
+            live.state = call.state
             await s.commit()
-        live = LiveCall(
-            call_id=call.id,
-            tenant_id=tenant_id,
-            caller_channel=channel_id,
-            state=call.state,
-            targets=resolution.targets,
-            ringback=tone,
-        )
         self.live.add(live)
         async with live.lock:
             if resolution.action is Action.ANNOUNCE:
@@ -140,9 +150,23 @@ class CallFlows:
                     )
                 )
             else:
+                assert tone == live.ringback
                 await self._start_ringback(live)
-                await self._dial_step(live)
+                await self._ring_step(live, legs)
         return live
+
+    async def _directory(
+        self, s: AsyncSession, tenant_id: uuid.UUID
+    ) -> tuple[PlanView, tuple[MemberView, ...]]:
+        """The tenant's numbering plan and members, cached for ``directory_seconds``."""
+        now = time.monotonic()
+        cached = self._directories.get(tenant_id)
+        if cached is not None and cached[0] > now:
+            return cached[1], cached[2]
+        plan = await vpmn.plan_view(s)
+        members = tuple(vpmn.member_view(m) for m in await vpmn.list_members(s))
+        self._directories[tenant_id] = (now + self.directory_seconds, plan, members)
+        return plan, members
 
     async def _start_ringback(self, live: LiveCall) -> None:
         if live.ringback:
@@ -157,16 +181,23 @@ class CallFlows:
 
     async def _dial_step(self, live: LiveCall) -> None:
         """Dial every target of the current step (one for sequential, all for simultaneous)."""
-        step = [t for t in live.targets if t.step == live.step]
-        legs: list[tuple[str, str, int]] = []
         async with self.session(live.tenant_id) as s:
             call = await calls.get_call(s, live.call_id)
-            for i, target in enumerate(step):
-                leg_id = f"{live.call_id}-{live.step}-{i}"
-                calls.add_callee_leg(s, call, leg_id, target.endpoint, live.step)
-                legs.append((leg_id, target.endpoint, target.timeout))
-            calls.mark_ringing(s, call, live.ringback)
+            legs = self._plan_step(s, call, live)
             await s.commit()
+        await self._ring_step(live, legs)
+
+    def _plan_step(self, s: AsyncSession, call: Call, live: LiveCall) -> list[tuple[str, str, int]]:
+        """Persist the current step's callee legs (the caller's session commits them)."""
+        legs: list[tuple[str, str, int]] = []
+        for i, target in enumerate(t for t in live.targets if t.step == live.step):
+            leg_id = f"{live.call_id}-{live.step}-{i}"
+            calls.add_callee_leg(s, call, leg_id, target.endpoint, live.step)
+            legs.append((leg_id, target.endpoint, target.timeout))
+        calls.mark_ringing(s, call, live.ringback)
+        return legs
+
+    async def _ring_step(self, live: LiveCall, legs: list[tuple[str, str, int]]) -> None:
         live.state = CallState.RINGING
         for leg_id, _, _ in legs:
             live.ringing.add(leg_id)

@@ -6,7 +6,8 @@ import enum
 
 
 class CallState(enum.StrEnum):
-    NEW = "new"  # StasisStart seen, not yet routed
+    NEW = "new"  # StasisStart seen, not yet routed; click-to-call: requested, not yet placed
+    CONNECTING = "connecting"  # click-to-call: the agent's phone rings (customer not dialled)
     ANNOUNCING = "announcing"  # playing a message (unknown number) before hanging up
     RINGING = "ringing"  # callee legs dialled; the caller hears ringback
     ANSWERED = "answered"  # a callee picked up; both legs bridged
@@ -20,7 +21,10 @@ class LegState(enum.StrEnum):
 
 
 LEGAL: dict[CallState, frozenset[CallState]] = {
-    CallState.NEW: frozenset({CallState.ANNOUNCING, CallState.RINGING, CallState.ENDED}),
+    CallState.NEW: frozenset(
+        {CallState.ANNOUNCING, CallState.CONNECTING, CallState.RINGING, CallState.ENDED}
+    ),
+    CallState.CONNECTING: frozenset({CallState.RINGING, CallState.ENDED}),
     CallState.ANNOUNCING: frozenset({CallState.ENDED}),
     CallState.RINGING: frozenset({CallState.ANSWERED, CallState.ENDED}),
     CallState.ANSWERED: frozenset({CallState.ENDED}),

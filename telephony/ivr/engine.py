@@ -6,11 +6,14 @@ here until a node needs the caller or the network: that node comes back as a Ste
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
+from comms.queries import UnknownQuery
 from telephony.ivr.flow import (
     Condition,
     FlowDocument,
@@ -23,10 +26,16 @@ from telephony.ivr.flow import (
     RouteTarget,
     Voicemail,
 )
+from telephony.vpmn.resolve import to_e164
+
+log = logging.getLogger(__name__)
 
 # (query, variables, timeout) -> value, or raise for the on_error path.
 LookupFn = Callable[[str, dict[str, str], float], Awaitable[str]]
 SegmentFn = Callable[[str, str], Awaitable[bool]]  # (segment, caller) -> member?
+# A named query of the hub's registry (comms/queries.py), asked for the call's tenant.
+AskFn = Callable[[str, Mapping[str, str]], Awaitable[Any]]
+SEGMENT_QUERY = "crm.in_segment"
 MAX_SILENT_STEPS = 100  # validation refuses silent loops; this guards unvalidated documents
 
 
@@ -59,6 +68,7 @@ class Runner:
     flow: FlowDocument
     lookup: LookupFn | None = None
     in_segment: SegmentFn | None = None
+    ask: AskFn | None = None
 
     async def enter(self, node_id: str, ctx: CallContext, *, retry: bool = False) -> Step:
         """Run silent nodes from ``node_id`` on and return the first step needing an engine."""
@@ -103,23 +113,49 @@ class Runner:
 
     async def _holds(self, node: Condition, ctx: CallContext) -> bool:
         if node.check == "caller_in_segment":
-            if self.in_segment is None or node.segment is None:
+            if node.segment is None:
                 return False
-            return await self.in_segment(node.segment, ctx.caller)
+            try:
+                return await self._in_segment(node.segment, ctx.caller)
+            except UnknownQuery:
+                log.warning("IVR condition: no installed package answers %s", SEGMENT_QUERY)
+            except Exception:  # an outside failure takes the else path, never drops the call
+                log.warning("IVR condition: %s failed", SEGMENT_QUERY, exc_info=True)
+            return False
         now = ctx.local_now
         if now.date() in node.holidays:
             return False
         t = now.time().replace(tzinfo=None)
         return any(now.weekday() in h.weekdays and h.start <= t < h.end for h in node.hours)
 
+    async def _in_segment(self, segment: str, caller: str) -> bool:
+        if self.in_segment is not None:
+            return await self.in_segment(segment, caller)
+        if self.ask is None:
+            return False
+        phone = to_e164(caller) or caller
+        return await self.ask(SEGMENT_QUERY, {"segment": segment, "phone": phone}) is True
+
     async def _lookup(self, node: Lookup, ctx: CallContext) -> str:
-        if self.lookup is None:
-            return node.on_error
         try:
+            if node.source == "internal" and self.ask is not None:
+                answer = await asyncio.wait_for(
+                    self.ask(node.query, dict(ctx.variables)), node.timeout
+                )
+                if answer is None:
+                    return node.on_error  # nothing known (no such order): the error path says so
+                ctx.variables[node.variable] = str(answer)
+                return node.next
+            if self.lookup is None:
+                return node.on_error
             ctx.variables[node.variable] = await self.lookup(
                 node.query, dict(ctx.variables), node.timeout
             )
+        except UnknownQuery:
+            log.warning("IVR lookup: no installed package answers %r", node.query)
+            return node.on_error
         except Exception:  # any failure of an outside system takes the error path
+            log.warning("IVR lookup %r failed", node.query, exc_info=True)
             return node.on_error
         return node.next
 

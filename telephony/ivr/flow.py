@@ -112,6 +112,10 @@ class FlowDocument(BaseModel):
 
     start: NodeId
     nodes: dict[NodeId, Node] = Field(min_length=1)
+    # BCP 47 language of `text:` prompts (spoken by Twilio's <Say>).
+    language: str = Field(
+        "zh-CN", min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+    )
 
 
 AnyNode = Play | Menu | Gather | Condition | Lookup | Route | Voicemail | Hangup

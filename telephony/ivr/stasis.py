@@ -13,8 +13,9 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,15 +24,21 @@ from sqlalchemy import select
 from comms.db.base import utcnow
 from comms.db.engine import Database
 from comms.db.tenancy import scoped_to, unscoped
+from comms.queries import Queries
 from comms.tenants.models import Tenant
 from telephony.ari import AriClient, AriError
 from telephony.ivr import service
-from telephony.ivr.engine import CallContext, FlowError, LookupFn, Runner, Step
+from telephony.ivr.engine import AskFn, CallContext, FlowError, LookupFn, Runner, Step
 from telephony.ivr.flow import FlowDocument
 from telephony.ivr.models import Entry, VersionStatus
+from telephony.ivr.twiml import TEXT_PREFIX
+from telephony.vpmn import service as vpmn
+from telephony.vpmn.models import Disposition
 from telephony.vpmn.resolve import to_e164
+from telephony.vpmn.schemas import CdrIn
 
 log = logging.getLogger(__name__)
+HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"})
 
 # Hands a routed call on: (tenant, channel, caller, dialled) -> the member/external flow.
 RouteFn = Callable[[uuid.UUID, str, str, str, str], Awaitable[object]]
@@ -54,6 +61,10 @@ class IvrSession:
     events: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     playbacks: int = 0
     trail: list[str] = field(default_factory=list)  # nodes visited, for logs and tests
+    did: str = ""
+    started_at: datetime = field(default_factory=utcnow)
+    answered_at: datetime | None = None
+    routed: bool = False  # handed to the member flow, which writes the call's own CDR
 
     def playback_id(self) -> str:
         self.playbacks += 1
@@ -68,6 +79,7 @@ class IvrCalls:
         route: RouteFn,
         *,
         lookup: LookupFn | None = None,
+        queries: Queries | None = None,
         cache_seconds: float = 5.0,
     ) -> None:
         self.ari = ari
@@ -77,6 +89,7 @@ class IvrCalls:
         self.db = db
         self.route = route
         self.lookup = lookup
+        self.queries = queries
         self.sessions: dict[str, IvrSession] = {}
         self.finished: dict[str, list[str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -123,10 +136,11 @@ class IvrCalls:
         if published is None or (tenant_hint is not None and published.tenant_id != tenant_hint):
             return False
         session = IvrSession(
+            did=did,
             tenant_id=published.tenant_id,
             channel_id=channel["id"],
             endpoint=channel["name"],
-            runner=Runner(published.flow, lookup=self.lookup),
+            runner=Runner(published.flow, lookup=self.lookup, ask=self._asker(published.tenant_id)),
             ctx=CallContext(
                 caller=channel["caller"]["number"],
                 local_now=utcnow().astimezone(published.zone),
@@ -137,6 +151,19 @@ class IvrCalls:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
+
+    def _asker(self, tenant_id: uuid.UUID) -> AskFn | None:
+        """Named queries (lookup nodes, segment conditions) asked for this call's tenant."""
+        queries = self.queries
+        if queries is None:
+            return None
+
+        async def ask(name: str, args: Mapping[str, str]) -> Any:
+            async with self.db.session() as s:
+                scoped_to(s, tenant_id)
+                return await queries.ask(s, name, args)
+
+        return ask
 
     async def on_event(self, event: dict[str, Any]) -> None:
         """Feed channel events to the session that waits for them."""
@@ -155,18 +182,51 @@ class IvrCalls:
     # ------------------------------------------------------------------ the flow
 
     async def _run(self, session: IvrSession) -> None:
+        disposition: Disposition | None = None
         try:
             await self.ari.channels.answer(session.channel_id)
+            session.answered_at = utcnow()
             await self._walk(session)
+            disposition = Disposition.ANSWERED  # the flow itself ended the call
         except _CallerGone:
-            pass
+            disposition = Disposition.ABANDONED
         except (AriError, FlowError) as exc:
-            log.warning("IVR on %s stopped: %s", session.channel_id, exc)
-            with contextlib.suppress(AriError):
-                await self.ari.channels.hangup(session.channel_id)
+            # A 404 because the caller just hung up is an abandoned call, not a failure.
+            disposition = Disposition.ABANDONED if _hung_up(session) else Disposition.FAILED
+            if disposition is Disposition.FAILED:
+                log.warning("IVR on %s stopped: %s", session.channel_id, exc)
+                with contextlib.suppress(AriError):
+                    await self.ari.channels.hangup(session.channel_id)
         finally:
             self.sessions.pop(session.channel_id, None)
             self.finished[session.channel_id] = session.trail
+        if not session.routed:
+            await self._record_cdr(session, disposition)
+
+    async def _record_cdr(self, session: IvrSession, disposition: Disposition) -> None:
+        """IVR-only calls (hung up in a menu, voicemail, hangup node) leave a CDR too."""
+        try:
+            async with self.db.session() as s:
+                scoped_to(s, session.tenant_id)
+                await vpmn.record_cdr(
+                    s,
+                    session.tenant_id,
+                    CdrIn(
+                        call_ref=f"ivr:{session.channel_id}",
+                        caller=session.ctx.caller,
+                        callee=session.did,
+                        started_at=session.started_at,
+                        # CDRs count talk time only for calls the flow served to the end;
+                        # an abandoned call's seconds in a menu are not billable.
+                        answered_at=session.answered_at
+                        if disposition is Disposition.ANSWERED
+                        else None,
+                        ended_at=utcnow(),
+                        disposition=disposition,
+                    ),
+                )
+        except Exception:  # a lost CDR is logged loudly but never breaks the next call
+            log.exception("IVR call %s: CDR not written", session.channel_id)
 
     async def _walk(self, session: IvrSession) -> None:
         runner, ctx = session.runner, session.ctx
@@ -194,7 +254,7 @@ class IvrCalls:
 
     async def _next_event(self, session: IvrSession, wait: float | None = None) -> dict[str, Any]:
         event = await asyncio.wait_for(session.events.get(), wait)
-        if event["type"] in ("StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"):
+        if event["type"] in HANGUP_EVENTS:
             raise _CallerGone
         return event
 
@@ -203,6 +263,10 @@ class IvrCalls:
     ) -> str:
         """Play prompts in order; with ``barge`` the first key stops them and is returned."""
         for m in media:
+            if m.startswith(TEXT_PREFIX):
+                # Asterisk has no text-to-speech here: spoken prompts are a Twilio feature.
+                log.warning("IVR on %s: skipping text prompt %r on ARI", session.channel_id, m)
+                continue
             pid = session.playback_id()
             await self.ari.channels.play(session.channel_id, m, playback_id=pid)
             while True:
@@ -243,6 +307,7 @@ class IvrCalls:
             await self.ari.channels.hangup(session.channel_id, "normal")
             return
         # The member/external flow takes the channel from here (its own ringback and CDR).
+        session.routed = True
         self.sessions.pop(session.channel_id, None)
         await self.route(
             session.tenant_id,
@@ -270,6 +335,11 @@ class IvrCalls:
                 break
         session.ctx.variables["recording"] = name
         await self.ari.channels.hangup(session.channel_id, "normal")
+
+
+def _hung_up(session: IvrSession) -> bool:
+    queued = list(session.events._queue)  # type: ignore[attr-defined]
+    return any(e.get("type") in HANGUP_EVENTS for e in queued)
 
 
 class _CallerGone(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -16,6 +17,9 @@ def media_url(media: str, media_base: str) -> str:
     return f"{media_base.rstrip('/')}/{name}.wav"
 
 
+TEXT_PREFIX = "text:"  # a prompt Twilio speaks (<Say>) instead of playing a file
+
+
 def render(
     step: Step,
     *,
@@ -23,9 +27,22 @@ def render(
     media_base: str,
     attempt: int = 1,
     dial_number: str | None = None,
+    media: Callable[[str], str] | None = None,
+    language: str = "zh-CN",
 ) -> str:
-    """TwiML for one step; ``action`` is the webhook URL the next request must hit."""
+    """TwiML for one step; ``action`` is the webhook URL the next request must hit.
+
+    ``media`` turns an ARI media URI into the absolute URL Twilio fetches (signed tone URLs);
+    ``text:`` prompts become `<Say>` in the flow's language.
+    """
     root = Element("Response")
+    to_url = media or (lambda m: media_url(m, media_base))
+
+    def prompt(parent: Element, m: str) -> None:
+        if m.startswith(TEXT_PREFIX):
+            SubElement(parent, "Say", language=language).text = m.removeprefix(TEXT_PREFIX)
+        else:
+            SubElement(parent, "Play").text = to_url(m)
 
     def url(**params: object) -> str:
         sep = "&" if "?" in action else "?"
@@ -33,7 +50,7 @@ def render(
 
     if step.kind == "play":
         for m in step.media:
-            SubElement(root, "Play").text = media_url(m, media_base)
+            prompt(root, m)
         SubElement(root, "Redirect", method="POST").text = url(node=step.next)
     elif step.kind == "collect":
         gather = SubElement(
@@ -46,7 +63,7 @@ def render(
             finishOnKey=step.terminator or "",
         )
         for m in step.media:
-            SubElement(gather, "Play").text = media_url(m, media_base)
+            prompt(gather, m)
         # Gather falls through here when the caller pressed nothing: a timeout.
         SubElement(root, "Redirect", method="POST").text = url(
             node=step.node, attempt=attempt, input="1", timeout="1"
@@ -61,7 +78,7 @@ def render(
             SubElement(dial, "Number").text = step.target.value
     elif step.kind == "voicemail":
         for m in step.media:
-            SubElement(root, "Play").text = media_url(m, media_base)
+            prompt(root, m)
         SubElement(
             root,
             "Record",

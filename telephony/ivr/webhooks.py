@@ -6,6 +6,8 @@ gathered (v_* variables) travel in the action URLs Twilio calls back, which it s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
@@ -21,8 +23,9 @@ from comms.tenants.models import Tenant
 from telephony.ivr import service
 from telephony.ivr.engine import CallContext, Runner, Step
 from telephony.ivr.flow import FlowDocument, Route
+from telephony.ivr.media import tone_id_of, tone_url
 from telephony.ivr.models import Entry, VersionStatus
-from telephony.ivr.twiml import render
+from telephony.ivr.twiml import media_url, render
 from telephony.vpmn import service as vpmn
 from telephony.vpmn.resolve import to_e164
 
@@ -69,7 +72,12 @@ async def voice(did: str, request: Request, hub: HubDep) -> Response:
         if version is None or tenant is None:
             return _xml(HANGUP)
         flow = FlowDocument.model_validate(version.document)
-        runner = Runner(flow)
+        queries = hub.queries
+
+        async def ask(name: str, args: Mapping[str, str]) -> Any:
+            return await queries.ask(s, name, args)  # s is scoped to the entry's tenant
+
+        runner = Runner(flow, ask=ask)
         ctx = CallContext(
             caller=form.get("From", ""),
             local_now=utcnow().astimezone(ZoneInfo(tenant.timezone)),
@@ -95,10 +103,18 @@ async def voice(did: str, request: Request, hub: HubDep) -> Response:
         else:
             step = await runner.enter(node, ctx)
         dial_number = await _dial_number(s, step)
+    public = hub.settings.public_url.rstrip("/")
+    key = hub.settings.ensure_secret_key()
+
+    def media(m: str) -> str:
+        tone = tone_id_of(m)
+        if tone is not None:
+            return tone_url(public, key, entry.tenant_id, tone)
+        return media_url(m, f"{public}/media")
+
     base = str(request.url.path)
     if ctx.variables:
         base += "?" + urlencode({f"v_{k}": v for k, v in ctx.variables.items()})
-    public = hub.settings.public_url.rstrip("/")
     return _xml(
         render(
             step,
@@ -106,6 +122,8 @@ async def voice(did: str, request: Request, hub: HubDep) -> Response:
             media_base=f"{public}/media",
             attempt=attempt,
             dial_number=dial_number,
+            media=media,
+            language=flow.language,
         )
     )
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from comms.deps import AdminDep, SessionDep, ViewerDep
 from telephony.ringback import audio, service
 from telephony.ringback.schemas import ResolveOut, RuleIn, RuleOut, ToneOut
+from telephony.settings import TelephonySettings
 
 router = APIRouter(prefix="/api/v1/ringback", tags=["ringback"])
 
@@ -39,7 +40,8 @@ async def upload_tone(
     data = await request.body()
     if len(data) > audio.MAX_BYTES:
         return Response(status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-    return await service.create_tone(s, actor, name, data)
+    sounds = TelephonySettings().asterisk_sounds_dir
+    return await service.create_tone(s, actor, name, data, sounds_dir=sounds)
 
 
 @router.get("/tones", response_model=list[ToneOut])
@@ -60,7 +62,7 @@ async def get_tone_audio(tone_id: uuid.UUID, actor: ViewerDep, s: SessionDep) ->
 
 @router.delete("/tones/{tone_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_tone(tone_id: uuid.UUID, actor: AdminDep, s: SessionDep) -> None:
-    await service.delete_tone(s, actor, tone_id)
+    await service.delete_tone(s, actor, tone_id, sounds_dir=TelephonySettings().asterisk_sounds_dir)
 
 
 @router.post("/rules", response_model=RuleOut, status_code=status.HTTP_201_CREATED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from comms.auth.principal import Principal
 from comms.db.tenancy import current_tenant
 from comms.errors import Conflict, InvalidInput, NotFound
 from comms.tenants.models import Tenant
-from telephony.ringback import audio
+from telephony.ringback import audio, files
 from telephony.ringback.models import Rule, Tone
 from telephony.ringback.rules import RuleView, pick_rule
 from telephony.ringback.schemas import RuleIn
@@ -23,8 +24,19 @@ from telephony.vpmn import service as vpmn
 from telephony.vpmn.resolve import Resolution, find_member
 
 
-async def create_tone(session: AsyncSession, actor: Principal, name: str, data: bytes) -> Tone:
-    """Validate, convert for Asterisk and store an uploaded WAV or MP3."""
+async def create_tone(
+    session: AsyncSession,
+    actor: Principal,
+    name: str,
+    data: bytes,
+    *,
+    sounds_dir: Path | None = None,
+) -> Tone:
+    """Validate, convert for Asterisk and store an uploaded WAV or MP3.
+
+    With ``sounds_dir`` the WAV is also written where Asterisk plays it from, before the
+    commit: a tone a rule can pick always has its file (a failed commit removes it again).
+    """
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("a tone needs a name of 1-200 characters", field="name")
@@ -48,7 +60,20 @@ async def create_tone(session: AsyncSession, actor: Principal, name: str, data: 
         await session.rollback()
         raise Conflict("a tone with this name already exists", field="name") from None
     audit.record(session, actor, "ringback.tone.create", "ringback_tone", tone.id, {"name": name})
-    await session.commit()
+    if sounds_dir is not None:
+        try:
+            files.write_tone(sounds_dir, tone.id, wav)
+        except OSError as exc:
+            await session.rollback()
+            raise InvalidInput(
+                f"cannot write the tone for Asterisk: {exc}", field="audio"
+            ) from None
+    try:
+        await session.commit()
+    except BaseException:
+        if sounds_dir is not None:
+            files.remove_tone(sounds_dir, tone.id)
+        raise
     return tone
 
 
@@ -69,14 +94,22 @@ async def tone_audio(session: AsyncSession, tone_id: uuid.UUID) -> bytes:
     return data
 
 
-async def delete_tone(session: AsyncSession, actor: Principal, tone_id: uuid.UUID) -> None:
-    """Delete a tone and the rules that play it."""
+async def delete_tone(
+    session: AsyncSession,
+    actor: Principal,
+    tone_id: uuid.UUID,
+    *,
+    sounds_dir: Path | None = None,
+) -> None:
+    """Delete a tone, the rules that play it, and its file in Asterisk's sounds directory."""
     tone = await get_tone(session, tone_id)
     for rule in await session.scalars(select(Rule).where(Rule.tone_id == tone_id)):
         await session.delete(rule)
     await session.delete(tone)
     audit.record(session, actor, "ringback.tone.delete", "ringback_tone", tone_id)
     await session.commit()
+    if sounds_dir is not None:
+        files.remove_tone(sounds_dir, tone_id)
 
 
 async def create_rule(session: AsyncSession, actor: Principal, data: RuleIn) -> Rule:

@@ -8,8 +8,11 @@ from typing import Any
 
 from comms.db.engine import Database
 from comms.db.tenancy import unscoped
+from comms.queries import Queries
 from telephony.ari import AriClient
 from telephony.calls import service as calls
+from telephony.calls.click_stasis import CLICK_ARG, ClickToCall
+from telephony.calls.models import Direction
 from telephony.calls.stasis import (
     LEG_ARG,
     CallFlows,
@@ -17,7 +20,7 @@ from telephony.calls.stasis import (
     no_ringback,
     tenant_from_args,
 )
-from telephony.calls.state import LegState
+from telephony.calls.state import CallState, LegState
 from telephony.ivr.engine import LookupFn
 from telephony.ivr.stasis import IvrCalls
 from telephony.stasis.live import LiveCalls
@@ -46,31 +49,42 @@ class StasisApp:
         *,
         ringback: RingbackLookup = no_ringback,
         lookup: LookupFn | None = None,
+        click_poll_interval: float = 0.5,
+        queries: Queries | None = None,
     ) -> None:
         self.ari = ari
         self.db = db
         self.live = LiveCalls()
         self.flows = CallFlows(ari, db, self.live, ringback=ringback)
-        self.ivr = IvrCalls(ari, db, self._route_from_ivr, lookup=lookup)
+        self.click = ClickToCall(ari, db, poll_interval=click_poll_interval)
+        self.ivr = IvrCalls(ari, db, self._route_from_ivr, lookup=lookup, queries=queries)
         self.reconciled = 0
         ari.add_handler(self._on_stasis_start, "StasisStart")
         ari.add_handler(self.ivr.on_event, *IVR_EVENTS)
         ari.add_handler(self.flows.on_dial, "Dial")
         ari.add_handler(self.flows.on_playback_finished, "PlaybackFinished")
         ari.add_handler(self.flows.on_channel_destroyed, "ChannelDestroyed")
+        ari.add_handler(self.click.on_dial, "Dial")
+        ari.add_handler(self.click.on_playback_finished, "PlaybackFinished")
+        ari.add_handler(self.click.on_channel_destroyed, "ChannelDestroyed")
         ari.on_connected = self.reconcile
 
     async def start(self) -> None:
         await self.ari.start_events()
+        self.click.start()
 
     async def close(self) -> None:
-        """Stop IVR sessions (the client is closed by its owner)."""
+        """Stop IVR sessions and click-to-call placement (the client is closed by its owner)."""
+        await self.click.close()
         await self.ivr.close()
 
     async def _on_stasis_start(self, event: dict[str, Any]) -> None:
         # An entry DID runs its IVR flow; any other number is dialled in the VPMN.
         args = [str(a) for a in event.get("args", [])]
         if args[:1] == [LEG_ARG]:
+            return
+        if args[:1] == [CLICK_ARG]:
+            await self.click.on_stasis_start(event)
             return
         if await self.ivr.try_start(event, tenant_from_args(args)):
             return
@@ -89,6 +103,11 @@ class StasisApp:
         Asterisk replays nothing missed during the gap and sends no new StasisStart for
         channels already in the app, so GET /channels is the only truth about what is left.
         """
+        async with self.click.gate:
+            await self._reconcile()
+        self.reconciled += 1
+
+    async def _reconcile(self) -> None:
         alive = {c["id"] for c in await self.ari.channels.list()}
         bridges = {b["id"] for b in await self.ari.bridges.list()}
         async with self.db.session() as s:
@@ -96,7 +115,11 @@ class StasisApp:
             open_calls = await calls.open_calls(s)
             found = [(call, await calls.legs_of(s, call.id)) for call in open_calls]
         for call, legs in found:
-            live = self.flows.adopt(call, legs)
+            click = call.direction is Direction.OUTBOUND
+            if click and call.state is CallState.NEW:
+                continue  # a click-to-call request not placed yet: the poller's
+            flows: CallFlows | ClickToCall = self.click if click else self.flows
+            live = flows.adopt(call, legs)
             async with live.lock:
                 if live.bridge_id and live.bridge_id not in bridges:
                     log.info("call %s: bridge %s vanished", call.id, live.bridge_id)
@@ -108,12 +131,11 @@ class StasisApp:
                 # The caller last: a vanished callee leg may still move a ringing call on.
                 gone.sort(key=lambda leg: leg.channel_id == live.caller_channel)
                 for leg in gone:
-                    await self.flows.channel_gone(live, leg.channel_id, None)
-        self.reconciled += 1
+                    await flows.channel_gone(live, leg.channel_id, None)
 
     @property
     def active_calls(self) -> int:
-        return len(self.live)
+        return len(self.live) + len(self.click.live)
 
     def snapshot(self) -> dict[str, Any]:
         return {"active_calls": self.active_calls, "reconciled": self.reconciled}

@@ -20,6 +20,7 @@ class Disposition(enum.StrEnum):
     BUSY = "busy"
     FAILED = "failed"
     CANCELLED = "cancelled"  # caller gave up while it rang
+    ABANDONED = "abandoned"  # caller hung up in the IVR before reaching anyone
 
 
 def str_enum(cls: type[enum.StrEnum]) -> Enum:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -15,6 +16,7 @@ from comms.hub import Hub
 from telephony.ari import ReconnectPolicy
 from telephony.ari.simulator import AriSimulator
 from telephony.calls.models import Call, CallLeg, CallTransition
+from telephony.ivr import service as ivr
 from telephony.vpmn import service as vpmn
 from telephony.vpmn.models import Cdr
 from telephony.vpmn.resolve import RingStrategy
@@ -115,3 +117,13 @@ ZHANG_MOBILE = "PJSIP/+8613912345678@carrier"
 LI_DESK = "PJSIP/li-desk"
 LI_MOBILE = "PJSIP/+8613800001111@carrier"
 OUTSIDER = "+8613700000000"
+
+
+async def publish_ivr(hub: Hub, tenant_id: uuid.UUID, document: dict[str, Any], did: str) -> None:
+    """Publish ``document`` as a flow and map ``did`` to it."""
+    actor = Principal.system(tenant_id)
+    async with hub.db.session() as s:
+        scoped_to(s, tenant_id)
+        flow = await ivr.create_flow(s, actor, f"flow-{did}", document)
+        await ivr.publish(s, actor, flow.id)
+        await ivr.create_entry(s, actor, did, flow.id)

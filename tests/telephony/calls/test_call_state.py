@@ -16,6 +16,9 @@ from telephony.calls.state import CallState, IllegalTransition, check_transition
         (CallState.RINGING, CallState.ENDED),
         (CallState.ANSWERED, CallState.ENDED),
         (CallState.ANNOUNCING, CallState.ENDED),
+        (CallState.NEW, CallState.CONNECTING),  # click-to-call: the agent's phone rings
+        (CallState.CONNECTING, CallState.RINGING),
+        (CallState.CONNECTING, CallState.ENDED),
     ],
 )
 def test_legal_moves(current: CallState, target: CallState) -> None:
@@ -30,6 +33,8 @@ def test_legal_moves(current: CallState, target: CallState) -> None:
         (CallState.NEW, CallState.ANSWERED),
         (CallState.ANNOUNCING, CallState.ANSWERED),
         (CallState.ENDED, CallState.ENDED),
+        (CallState.CONNECTING, CallState.ANSWERED),  # the customer was never dialled
+        (CallState.RINGING, CallState.CONNECTING),
     ],
 )
 def test_illegal_moves_are_refused(current: CallState, target: CallState) -> None:
