@@ -36,6 +36,9 @@ from notifications.templates import render
 S = NotificationStatus
 DIGEST_TOPIC = "notifications.digest"
 FAILED_STATUSES = frozenset({MessageStatus.FAILED, MessageStatus.UNDELIVERED})
+# queued and sending change nothing for a notice; skipping them avoids a write per status
+# (and lock contention between concurrent batches carrying statuses of the same message).
+OUTCOMES = FAILED_STATUSES | {MessageStatus.SENT, MessageStatus.DELIVERED}
 
 
 async def notify_event(
@@ -264,7 +267,9 @@ async def advance(
 async def on_message_status(
     session: AsyncSession, settings: Settings, p: MessageStatusChanged, now: datetime
 ) -> None:
-    """Record a message's progress on its attempt; a failed SMS falls back to email."""
+    """Record a message's outcome on its attempt; a failed SMS falls back to email."""
+    if p.status not in OUTCOMES:
+        return
     attempt = await session.scalar(
         select(DeliveryAttempt).where(DeliveryAttempt.message_id == p.message_id)
     )

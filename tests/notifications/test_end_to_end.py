@@ -64,9 +64,9 @@ class Smsc:
 @pytest.fixture
 def smtp_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     port, maildir = free_port(), tmp_path / "maildir"
+    argv = ["-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Mailbox", str(maildir)]
     proc = subprocess.Popen(
-        [PYTHON, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"]
-        + ["-c", "aiosmtpd.handlers.Mailbox", str(maildir)],
+        [PYTHON, "-m", "aiosmtpd", *argv],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
