@@ -139,3 +139,19 @@ async def test_repeated_delivery_of_an_event_makes_one_notice(
             await dispatch.notify_event(s, hub.settings, "erp.teststock.low", 42, payload, now())
             await s.commit()
     assert len(await notices(hub)) == 1
+
+
+async def test_department_recipients_are_the_active_users_of_that_department(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    buyer = await make_user(client, tenant, department="采购")
+    await make_user(client, tenant, department="销售")
+    gone = await make_user(client, tenant, department="采购")
+    r = await client.patch(
+        f"/api/v1/users/{gone['id']}", headers=tenant.auth, json={"is_active": False}
+    )
+    assert r.status_code == 200, r.text
+    await add_rule(client, tenant, recipients=[{"kind": "department", "value": "采购"}])
+    await fire(hub, tenant, stock_low())
+    await settle(hub)
+    assert [str(n.user_id) for n in await notices(hub)] == [buyer["id"]]
