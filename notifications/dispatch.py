@@ -24,12 +24,11 @@ from notifications.models import (
     DeliveryAttempt,
     NoticeChannel,
     Notification,
-    NotificationRule,
     NotificationStatus,
     Urgency,
 )
 from notifications.recipients import Target, resolve
-from notifications.rules import _MISSING, conditions_hold, lookup, rules_for
+from notifications.rules import _MISSING, RuleView, conditions_hold, lookup, rules_for
 from notifications.state import transition
 from notifications.templates import render
 
@@ -64,7 +63,7 @@ async def notify_event(
 async def _notice(
     session: AsyncSession,
     settings: Settings,
-    rule: NotificationRule,
+    rule: RuleView,
     target: Target,
     topic: str,
     event_id: int,
@@ -140,9 +139,7 @@ async def _notice(
     return n
 
 
-async def _duplicate(
-    session: AsyncSession, n: Notification, rule: NotificationRule, now: datetime
-) -> bool:
+async def _duplicate(session: AsyncSession, n: Notification, rule: RuleView, now: datetime) -> bool:
     since = now - timedelta(minutes=rule.dedupe_minutes)
     first = await session.scalar(
         select(func.count())

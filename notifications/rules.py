@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from comms.auth.models import Role, User
 from comms.bus.subscribers import is_pattern, topic_matches
 from comms.bus.topics import EventPayload, TopicRegistry
+from comms.db.tenancy import current_tenant
 from comms.errors import InvalidInput
 from comms.messages.addresses import normalise_email, normalise_phone
-from notifications.models import NotificationRule
+from notifications.models import NotificationRule, Urgency
 from notifications.schemas import Condition, RuleIn
 
 # Topics the notifications handler subscribes to. Named patterns rather than `*`: every
@@ -162,11 +166,63 @@ def conditions_hold(conditions: Sequence[dict[str, Any]], payload: dict[str, Any
     return True
 
 
-async def rules_for(session: AsyncSession, topic: str) -> list[NotificationRule]:
-    """Enabled rules of the session's tenant whose topic covers `topic`."""
-    rows = await session.scalars(
-        select(NotificationRule)
-        .where(NotificationRule.enabled.is_(True))
-        .order_by(NotificationRule.created_at, NotificationRule.id)
-    )
-    return [r for r in rows if topic_matches(r.topic, topic)]
+@dataclass(frozen=True)
+class RuleView:
+    """A rule's values, detached from the ORM (safe to keep across a batch's savepoints)."""
+
+    id: uuid.UUID
+    topic: str
+    conditions: list[dict[str, Any]]
+    recipients: list[dict[str, Any]]
+    channels: list[str]
+    escalate_after_minutes: int
+    urgency: Urgency
+    dedupe_field: str | None
+    dedupe_minutes: int
+
+
+RULES_CACHE = "notifications.rules"
+
+
+async def rules_for(session: AsyncSession, topic: str) -> list[RuleView]:
+    """Enabled rules of the session's tenant whose topic covers `topic`. Read once per
+    transaction and tenant: a bus batch runs many events in one transaction."""
+    key = (RULES_CACHE, current_tenant(session))
+    views: list[RuleView] | None = session.info.get(key)
+    if views is None:
+        rows = await session.scalars(
+            select(NotificationRule)
+            .where(NotificationRule.enabled.is_(True))
+            .order_by(NotificationRule.created_at, NotificationRule.id)
+        )
+        views = [
+            RuleView(
+                r.id,
+                r.topic,
+                r.conditions,
+                r.recipients,
+                r.channels,
+                r.escalate_after_minutes,
+                r.urgency,
+                r.dedupe_field,
+                r.dedupe_minutes,
+            )
+            for r in rows
+        ]
+        session.info[key] = views
+    return [r for r in views if topic_matches(r.topic, topic)]
+
+
+def forget_cached(session: Any) -> None:
+    """Drop per-transaction caches (called when the transaction ends)."""
+    for k in [k for k in session.info if isinstance(k, tuple) and k[0] in CACHES]:
+        del session.info[k]
+
+
+CACHES = frozenset({RULES_CACHE, "notifications.templates"})
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outer transaction, not a handler's savepoint
+        forget_cached(session)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus.topics import TopicRegistry
+from comms.db.tenancy import current_tenant
 from comms.errors import InvalidInput
 from notifications.models import NoticeChannel, NotificationTemplate
 from notifications.rules import payload_class
@@ -80,6 +81,21 @@ def default_text(topic: str, payload: dict[str, Any]) -> Rendered:
     return Rendered(title=text.strip().splitlines()[0][:200] if text.strip() else topic, body=text)
 
 
+TEMPLATES_CACHE = "notifications.templates"
+
+
+async def _template_text(
+    session: AsyncSession, topic: str, channel: NoticeChannel, locale: str
+) -> tuple[str, str] | None:
+    """(subject, body) of the template to use, read once per transaction."""
+    key = (TEMPLATES_CACHE, current_tenant(session), topic, channel, locale)
+    if key not in session.info:
+        tpl = await find_template(session, topic, channel, locale)
+        session.info[key] = None if tpl is None else (tpl.subject, tpl.body)
+    found: tuple[str, str] | None = session.info[key]
+    return found
+
+
 async def render(
     session: AsyncSession,
     topic: str,
@@ -88,15 +104,16 @@ async def render(
     payload: dict[str, Any],
 ) -> Rendered:
     """The notice text for one channel; a template that fails to render falls back too."""
-    tpl = await find_template(session, topic, channel, locale)
+    tpl = await _template_text(session, topic, channel, locale)
     fallback = default_text(topic, payload)
     if tpl is None:
         return fallback
+    subject, source = tpl
     ctx = {**payload, "topic": topic}
     try:
-        title = _text.from_string(tpl.subject).render(ctx).strip() if tpl.subject else ""
-        body = _text.from_string(tpl.body).render(ctx)
-        html = _html.from_string(tpl.body).render(ctx) if channel is NoticeChannel.EMAIL else None
+        title = _text.from_string(subject).render(ctx).strip() if subject else ""
+        body = _text.from_string(source).render(ctx)
+        html = _html.from_string(source).render(ctx) if channel is NoticeChannel.EMAIL else None
     except TemplateError:
         return fallback
     return Rendered(title=title or fallback.title, body=body, html=html)
