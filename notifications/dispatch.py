@@ -277,15 +277,13 @@ async def on_message_status(
     if p.status in FAILED_STATUSES:
         attempt.error = p.error_code or p.status.value
     n = await session.get(Notification, attempt.notification_id)
-    latest = (
-        await session.scalar(
-            select(func.max(DeliveryAttempt.id)).where(DeliveryAttempt.notification_id == n.id)
-        )
-        if n is not None
-        else None
+    if n is None or n.status not in (S.SENDING, S.SENT):
+        return  # the notice moved on already (read, failed, delivered)
+    latest = await session.scalar(
+        select(func.max(DeliveryAttempt.id)).where(DeliveryAttempt.notification_id == n.id)
     )
-    if n is None or latest != attempt.id or n.status not in (S.SENDING, S.SENT):
-        return  # an older attempt, or the notice moved on already
+    if latest != attempt.id:
+        return  # an older attempt: a later channel has taken over
     if p.status in FAILED_STATUSES:
         n.channel_index += 1
         await advance(session, settings, n, now)
