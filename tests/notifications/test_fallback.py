@@ -155,3 +155,24 @@ async def test_department_recipients_are_the_active_users_of_that_department(
     await fire(hub, tenant, stock_low())
     await settle(hub)
     assert [str(n.user_id) for n in await notices(hub)] == [buyer["id"]]
+
+
+async def test_escalation_skips_sms_for_a_user_without_a_mobile_and_sends_email(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    agent = await make_user(client, tenant, mobile=None)
+    await add_rule(client, tenant, recipients=[{"kind": "user", "value": agent["id"]}])
+    await fire(hub, tenant, stock_low())
+    await settle(hub)
+    assert await sweep_at(hub, 11) == 1
+    [n] = await notices(hub)
+    tried = await attempts(hub, n.id)
+    assert [(a.channel, a.status) for a in tried] == [
+        ("console", "posted"),
+        ("sms", "skipped"),
+        ("email", "sent"),
+    ]
+    assert tried[1].error == "recipient has no mobile number"
+    assert provider.submitted == []

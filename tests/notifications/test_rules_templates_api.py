@@ -265,3 +265,13 @@ async def test_preferences_refuse_half_quiet_hours_naming_the_field(
     r = await client.put(url, headers=user["auth"], json=body)
     assert r.status_code == 200, r.text
     assert (await client.get(url, headers=user["auth"])).json() == body
+
+
+async def test_an_api_key_reads_default_preferences_and_cannot_set_any(
+    client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    url = "/api/v1/notifications/preferences"
+    r = await client.get(url, headers=tenant.auth)
+    assert r.status_code == 200 and r.json()["locale"] == "zh-CN"
+    r = await client.put(url, headers=tenant.auth, json={"locale": "en"})
+    assert r.status_code == 422 and r.json()["field"] == "Authorization"
