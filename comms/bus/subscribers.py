@@ -53,21 +53,50 @@ class SubscriberSet:
         return iter(self.items)
 
 
+def is_pattern(topic: str) -> bool:
+    """`*` (every topic) or `prefix.*` (every topic under a prefix), e.g. `erp.*`."""
+    return topic == "*" or topic.endswith(".*")
+
+
+def topic_matches(pattern: str, topic: str) -> bool:
+    """Whether an exact name or a pattern (`*`, `erp.*`, `erp.order.*`) covers `topic`."""
+    if pattern == "*":
+        return True
+    if pattern.endswith(".*"):
+        return topic.startswith(pattern[:-1])
+    return pattern == topic
+
+
 class SubscriberRegistry:
+    """Subscribers by exact topic name or by pattern; one delivery per matching subscriber."""
+
     def __init__(self, subscribers: Iterable[Subscriber] = ()) -> None:
         self._by_name: dict[str, Subscriber] = {}
         self._by_topic: dict[str, list[Subscriber]] = {}
+        self._patterns: list[Subscriber] = []
+        self._resolved: dict[str, list[Subscriber]] = {}
         for s in subscribers:
             self.add(s)
 
     def add(self, sub: Subscriber) -> None:
         if sub.name in self._by_name:
             raise ValueError(f"subscriber {sub.name!r} registered twice")
+        if "*" in sub.topic and not is_pattern(sub.topic):
+            raise ValueError(f"topic pattern {sub.topic!r}: use '*' or 'prefix.*'")
         self._by_name[sub.name] = sub
-        self._by_topic.setdefault(sub.topic, []).append(sub)
+        if is_pattern(sub.topic):
+            self._patterns.append(sub)
+        else:
+            self._by_topic.setdefault(sub.topic, []).append(sub)
+        self._resolved.clear()
 
     def for_topic(self, topic: str) -> list[Subscriber]:
-        return self._by_topic.get(topic, [])
+        found = self._resolved.get(topic)
+        if found is None:
+            found = list(self._by_topic.get(topic, []))
+            found += [s for s in self._patterns if topic_matches(s.topic, topic)]
+            self._resolved[topic] = found
+        return found
 
     def get(self, name: str) -> Subscriber | None:
         return self._by_name.get(name)

@@ -1,0 +1,384 @@
+"""From an event to notices, and each notice along its channels: console first, the next
+channel when the console notice stays unread or an SMS fails, digests and quiet hours."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from comms.bus import publish
+from comms.errors import HuitongError
+from comms.messages.events import MessageStatusChanged
+from comms.messages.models import Channel
+from comms.messages.schemas import MessageCreate
+from comms.messages.service import queue_message
+from comms.messages.state import MessageStatus
+from comms.settings import Settings
+from notifications import preferences as prefs
+from notifications.events import ConsolePosted
+from notifications.models import (
+    DeliveryAttempt,
+    NoticeChannel,
+    Notification,
+    NotificationStatus,
+    Urgency,
+)
+from notifications.recipients import Target, resolve
+from notifications.rules import _MISSING, RuleView, conditions_hold, lookup, rules_for
+from notifications.state import transition
+from notifications.templates import render
+
+S = NotificationStatus
+DIGEST_TOPIC = "notifications.digest"
+FAILED_STATUSES = frozenset({MessageStatus.FAILED, MessageStatus.UNDELIVERED})
+# queued and sending change nothing for a notice; skipping them avoids a write per status
+# (and lock contention between concurrent batches carrying statuses of the same message).
+OUTCOMES = FAILED_STATUSES | {MessageStatus.SENT, MessageStatus.DELIVERED}
+
+
+async def notify_event(
+    session: AsyncSession,
+    settings: Settings,
+    topic: str,
+    event_id: int,
+    payload: dict[str, Any],
+    now: datetime,
+) -> list[Notification]:
+    """Every notice an event makes under the tenant's rules (idempotent per event)."""
+    made: list[Notification] = []
+    for rule in await rules_for(session, topic):
+        if not conditions_hold(rule.conditions, payload):
+            continue
+        for target in await resolve(session, rule.recipients, payload):
+            n = await _notice(session, settings, rule, target, topic, event_id, payload, now)
+            if n is not None:
+                made.append(n)
+    return made
+
+
+async def _notice(
+    session: AsyncSession,
+    settings: Settings,
+    rule: RuleView,
+    target: Target,
+    topic: str,
+    event_id: int,
+    payload: dict[str, Any],
+    now: datetime,
+) -> Notification | None:
+    seen = await session.scalar(
+        select(Notification.id).where(
+            Notification.event_id == event_id,
+            Notification.rule_id == rule.id,
+            Notification.recipient_key == target.key,
+        )
+    )
+    if seen is not None:
+        return None
+    channels = list(rule.channels)
+    user_settings = None
+    if target.user_id is not None:
+        pref = await prefs.topic_pref(session, target.user_id, topic)
+        if pref is not None and pref.unsubscribed:
+            return None
+        if pref is not None and pref.channels:
+            channels = list(pref.channels)
+        user_settings = await prefs.settings_of(session, target.user_id)
+    else:
+        channels = [c for c in channels if c != NoticeChannel.CONSOLE]
+    if not channels:
+        return None
+    locale = user_settings.locale if user_settings else prefs.DEFAULT_LOCALE
+    text = await render(session, topic, NoticeChannel(channels[0]), locale, payload)
+    n = Notification(
+        id=uuid.uuid4(),
+        rule_id=rule.id,
+        event_id=event_id,
+        topic=topic,
+        user_id=target.user_id,
+        recipient_key=target.key,
+        phone=target.phone,
+        email=target.email,
+        locale=locale,
+        urgency=rule.urgency,
+        channels=channels,
+        channel_index=0,
+        escalate_after_minutes=rule.escalate_after_minutes,
+        title=text.title,
+        body=text.body,
+        payload=payload,
+        created_at=now,
+    )
+    if rule.dedupe_field and rule.dedupe_minutes > 0:
+        value = lookup(payload, rule.dedupe_field)
+        n.dedupe_key = None if value is _MISSING else str(value)[:400]
+        if n.dedupe_key is not None and await _duplicate(session, n, rule, now):
+            n.status = S.SUPPRESSED
+            session.add(n)
+            return n
+    if rule.urgency is Urgency.LOW and target.user_id is not None:
+        n.status = S.DIGEST
+        n.due_at = await _digest_closes(session, n, user_settings, now)
+        session.add(n)
+        return n
+    hold = None
+    if rule.urgency is not Urgency.URGENT:
+        hold = prefs.quiet_until(user_settings, await prefs.tenant_zone(session), now)
+    if hold is not None:
+        n.status, n.due_at = S.HELD, hold
+        session.add(n)
+        return n
+    n.status = S.SENDING
+    session.add(n)
+    await session.flush()
+    await advance(session, settings, n, now)
+    return n
+
+
+async def _duplicate(session: AsyncSession, n: Notification, rule: RuleView, now: datetime) -> bool:
+    since = now - timedelta(minutes=rule.dedupe_minutes)
+    first = await session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(
+            Notification.rule_id == rule.id,
+            Notification.recipient_key == n.recipient_key,
+            Notification.dedupe_key == n.dedupe_key,
+            Notification.status != S.SUPPRESSED,
+            Notification.created_at >= since,
+        )
+    )
+    return bool(first)
+
+
+async def _digest_closes(
+    session: AsyncSession,
+    n: Notification,
+    user_settings: Any,
+    now: datetime,
+) -> datetime:
+    """The due time of the user's open digest on this channel, or a new one's."""
+    open_due = await session.scalars(
+        select(Notification)
+        .where(
+            Notification.user_id == n.user_id,
+            Notification.status == S.DIGEST,
+            Notification.due_at.is_not(None),
+        )
+        .order_by(Notification.due_at)
+    )
+    for other in open_due:
+        if other.channels[0] == n.channels[0] and other.due_at is not None:
+            return other.due_at
+    minutes = user_settings.digest_minutes if user_settings else prefs.DEFAULT_DIGEST_MINUTES
+    return now + timedelta(minutes=minutes)
+
+
+def _attempt(
+    session: AsyncSession,
+    n: Notification,
+    channel: NoticeChannel,
+    status: str,
+    now: datetime,
+    *,
+    address: str | None = None,
+    message_id: uuid.UUID | None = None,
+    error: str | None = None,
+) -> DeliveryAttempt:
+    a = DeliveryAttempt(
+        notification_id=n.id,
+        channel=channel,
+        address=address,
+        message_id=message_id,
+        status=status,
+        error=error,
+        at=now,
+        updated_at=now,
+    )
+    session.add(a)
+    return a
+
+
+async def advance(
+    session: AsyncSession, settings: Settings, n: Notification, now: datetime
+) -> None:
+    """Try channels from `channel_index` on until one is under way; none left: failed."""
+    n.due_at = None
+    while n.channel_index < len(n.channels):
+        channel = NoticeChannel(n.channels[n.channel_index])
+        text = await render(session, n.topic, channel, n.locale, n.payload)
+        if channel is NoticeChannel.CONSOLE:
+            if n.user_id is None:
+                _attempt(session, n, channel, "skipped", now, error="no user for a console notice")
+                n.channel_index += 1
+                continue
+            _attempt(session, n, channel, "posted", now, address=f"user:{n.user_id}")
+            transition(n, S.SENDING)
+            publish(
+                session,
+                ConsolePosted.topic,
+                ConsolePosted(
+                    notification_id=n.id,
+                    user_id=n.user_id,
+                    tenant_id=n.tenant_id,
+                    title=text.title,
+                    body=text.body,
+                    urgency=n.urgency,
+                    created_at=now,
+                ),
+            )
+            if n.channel_index + 1 < len(n.channels):
+                n.due_at = now + timedelta(minutes=n.escalate_after_minutes)
+            return
+        address = n.phone if channel is NoticeChannel.SMS else n.email
+        if not address:
+            what = "mobile number" if channel is NoticeChannel.SMS else "email address"
+            _attempt(session, n, channel, "skipped", now, error=f"recipient has no {what}")
+            n.channel_index += 1
+            continue
+        data = MessageCreate(
+            channel=Channel(channel.value),
+            to=address,
+            body=text.body,
+            subject=text.title if channel is NoticeChannel.EMAIL else None,
+            html=text.html if channel is NoticeChannel.EMAIL else None,
+        )
+        try:
+            # A refused message (quota, opt-out, bad number) must not undo the notice.
+            async with session.begin_nested():
+                msg = await queue_message(session, settings, data, commit=False)
+        except HuitongError as exc:
+            _attempt(session, n, channel, "failed", now, address=address, error=exc.message[:500])
+            n.channel_index += 1
+            continue
+        _attempt(session, n, channel, "queued", now, address=address, message_id=msg.id)
+        transition(n, S.SENDING)
+        return
+    transition(n, S.FAILED)
+
+
+async def on_message_status(
+    session: AsyncSession, settings: Settings, p: MessageStatusChanged, now: datetime
+) -> None:
+    """Record a message's outcome on its attempt; a failed SMS falls back to email."""
+    if p.status not in OUTCOMES:
+        return
+    attempt = await session.scalar(
+        select(DeliveryAttempt).where(DeliveryAttempt.message_id == p.message_id)
+    )
+    if attempt is None or attempt.status in {"failed", "undelivered", "delivered"}:
+        return
+    attempt.status = p.status.value
+    attempt.updated_at = now
+    if p.status in FAILED_STATUSES:
+        attempt.error = p.error_code or p.status.value
+    n = await session.get(Notification, attempt.notification_id)
+    if n is None or n.status not in (S.SENDING, S.SENT):
+        return  # the notice moved on already (read, failed, delivered)
+    latest = await session.scalar(
+        select(func.max(DeliveryAttempt.id)).where(DeliveryAttempt.notification_id == n.id)
+    )
+    if latest != attempt.id:
+        return  # an older attempt: a later channel has taken over
+    if p.status in FAILED_STATUSES:
+        n.channel_index += 1
+        await advance(session, settings, n, now)
+    elif p.status is MessageStatus.SENT and n.status is S.SENDING:
+        transition(n, S.SENT)
+    elif p.status is MessageStatus.DELIVERED:
+        transition(n, S.DELIVERED)
+
+
+async def release(
+    session: AsyncSession, settings: Settings, n_id: uuid.UUID, now: datetime
+) -> None:
+    """Quiet hours are over: send a held notice."""
+    n = await session.get(Notification, n_id)
+    if n is None or n.status is not S.HELD:
+        return
+    transition(n, S.SENDING)
+    await advance(session, settings, n, now)
+
+
+async def escalate(
+    session: AsyncSession, settings: Settings, n_id: uuid.UUID, index: int, now: datetime
+) -> None:
+    """An unread console notice goes on to the next channel (once per channel)."""
+    n = await session.get(Notification, n_id)
+    if (
+        n is None
+        or n.status is not S.SENDING
+        or n.channel_index != index
+        or n.read_at is not None
+        or n.channels[index] != NoticeChannel.CONSOLE
+    ):
+        return
+    n.channel_index += 1
+    await advance(session, settings, n, now)
+
+
+def mark_read(n: Notification, now: datetime) -> None:
+    """Read on the console: stops the escalation if the console notice is the current one."""
+    if n.read_at is None:
+        n.read_at = now
+    if n.status is S.SENDING and n.channels[n.channel_index] == NoticeChannel.CONSOLE:
+        transition(n, S.READ)
+        n.due_at = None
+
+
+async def send_digest(
+    session: AsyncSession,
+    settings: Settings,
+    user_id: uuid.UUID,
+    channel: NoticeChannel,
+    now: datetime,
+) -> Notification | None:
+    """One notice listing the user's claimed low-urgency notices on this channel."""
+    rows = [
+        n
+        for n in await session.scalars(
+            select(Notification)
+            .where(
+                Notification.user_id == user_id,
+                Notification.status == S.DIGEST,
+                Notification.due_at.is_(None),
+            )
+            .order_by(Notification.created_at, Notification.id)
+        )
+        if n.channels[0] == channel
+    ]
+    if not rows:
+        return None
+    first = rows[0]
+    en = first.locale == "en"
+    head = f"{len(rows)} notices" if en else f"{len(rows)} 条通知"
+    lines = "\n".join(f"- {n.title}" for n in rows)
+    digest = Notification(
+        id=uuid.uuid4(),
+        topic=DIGEST_TOPIC,
+        user_id=user_id,
+        recipient_key=f"digest:{user_id}:{uuid.uuid4().hex}",
+        phone=first.phone,
+        email=first.email,
+        locale=first.locale,
+        urgency=Urgency.LOW,
+        channels=[channel.value],
+        channel_index=0,
+        escalate_after_minutes=0,
+        status=S.SENDING,
+        title=head,
+        body=lines,
+        payload={"summary": f"{head}\n{lines}"},
+        created_at=now,
+    )
+    session.add(digest)
+    await session.flush()
+    for n in rows:
+        transition(n, S.DIGESTED)
+        n.digest_id = digest.id
+    await advance(session, settings, digest, now)
+    return digest

@@ -1,0 +1,184 @@
+"""Use cases behind the API: rules and templates (admin), reading and marking notices."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from comms.auth.models import Role
+from comms.auth.principal import Principal
+from comms.bus.topics import TopicRegistry
+from comms.errors import Conflict, NotFound
+from comms.messages.queries import decode_cursor, encode_cursor
+from notifications.models import (
+    DeliveryAttempt,
+    Notification,
+    NotificationRule,
+    NotificationStatus,
+    NotificationTemplate,
+)
+from notifications.rules import validate_rule
+from notifications.schemas import RuleIn, TemplateIn
+from notifications.templates import check_template
+
+# ---------------------------------------------------------------- rules
+
+
+async def create_rule(
+    session: AsyncSession, topics: TopicRegistry, data: RuleIn
+) -> NotificationRule:
+    await validate_rule(session, topics, data)
+    rule = NotificationRule(**_rule_values(data))
+    session.add(rule)
+    await session.flush()
+    return rule
+
+
+async def update_rule(
+    session: AsyncSession, topics: TopicRegistry, rule: NotificationRule, data: RuleIn
+) -> NotificationRule:
+    await validate_rule(session, topics, data)
+    for k, v in _rule_values(data).items():
+        setattr(rule, k, v)
+    await session.flush()
+    return rule
+
+
+def _rule_values(data: RuleIn) -> dict[str, object]:
+    d = data.model_dump(mode="json")
+    return d
+
+
+async def get_rule(session: AsyncSession, rule_id: uuid.UUID) -> NotificationRule:
+    rule = await session.get(NotificationRule, rule_id)
+    if rule is None:
+        raise NotFound("notification rule not found")
+    return rule
+
+
+async def list_rules(session: AsyncSession) -> list[NotificationRule]:
+    return list(
+        await session.scalars(select(NotificationRule).order_by(NotificationRule.created_at))
+    )
+
+
+# ---------------------------------------------------------------- templates
+
+
+async def save_template(
+    session: AsyncSession,
+    topics: TopicRegistry,
+    data: TemplateIn,
+    tpl: NotificationTemplate | None = None,
+) -> tuple[NotificationTemplate, list[str]]:
+    """Create (tpl None) or replace a template; 409 when the (topic, channel, locale) exists."""
+    warnings = check_template(topics, data)
+    if tpl is None:
+        tpl = NotificationTemplate()
+        session.add(tpl)
+    tpl.topic, tpl.channel, tpl.locale = data.topic, data.channel, data.locale
+    tpl.subject, tpl.body = data.subject, data.body
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(
+            "a template for this topic, channel and locale exists; update it instead",
+            field="locale",
+        ) from None
+    return tpl, warnings
+
+
+async def get_template(session: AsyncSession, template_id: uuid.UUID) -> NotificationTemplate:
+    tpl = await session.get(NotificationTemplate, template_id)
+    if tpl is None:
+        raise NotFound("notification template not found")
+    return tpl
+
+
+async def list_templates(session: AsyncSession) -> list[NotificationTemplate]:
+    return list(
+        await session.scalars(
+            select(NotificationTemplate).order_by(
+                NotificationTemplate.topic,
+                NotificationTemplate.channel,
+                NotificationTemplate.locale,
+            )
+        )
+    )
+
+
+# ---------------------------------------------------------------- notices
+
+
+def sees_all(who: Principal) -> bool:
+    return who.role.allows(Role.SUPERVISOR)
+
+
+async def get_notification(
+    session: AsyncSession, who: Principal, notification_id: uuid.UUID
+) -> Notification:
+    """Agents see their own notices only; another's answers 404 like another tenant's."""
+    n = await session.get(Notification, notification_id)
+    if n is None or (not sees_all(who) and n.user_id != who.user_id):
+        raise NotFound("notification not found")
+    return n
+
+
+async def attempts_of(session: AsyncSession, n: Notification) -> list[DeliveryAttempt]:
+    return list(
+        await session.scalars(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.notification_id == n.id)
+            .order_by(DeliveryAttempt.id)
+        )
+    )
+
+
+@dataclass
+class NoticeFilter:
+    status: NotificationStatus | None = None
+    topic: str | None = None
+    user_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+async def list_notifications(
+    session: AsyncSession, who: Principal, f: NoticeFilter, *, limit: int, cursor: str | None
+) -> tuple[list[Notification], str | None]:
+    """Newest first; agents get their own, supervisors and admins anyone's."""
+    q = select(Notification)
+    if not sees_all(who):
+        q = q.where(Notification.user_id == who.user_id)
+    if f.user_id is not None:
+        q = q.where(Notification.user_id == f.user_id)
+    if f.status is not None:
+        q = q.where(Notification.status == f.status)
+    if f.topic:
+        q = q.where(Notification.topic == f.topic)
+    if f.since is not None:
+        q = q.where(Notification.created_at >= f.since)
+    if f.until is not None:
+        q = q.where(Notification.created_at < f.until)
+    if cursor:
+        at, last = decode_cursor(cursor)
+        q = q.where(
+            or_(
+                Notification.created_at < at,
+                and_(Notification.created_at == at, Notification.id < last),
+            )
+        )
+    rows = list(
+        await session.scalars(
+            q.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)
+        )
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None

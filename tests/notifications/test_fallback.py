@@ -1,0 +1,178 @@
+"""Channels in order with fallback, through real bus deliveries and comms' sender: console
+first, SMS when the console notice stays unread, email when the SMS fails."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+
+from comms.db.base import utcnow
+from comms.db.tenancy import unscoped
+from comms.hub import Hub
+from hubtest import TenantCtx
+from messages_testkit import CountingProvider, events, settle, use_provider
+from notif_testkit import RejectingProvider, add_rule, attempts, fire, make_user, notices, stock_low
+from notifications.tasks import sweep
+
+
+async def sweep_at(hub: Hub, minutes: float) -> int:
+    """Run the periodic sweep as if `minutes` had passed, then let the bus settle."""
+    async with hub.db.session() as s:
+        unscoped(s)
+        n = await sweep(s, utcnow() + timedelta(minutes=minutes))
+        await s.commit()
+    await settle(hub)
+    return n
+
+
+async def test_rule_sends_one_sms_and_falls_back_to_email_when_the_sms_fails(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider = RejectingProvider()
+    use_provider(hub, provider)
+    manager = await make_user(client, tenant, mobile="+8613800138001")
+    await add_rule(
+        client,
+        tenant,
+        recipients=[{"kind": "payload_user", "value": "manager_id"}],
+        channels=["sms", "email"],
+        conditions=[{"field": "on_hand", "op": "lt", "value": 5}],
+    )
+    await fire(hub, tenant, stock_low(manager_id=manager["id"], on_hand=3))
+    await settle(hub)
+
+    [n] = await notices(hub)
+    assert n.status == "sent" and n.channel_index == 1  # the log mail transport took it
+    tried = await attempts(hub, n.id)
+    assert [(a.channel, a.status) for a in tried] == [("sms", "failed"), ("email", "sent")]
+    assert tried[0].error == "INVALID_DEST"
+    assert tried[0].address == "+8613800138001" and tried[1].address == manager["email"]
+    assert len(provider.submitted) == 1
+    mails = await events(hub, "comms.message.status", str(tried[1].message_id))
+    assert mails[-1]["status"] == "sent"
+
+
+async def test_condition_that_does_not_hold_makes_no_notice(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    manager = await make_user(client, tenant)
+    await add_rule(
+        client,
+        tenant,
+        recipients=[{"kind": "user", "value": manager["id"]}],
+        conditions=[{"field": "warehouse", "op": "in", "value": ["WH2", "WH3"]}],
+    )
+    await fire(hub, tenant, stock_low(warehouse="WH1"))
+    await settle(hub)
+    assert await notices(hub) == []
+
+
+async def test_console_notice_read_in_time_sends_no_sms(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    agent = await make_user(client, tenant)
+    await add_rule(client, tenant, recipients=[{"kind": "user", "value": agent["id"]}])
+    await fire(hub, tenant, stock_low())
+    await settle(hub)
+    [n] = await notices(hub)
+    posted = await events(hub, "notifications.console.posted")
+    assert [p["notification_id"] for p in posted] == [str(n.id)]
+    assert posted[0]["user_id"] == agent["id"] and posted[0]["body"] == "库存低: 螺丝 M3 剩 3"
+
+    r = await client.post(f"/api/v1/notifications/{n.id}/read", headers=agent["auth"])
+    assert r.status_code == 200 and r.json()["status"] == "read"
+    assert await sweep_at(hub, 11) == 0
+    assert provider.submitted == []
+
+
+async def test_unread_console_notice_escalates_to_sms_after_n_minutes(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    agent = await make_user(client, tenant, mobile="+8613800138002")
+    await add_rule(client, tenant, recipients=[{"kind": "user", "value": agent["id"]}])
+    await fire(hub, tenant, stock_low())
+    await settle(hub)
+
+    assert await sweep_at(hub, 5) == 0  # not due yet
+    assert provider.submitted == []
+    assert await sweep_at(hub, 11) == 1
+    assert [s.to for s in provider.submitted] == ["+8613800138002"]
+    assert await sweep_at(hub, 30) == 0  # escalated once, not again
+    assert len(provider.submitted) == 1
+    [n] = await notices(hub)
+    assert n.status == "sent"  # the log provider sends no delivery receipt
+    assert [a.channel for a in await attempts(hub, n.id)] == ["console", "sms"]
+
+
+async def test_contact_on_the_event_gets_an_sms_and_console_is_skipped(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    await add_rule(client, tenant, recipients=[{"kind": "contact"}])
+    await fire(hub, tenant, stock_low(contact_phone="+8613900139000"))
+    await settle(hub)
+    [n] = await notices(hub)
+    assert n.user_id is None and n.channels == ["sms", "email"]
+    assert [s.to for s in provider.submitted] == ["+8613900139000"]
+
+
+async def test_repeated_delivery_of_an_event_makes_one_notice(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    from comms.db.base import utcnow as now
+    from notifications import dispatch
+
+    agent = await make_user(client, tenant)
+    await add_rule(client, tenant, recipients=[{"kind": "user", "value": agent["id"]}])
+    payload = stock_low().model_dump(mode="json")
+    for _ in range(2):
+        async with hub.db.session() as s:
+            from comms.db.tenancy import scoped_to
+
+            scoped_to(s, tenant.id)
+            await dispatch.notify_event(s, hub.settings, "erp.teststock.low", 42, payload, now())
+            await s.commit()
+    assert len(await notices(hub)) == 1
+
+
+async def test_department_recipients_are_the_active_users_of_that_department(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    buyer = await make_user(client, tenant, department="采购")
+    await make_user(client, tenant, department="销售")
+    gone = await make_user(client, tenant, department="采购")
+    r = await client.patch(
+        f"/api/v1/users/{gone['id']}", headers=tenant.auth, json={"is_active": False}
+    )
+    assert r.status_code == 200, r.text
+    await add_rule(client, tenant, recipients=[{"kind": "department", "value": "采购"}])
+    await fire(hub, tenant, stock_low())
+    await settle(hub)
+    assert [str(n.user_id) for n in await notices(hub)] == [buyer["id"]]
+
+
+async def test_escalation_skips_sms_for_a_user_without_a_mobile_and_sends_email(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    agent = await make_user(client, tenant, mobile=None)
+    await add_rule(client, tenant, recipients=[{"kind": "user", "value": agent["id"]}])
+    await fire(hub, tenant, stock_low())
+    await settle(hub)
+    assert await sweep_at(hub, 11) == 1
+    [n] = await notices(hub)
+    tried = await attempts(hub, n.id)
+    assert [(a.channel, a.status) for a in tried] == [
+        ("console", "posted"),
+        ("sms", "skipped"),
+        ("email", "sent"),
+    ]
+    assert tried[1].error == "recipient has no mobile number"
+    assert provider.submitted == []

@@ -1,0 +1,161 @@
+"""Preferences: quiet hours hold normal notices and pass urgent ones, unsubscribe, channels
+per topic, deduplication within a window and digests of low-urgency notices."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from comms.db.base import utcnow
+from comms.db.tenancy import unscoped
+from comms.hub import Hub
+from hubtest import TenantCtx
+from messages_testkit import CountingProvider, events, settle, use_provider
+from notif_testkit import add_rule, attempts, fire, make_user, notices, stock_low
+from notifications.models import NotificationSettings
+from notifications.preferences import quiet_until
+from notifications.tasks import sweep
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+async def sweep_at(hub: Hub, minutes: float) -> int:
+    async with hub.db.session() as s:
+        unscoped(s)
+        n = await sweep(s, utcnow() + timedelta(minutes=minutes))
+        await s.commit()
+    await settle(hub)
+    return n
+
+
+def quiet_now() -> dict[str, str]:
+    """A quiet window around the present moment in the tenant's zone (Asia/Shanghai)."""
+    local = utcnow().astimezone(SHANGHAI)
+    start, end = local - timedelta(hours=1), local + timedelta(hours=1)
+    return {"quiet_start": start.strftime("%H:%M"), "quiet_end": end.strftime("%H:%M")}
+
+
+async def put_prefs(client: httpx.AsyncClient, user: dict[str, object], **body: object) -> None:
+    r = await client.put("/api/v1/notifications/preferences", headers=user["auth"], json=body)  # type: ignore[arg-type]
+    assert r.status_code == 200, r.text
+
+
+def test_quiet_window_over_midnight_ends_next_morning_local_time() -> None:
+    row = NotificationSettings(quiet_start="22:00", quiet_end="08:00")
+    at = datetime(2026, 3, 1, 23, 30, tzinfo=SHANGHAI)
+    end = quiet_until(row, SHANGHAI, at.astimezone(ZoneInfo("UTC")))
+    assert end is not None and end.astimezone(SHANGHAI) == datetime(
+        2026, 3, 2, 8, 0, tzinfo=SHANGHAI
+    )
+    assert quiet_until(row, SHANGHAI, datetime(2026, 3, 1, 12, 0, tzinfo=SHANGHAI)) is None
+    early = quiet_until(row, SHANGHAI, datetime(2026, 3, 2, 7, 59, tzinfo=SHANGHAI))
+    assert early is not None and early.astimezone(SHANGHAI).hour == 8
+
+
+async def test_quiet_hours_hold_a_normal_notice_and_pass_an_urgent_one(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    user = await make_user(client, tenant, mobile="+8613800138003")
+    await put_prefs(client, user, **quiet_now())
+    target = [{"kind": "user", "value": user["id"]}]
+    for urgency in ("normal", "urgent"):
+        await add_rule(
+            client,
+            tenant,
+            name=urgency,
+            recipients=target,
+            channels=["sms"],
+            urgency=urgency,
+            conditions=[{"field": "sku", "op": "eq", "value": urgency}],
+        )
+    await fire(hub, tenant, stock_low(sku="normal", summary="normal low"))
+    await fire(hub, tenant, stock_low(sku="urgent", summary="urgent low"))
+    await settle(hub)
+
+    by_urgency = {n.urgency.value: n for n in await notices(hub)}
+    assert by_urgency["normal"].status == "held"
+    assert by_urgency["urgent"].status == "sent"
+    assert [x.text for x in provider.submitted] == ["urgent low"]
+
+    assert await sweep_at(hub, 30) == 0  # still quiet
+    assert await sweep_at(hub, 125) == 1  # the window is over
+    assert [x.text for x in provider.submitted] == ["urgent low", "normal low"]
+    released = {n.urgency.value: n for n in await notices(hub)}["normal"]
+    assert [a.channel for a in await attempts(hub, released.id)] == ["sms"]
+
+
+async def test_unsubscribed_topic_and_preferred_channels_are_honoured(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    quiet_user = await make_user(client, tenant, mobile="+8613800138004")
+    sms_user = await make_user(client, tenant, mobile="+8613800138005")
+    await put_prefs(client, quiet_user, topics=[{"topic": "erp.*", "unsubscribed": True}])
+    await put_prefs(client, sms_user, topics=[{"topic": "erp.teststock.low", "channels": ["sms"]}])
+    await add_rule(client, tenant, recipients=[{"kind": "role", "value": "agent"}])
+    await fire(hub, tenant, stock_low())
+    await settle(hub)
+    [n] = await notices(hub)
+    assert str(n.user_id) == sms_user["id"] and n.channels == ["sms"]
+    assert [s.to for s in provider.submitted] == ["+8613800138005"]
+
+
+async def test_same_dedupe_key_within_the_window_is_suppressed(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    user = await make_user(client, tenant)
+    await add_rule(
+        client,
+        tenant,
+        recipients=[{"kind": "user", "value": user["id"]}],
+        channels=["console"],
+        dedupe_field="sku",
+        dedupe_minutes=60,
+    )
+    await fire(hub, tenant, stock_low(sku="A"))
+    await fire(hub, tenant, stock_low(sku="A"))
+    await fire(hub, tenant, stock_low(sku="B"))
+    await settle(hub)
+    statuses = sorted((n.dedupe_key, n.status.value) for n in await notices(hub))
+    assert statuses == [("A", "sending"), ("A", "suppressed"), ("B", "sending")]
+    assert len(await events(hub, "notifications.console.posted")) == 2
+
+
+async def test_low_urgency_notices_go_out_as_one_digest_per_user_and_channel(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    user = await make_user(client, tenant, mobile="+8613800138006")
+    await put_prefs(client, user, digest_minutes=30)
+    await add_rule(
+        client,
+        tenant,
+        recipients=[{"kind": "user", "value": user["id"]}],
+        channels=["sms"],
+        urgency="low",
+    )
+    for sku in ("A", "B", "C"):
+        await fire(hub, tenant, stock_low(sku=sku, summary=f"low {sku}"))
+    await settle(hub)
+    assert {n.status.value for n in await notices(hub)} == {"digest"}
+    assert provider.submitted == []
+
+    assert await sweep_at(hub, 10) == 0
+    assert await sweep_at(hub, 31) == 1  # one digest event for the user's sms channel
+    assert len(provider.submitted) == 1
+    text = provider.submitted[0].text
+    assert all(f"low {x}" in text for x in "ABC")
+    rows = await notices(hub)
+    [digest] = [n for n in rows if n.topic == "notifications.digest"]
+    assert (
+        sorted(n.status.value for n in rows if n.topic != "notifications.digest")
+        == ["digested"] * 3
+    )
+    assert all(n.digest_id == digest.id for n in rows if n.topic != "notifications.digest")
+    assert await sweep_at(hub, 120) == 0  # nothing left to digest
