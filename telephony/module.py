@@ -9,6 +9,10 @@ from telephony.apn.radius.cli import radius_command
 from telephony.apn.ws import router as device_ws_router
 from telephony.calls.api import router as calls_router
 from telephony.calls.events import TOPICS as CALL_TOPICS
+from telephony.console.api import page as console_page
+from telephony.console.api import router as console_router
+from telephony.console.handlers import subs as console_subscribers
+from telephony.console.ws import router as console_ws_router
 from telephony.ivr.api import router as ivr_router
 from telephony.ivr.webhooks import router as ivr_webhooks_router
 from telephony.ringback.api import router as ringback_router
@@ -26,9 +30,12 @@ module = Module(
         ringback_router,
         ivr_router,
         ivr_webhooks_router,
+        console_page,
+        console_router,
+        console_ws_router,
     ),
     topics=(*APN_TOPICS, *CALL_TOPICS),
-    subscribers=tuple(apn_subscribers),
+    subscribers=(*apn_subscribers, *console_subscribers),
     models="telephony.models",
     migrations="telephony:migrations/versions",
     depends_on=("comms",),

@@ -1,0 +1,103 @@
+"""Bus subscribers that turn events into console pushes through the fan-out.
+
+They run wherever the bus delivers (the API process in the embedded shape, a Celery worker
+otherwise); the fan-out carries each push to the process holding the sockets. Every push
+carries the bus `event_id`: a delivery the bus repeats reaches the page twice, and the page
+drops the second one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from comms.bus import Event, HandlerContext, SubscriberSet
+from comms.bus.topics import EventPayload
+from comms.messages.events import MessageInbound
+from comms.messages.models import Message
+from comms.realtime.fanout import Fanout, fanout_of
+from telephony.calls.events import CallAnswered, CallEnded, CallMissed, CallRinging
+
+subs = SubscriberSet("console")
+
+# Named, not imported: the notifications package publishes it (dormant until installed).
+NOTIFICATION_POSTED = "notifications.console.posted"
+SMS_PREVIEW = 160
+
+
+def _facts(payload: EventPayload | Any) -> dict[str, Any]:
+    if isinstance(payload, EventPayload):
+        return payload.model_dump(mode="json")
+    return dict(payload) if isinstance(payload, dict) else {}
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _fanout(ctx: HandlerContext) -> Fanout | None:
+    return fanout_of(ctx.services)
+
+
+async def _call_event(ctx: HandlerContext, event: Event[Any]) -> None:
+    fan = _fanout(ctx)
+    if fan is None:
+        return
+    facts = _facts(event.payload)
+    push = {
+        "type": "call",
+        "event": event.topic.rsplit(".", 1)[-1],
+        "event_id": event.id,
+        "call": facts,
+    }
+    await fan.to_supervisors(event.tenant_id, push)
+    # The call centre names the agent's user where a queue call reached one.
+    agent_user = _uuid(facts.get("agent"))
+    if agent_user is not None:
+        await fan.to_user(event.tenant_id, agent_user, push)
+
+
+for _topic in (CallRinging, CallAnswered, CallMissed, CallEnded):
+    subs.on(_topic, name=f"push_{_topic.topic.rsplit('.', 1)[-1]}_call")(_call_event)
+
+
+@subs.on(MessageInbound, name="push_inbound_sms")
+async def push_inbound_sms(ctx: HandlerContext, event: Event[MessageInbound]) -> None:
+    """Conversations are the tenant's, so every console of the tenant hears of a reply."""
+    fan = _fanout(ctx)
+    if fan is None:
+        return
+    p = event.payload
+    msg = await ctx.session.get(Message, p.message_id)
+    text = "" if msg is None else (msg.body or msg.subject or "")
+    await fan.to_tenant(
+        event.tenant_id,
+        {
+            "type": "sms",
+            "event_id": event.id,
+            "conversation_id": str(p.conversation_id),
+            "message_id": str(p.message_id),
+            "channel": p.channel.value,
+            "sender": p.sender,
+            "recipient": p.recipient,
+            "preview": text[:SMS_PREVIEW],
+            "received_at": p.received_at.isoformat(),
+        },
+    )
+
+
+@subs.on(NOTIFICATION_POSTED, name="push_notification")
+async def push_notification(ctx: HandlerContext, event: Event[Any]) -> None:
+    fan = _fanout(ctx)
+    if fan is None:
+        return
+    facts = _facts(event.payload)
+    user_id = _uuid(facts.get("user_id"))
+    if user_id is None:
+        return
+    await fan.to_user(
+        event.tenant_id, user_id, {"type": "notification", "event_id": event.id, **facts}
+    )
