@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
 from comms.deps import AgentDep, HubDep, PrincipalDep, SessionDep
@@ -42,18 +43,19 @@ async def console_asset(asset: str) -> FileResponse:
 
 @router.get("/me", response_model=ConsoleConfig)
 async def me(who: PrincipalDep, s: SessionDep, hub: HubDep) -> Any:
-    """The signed-in person and how their page should place audio."""
+    """The signed-in person and how their page should place audio (an API key has no
+    person: user fields are null, and /ws/console refuses it)."""
     if who.user_id is None:
-        raise HTTPException(403, "the console needs a user sign-in, not an API key")
+        return ConsoleConfig(role=who.role.value)
     return await service.console_config(s, hub.queries, who.user_id)
 
 
-@router.get("/lookup", response_model=ScreenPop)
+@router.get("/pop/{phone}", response_model=ScreenPop)
 async def lookup(
     _: AgentDep,
     s: SessionDep,
     hub: HubDep,
-    phone: Annotated[str, Query(min_length=1, max_length=64)],
+    phone: Annotated[str, PathParam(min_length=1, max_length=64)],
 ) -> Any:
     """The screen pop for a number, on demand (a reloaded page, a click-to-call target)."""
     return await service.screen_pop(s, hub.queries, phone)

@@ -17,12 +17,12 @@ class WebRtc(BaseModel):
 
 
 class ConsoleConfig(BaseModel):
-    user_id: str
-    name: str
-    email: str
     role: str
-    department: str
-    mobile: str | None
+    user_id: str | None = None
+    name: str = ""
+    email: str | None = None
+    department: str = ""
+    mobile: str | None = None
     webrtc: WebRtc | None = None
 
 
