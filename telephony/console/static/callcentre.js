@@ -1,0 +1,23 @@
+// The call-centre back end's routes, in one place (docs/callcentre-api.md is their contract).
+import { api, optional } from "/console/api.js";
+
+const CC = "/api/v1/callcentre";
+const post = (path, body) => api(`${CC}${path}`, { method: "POST", body });
+
+export const callcentre = {
+  me: () => optional(`${CC}/agents/me`),
+  setState: (state, reason) => post("/agents/me/state", { state, reason: reason ?? null }),
+  wrapUp: (code, notes) => post("/agents/me/wrapup", { code, notes }),
+  hold: () => post("/agents/me/call/hold"),
+  resume: () => post("/agents/me/call/resume"),
+  mute: (on) => post(`/agents/me/call/${on ? "mute" : "unmute"}`),
+  hangup: () => post("/agents/me/call/hangup"),
+  // kind: "agent" | "queue" | "number"; the back end takes agent_id | queue_id | number.
+  transfer: (kind, target) => post("/agents/me/call/transfer",
+    { kind: "blind", [kind === "number" ? "number" : `${kind}_id`]: target }),
+  dial: (number) => post("/agents/me/call/dial", { number }),
+  agents: () => optional(`${CC}/agents`),
+  queues: () => optional(`${CC}/queues`),
+  queueStats: (id) => optional(`${CC}/queues/${id}/stats`),
+  monitor: (agentId, mode, endpoint) => post(`/agents/${agentId}/monitor`, { mode, endpoint }),
+};
