@@ -1,0 +1,78 @@
+"""The console in Chromium, as a new user meets it: sign in, a caller pops up with their CRM
+record, an SMS arrives and is answered, a supervisor's wallboard moves."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from browser_kit import chromium, collect_errors, need_browser, shoot, sign_in
+from console_testkit import make_contact, make_person, serve
+from test_console_queue_pushes import cc_hub, emit  # noqa: F401 - the fixture is used below
+
+from comms.app import create_app
+from comms.channels.sms.provider import InboundSms
+from comms.db.base import utcnow
+from comms.hub import Hub
+from comms.messages.inbound import MessagingSink
+from hubtest import drain, make_tenant
+
+
+async def test_an_agent_signs_in_sees_a_screen_pop_and_answers_an_sms(cc_hub: Hub) -> None:  # noqa: F811
+    need_browser()
+    hub = cc_hub
+    t = await make_tenant(hub, "browser-co")
+    app = create_app(hub=hub, start_services=False)
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://h") as client,
+        serve(app) as base,
+        chromium() as browser,
+    ):
+        await make_contact(client, t, "韩梅梅", phones=["+8613800138000"], tags=["vip"])
+        agent = await make_person(client, t, "agent", "li", department="Support")
+        r = await client.put(
+            "/api/v1/messaging/settings", headers=t.auth, json={"inbound_sms_numbers": ["1069"]}
+        )
+        assert r.status_code == 200
+        page = await browser.new_page()
+        errors = collect_errors(page)
+
+        await page.goto(f"{base}/console")
+        await page.fill("#login-email", agent.email)
+        await page.fill("#login-password", "wrong-password")
+        await page.click("#login-form button[type=submit]")
+        await page.wait_for_selector("#login-error:text('invalid email or password')")
+        await shoot(page, "01-sign-in")
+        await sign_in(page, base, agent.email, agent.password)
+        assert await page.text_content("#me-role") == "agent"
+        assert await page.is_hidden("#wallboard-tab")
+
+        await emit(
+            hub,
+            t.id,
+            "telephony.queue.call_offered",
+            queue_id=str(uuid.uuid4()),
+            entry_id=str(uuid.uuid4()),
+            call_id=str(uuid.uuid4()),
+            caller="+8613800138000",
+            agent_id=str(uuid.uuid4()),
+            user_id=agent.user_id,
+        )
+        await page.wait_for_selector("#call-card.ringing")
+        assert await page.text_content("#pop-caller") == "+8613800138000"
+        assert "韩梅梅" in (await page.text_content("#pop-contact") or "")
+        await shoot(page, "02-screen-pop")
+
+        sink: MessagingSink = hub.services["messaging.sink"]
+        sms = InboundSms("log", "+8613900001111", "10690", "Is my order shipped?", utcnow(), ["b1"])
+        assert await sink.receive_sms(sms)
+        await drain(hub)
+        await page.wait_for_selector("#sms-badge:not([hidden])")
+        await page.click("button[data-tab=messages]")
+        await page.click("#threads button.num:text('+8613900001111')")
+        await page.wait_for_selector("#thread-messages li:text('Is my order shipped?')")
+        await page.fill("#reply-body", "Yes, it left this morning.")
+        await page.click("#reply-form button[type=submit]")
+        await page.wait_for_selector("#thread-messages li.outbound:text('Yes, it left')")
+        await shoot(page, "03-sms-thread")
+        assert errors == []
