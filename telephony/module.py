@@ -7,6 +7,8 @@ from telephony.apn.events import TOPICS as APN_TOPICS
 from telephony.apn.handlers import subs as apn_subscribers
 from telephony.apn.radius.cli import radius_command
 from telephony.apn.ws import router as device_ws_router
+from telephony.callcentre.api import router as callcentre_router
+from telephony.callcentre.events import TOPICS as CALLCENTRE_TOPICS
 from telephony.calls.api import router as calls_router
 from telephony.calls.events import TOPICS as CALL_TOPICS
 from telephony.console.api import page as console_page
@@ -33,8 +35,9 @@ module = Module(
         console_page,
         console_router,
         console_ws_router,
+        callcentre_router,
     ),
-    topics=(*APN_TOPICS, *CALL_TOPICS),
+    topics=(*APN_TOPICS, *CALL_TOPICS, *CALLCENTRE_TOPICS),
     subscribers=(*apn_subscribers, *console_subscribers),
     models="telephony.models",
     migrations="telephony:migrations/versions",
