@@ -7,7 +7,8 @@ backend carries the push to every process holding sockets: `LocalBackend` within
 (embedded shape), `RedisBackend` (comms/realtime/redis.py) over Redis pub/sub.
 
 Sockets live on the API's event loop while handlers may run on another loop or thread (the
-embedded worker), so each connection owns a queue filled with `call_soon_threadsafe`.
+embedded worker), so each connection owns a queue filled with `call_soon_threadsafe`. A push
+is serialised to JSON once, however many sockets it reaches: queues hold the text.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import json
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -28,7 +30,11 @@ REALTIME = "realtime"
 QUEUE_LIMIT = 1000
 # Put in a connection's queue when it overflowed: the socket is closed so the client
 # reconnects and re-reads its state, instead of silently missing pushes.
-OVERFLOW: dict[str, Any] = {"type": "overflow"}
+OVERFLOW = '{"type": "overflow"}'
+
+
+def encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, default=str, separators=(",", ":"), ensure_ascii=False)
 
 
 class Scope(enum.StrEnum):
@@ -89,12 +95,10 @@ class Connection:
     user_id: uuid.UUID
     role: Role
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[dict[str, Any]] = field(
-        default_factory=lambda: asyncio.Queue(QUEUE_LIMIT + 1)
-    )
+    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT + 1))
     overflowed: bool = False
 
-    def offer(self, message: dict[str, Any]) -> None:
+    def offer(self, text: str) -> None:
         """Queue a push (on the connection's loop); a reader that fell behind is cut off."""
         if self.overflowed:
             return
@@ -102,7 +106,7 @@ class Connection:
             self.overflowed = True
             self.queue.put_nowait(OVERFLOW)
             return
-        self.queue.put_nowait(message)
+        self.queue.put_nowait(text)
 
 
 class Registry:
@@ -132,6 +136,10 @@ class Registry:
 
     def deliver(self, audience: Audience, message: dict[str, Any]) -> int:
         """Hand `message` to every local connection in `audience`; returns how many."""
+        return self.deliver_text(audience, encode(message))
+
+    def deliver_text(self, audience: Audience, text: str) -> int:
+        """As `deliver`, for a push already serialised (as it comes off Redis)."""
         with self._lock:
             here = self._by_tenant.get(audience.tenant_id, set())
             targets = [c for c in here if audience.includes(c)]
@@ -141,7 +149,7 @@ class Registry:
         for loop, batch in by_loop.items():
             # One wake-up per loop, not per socket: 1,000 consoles cost one callback.
             with contextlib.suppress(RuntimeError):  # loop closed while we looked
-                loop.call_soon_threadsafe(_offer_all, batch, message)
+                loop.call_soon_threadsafe(_offer_all, batch, text)
         return len(targets)
 
     def deliver_all(self, message: dict[str, Any]) -> int:
@@ -151,9 +159,9 @@ class Registry:
         return sum(self.deliver(Audience.tenant(t), message) for t in tenants)
 
 
-def _offer_all(conns: list[Connection], message: dict[str, Any]) -> None:
+def _offer_all(conns: list[Connection], text: str) -> None:
     for conn in conns:
-        conn.offer(message)
+        conn.offer(text)
 
 
 class Backend(Protocol):

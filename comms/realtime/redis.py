@@ -21,7 +21,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from comms.realtime.fanout import Audience, Registry
+from comms.realtime.fanout import Audience, Registry, encode
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,9 @@ class RedisBackend:
         return found[1]
 
     async def publish(self, audience: Audience, message: dict[str, Any]) -> None:
-        data = json.dumps({"aud": audience.to_wire(), "msg": message}, default=str)
+        # "<audience JSON>\n<push JSON>": a listener parses only the audience and hands the
+        # push text to its sockets as it came.
+        data = json.dumps(audience.to_wire()) + "\n" + encode(message)
         await self._client().publish(self.channel, data)
 
     async def ensure_listening(self) -> None:
@@ -100,14 +102,16 @@ class RedisBackend:
                     await client.aclose()
 
     def _dispatch(self, raw: bytes | str) -> None:
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        head, sep, push = text.partition("\n")
         try:
-            data = json.loads(raw)
-            audience = Audience.from_wire(data["aud"])
-            message = data["msg"]
+            audience = Audience.from_wire(json.loads(head))
         except (ValueError, KeyError, TypeError):
+            audience = None
+        if audience is None or not sep or not push:
             log.warning("realtime: ignored a malformed push on %s", self.channel)
             return
-        self._registry.deliver(audience, message)
+        self._registry.deliver_text(audience, push)
 
     async def close(self) -> None:
         if self._listener is not None and self._listener_pid == os.getpid():

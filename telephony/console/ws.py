@@ -85,11 +85,11 @@ async def console_socket(ws: WebSocket) -> None:
 
 async def _send_pushes(ws: WebSocket, conn: Connection) -> None:
     while True:
-        message = await conn.queue.get()
-        if message is OVERFLOW:
+        text = await conn.queue.get()
+        if text is OVERFLOW:
             await ws.close(code=CLOSE_TOO_SLOW, reason="fell behind; reconnect and resync")
             return
-        await ws.send_json(message)
+        await ws.send_text(text)
 
 
 async def _read_until_closed(ws: WebSocket) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
 import uuid
@@ -25,7 +26,9 @@ T1, T2 = uuid.uuid4(), uuid.uuid4()
 
 
 async def next_push(conn: Connection, timeout: float = 2.0) -> dict[str, Any]:
-    return await asyncio.wait_for(conn.queue.get(), timeout)
+    text = await asyncio.wait_for(conn.queue.get(), timeout)
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 async def nothing_for(conn: Connection, wait: float = 0.1) -> bool:
@@ -89,8 +92,8 @@ async def test_a_reader_that_falls_behind_is_cut_off_not_silently_skipped() -> N
             await fan.to_tenant(T1, {"type": "tick", "n": i})
         await asyncio.sleep(0.05)
         got = [slow.queue.get_nowait() for _ in range(slow.queue.qsize())]
-        assert got[-1] == OVERFLOW
-        assert [m["n"] for m in got[:-1]] == list(range(QUEUE_LIMIT))
+        assert got[-1] is OVERFLOW
+        assert [json.loads(m)["n"] for m in got[:-1]] == list(range(QUEUE_LIMIT))
 
 
 async def test_a_push_from_another_thread_lands_on_the_sockets_loop() -> None:
@@ -165,7 +168,18 @@ async def test_a_listener_that_lost_redis_tells_its_consoles_to_resync(
             finally:
                 await admin.aclose()
             assert await next_push(conn, timeout=5) == RESYNC
+            await admin_publish_garbage(redis_channel)
             await fan.to_tenant(T1, {"type": "after"})
             assert (await next_push(conn))["type"] == "after"
     finally:
         await fan.close()
+
+
+async def admin_publish_garbage(channel: str) -> None:
+    """A malformed message on the channel is logged and skipped, not fatal to the listener."""
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        await client.publish(channel, "not json\n{}")
+        await client.publish(channel, "no separator")
+    finally:
+        await client.aclose()
