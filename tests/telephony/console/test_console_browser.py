@@ -3,19 +3,30 @@ record, an SMS arrives and is answered, a supervisor's wallboard moves."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from browser_kit import chromium, collect_errors, need_browser, shoot, sign_in
-from console_testkit import make_contact, make_person, serve
+from console_testkit import free_port, hub_answering, make_contact, make_person, serve
 from test_console_queue_pushes import cc_hub, emit  # noqa: F401 - the fixture is used below
+from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import serve as ws_serve
+from websockets.typing import Subprotocol
 
 from comms.app import create_app
 from comms.channels.sms.provider import InboundSms
 from comms.db.base import utcnow
 from comms.hub import Hub
 from comms.messages.inbound import MessagingSink
+from comms.settings import Settings
 from hubtest import drain, make_tenant
+
+JSSIP_BUNDLE = Path(__file__).resolve().parents[3] / "telephony/console/static/vendor/jssip.js"
 
 
 async def test_an_agent_signs_in_sees_a_screen_pop_and_answers_an_sms(cc_hub: Hub) -> None:  # noqa: F811
@@ -75,4 +86,71 @@ async def test_an_agent_signs_in_sees_a_screen_pop_and_answers_an_sms(cc_hub: Hu
         await page.click("#reply-form button[type=submit]")
         await page.wait_for_selector("#thread-messages li.outbound:text('Yes, it left')")
         await shoot(page, "03-sms-thread")
+        assert errors == []
+
+
+SIP_PORT = free_port()
+
+
+async def sip_account(_: Any, args: Mapping[str, str]) -> dict[str, str]:
+    return {
+        "wss_url": f"ws://127.0.0.1:{SIP_PORT}/ws",
+        "sip_uri": "sip:1001@pbx.example.cn",
+        "password": "sip-secret",
+        "display_name": "Li",
+    }
+
+
+@pytest.fixture
+async def webrtc_hub(settings: Settings) -> AsyncIterator[Hub]:
+    hub = hub_answering(settings, {"telephony.agent_webrtc": sip_account})
+    yield hub
+    await hub.stop()
+
+
+@pytest.fixture
+async def sip_requests() -> AsyncIterator[list[str]]:
+    """A SIP-over-WebSocket peer (RFC 7118, subprotocol "sip") that records what JsSIP sends
+    and answers nothing: enough to see the browser register where the config says."""
+    got: list[str] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        async for msg in ws:
+            got.append(str(msg))
+
+    async with ws_serve(handler, "127.0.0.1", SIP_PORT, subprotocols=[Subprotocol("sip")]):
+        yield got
+
+
+@pytest.mark.parametrize("bundle", ["built", "missing"])
+async def test_webrtc_audio_is_used_when_configured_and_desk_phone_mode_without_the_bundle(
+    webrtc_hub: Hub, sip_requests: list[str], bundle: str
+) -> None:
+    need_browser()
+    if bundle == "built" and not JSSIP_BUNDLE.exists():
+        pytest.skip("JsSIP bundle not built: cd telephony/console/web && npm ci && npm run build")
+    t = await make_tenant(webrtc_hub, "webrtc-co")
+    app = create_app(hub=webrtc_hub, start_services=False)
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://h") as client,
+        serve(app) as base,
+        chromium() as browser,
+    ):
+        agent = await make_person(client, t, "agent", "li")
+        page = await browser.new_page()
+        errors = collect_errors(page)
+        if bundle == "missing":
+            await page.route("**/console/vendor/jssip.js", lambda route: route.abort())
+        await sign_in(page, base, agent.email, agent.password)
+        label = "browser audio" if bundle == "built" else "desk phone (no WebRTC bundle)"
+        await page.wait_for_selector(f"#audio-mode:text-is('{label}')")
+        if bundle == "built":
+            async with asyncio.timeout(5):
+                while not sip_requests:
+                    await asyncio.sleep(0.05)
+            assert sip_requests[0].startswith("REGISTER sip:pbx.example.cn SIP/2.0")
+            assert "sip:1001@pbx.example.cn" in sip_requests[0]
+        else:
+            await asyncio.sleep(0.3)
+            assert sip_requests == []
         assert errors == []
