@@ -198,7 +198,8 @@ def offer_failed(
     if agent is not None and agent.state is AgentState.RINGING:
         service.move_agent(session, agent, AgentState.NOT_READY, "ring timeout", now=now)
     if not remaining and entry.state is EntryState.OFFERED:
-        move_entry(entry, EntryState.WAITING)
+        callback = entry.overflow_target == "callback"
+        move_entry(entry, EntryState.CALLBACK_REQUESTED if callback else EntryState.WAITING)
 
 
 def answered(

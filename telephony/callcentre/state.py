@@ -40,7 +40,7 @@ E = EntryState
 ENTRY_MOVES: dict[EntryState, frozenset[EntryState]] = {
     E.WAITING: frozenset({E.OFFERED, E.ABANDONED, E.OVERFLOWED, E.CALLBACK_REQUESTED}),
     # An offer that rang out puts the caller back in line, keeping their place.
-    E.OFFERED: frozenset({E.WAITING, E.ANSWERED, E.ABANDONED}),
+    E.OFFERED: frozenset({E.WAITING, E.ANSWERED, E.ABANDONED, E.CALLBACK_REQUESTED}),
     E.ANSWERED: frozenset(),
     E.ABANDONED: frozenset(),
     E.OVERFLOWED: frozenset(),

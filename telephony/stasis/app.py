@@ -8,7 +8,9 @@ from typing import Any
 
 from comms.db.engine import Database
 from comms.db.tenancy import unscoped
+from comms.queries import Queries
 from telephony.ari import AriClient
+from telephony.callcentre.stasis import QueueCalls
 from telephony.calls import service as calls
 from telephony.calls.stasis import (
     LEG_ARG,
@@ -46,25 +48,39 @@ class StasisApp:
         *,
         ringback: RingbackLookup = no_ringback,
         lookup: LookupFn | None = None,
+        queries: Queries | None = None,
+        queue_tick: float = 1.0,
     ) -> None:
         self.ari = ari
         self.db = db
         self.live = LiveCalls()
         self.flows = CallFlows(ari, db, self.live, ringback=ringback)
-        self.ivr = IvrCalls(ari, db, self._route_from_ivr, lookup=lookup)
+        self.queues = QueueCalls(ari, db, queries=queries, tick_seconds=queue_tick)
+        self.ivr = IvrCalls(
+            ari, db, self._route_from_ivr, lookup=lookup, enqueue=self._queue_from_ivr
+        )
         self.reconciled = 0
         ari.add_handler(self._on_stasis_start, "StasisStart")
         ari.add_handler(self.ivr.on_event, *IVR_EVENTS)
         ari.add_handler(self.flows.on_dial, "Dial")
         ari.add_handler(self.flows.on_playback_finished, "PlaybackFinished")
         ari.add_handler(self.flows.on_channel_destroyed, "ChannelDestroyed")
+        ari.add_handler(
+            self.queues.on_event,
+            "Dial",
+            "ChannelDestroyed",
+            "PlaybackFinished",
+            "RecordingFinished",
+        )
         ari.on_connected = self.reconcile
 
     async def start(self) -> None:
         await self.ari.start_events()
+        self.queues.start()
 
     async def close(self) -> None:
-        """Stop IVR sessions (the client is closed by its owner)."""
+        """Stop IVR sessions and the queue clock (the client is closed by its owner)."""
+        await self.queues.close()
         await self.ivr.close()
 
     async def _on_stasis_start(self, event: dict[str, Any]) -> None:
@@ -74,6 +90,8 @@ class StasisApp:
             return
         if await self.ivr.try_start(event, tenant_from_args(args)):
             return
+        if await self.queues.try_start(event, tenant_from_args(args)):
+            return
         await self.flows.on_stasis_start(event)
 
     async def _route_from_ivr(
@@ -81,6 +99,24 @@ class StasisApp:
     ) -> object:
         return await self.flows.start_inbound(
             tenant_id, channel_id=channel_id, caller=caller, dialled=dialled, endpoint=endpoint
+        )
+
+    async def _queue_from_ivr(
+        self,
+        tenant_id: uuid.UUID,
+        channel_id: str,
+        caller: str,
+        queue: str,
+        endpoint: str,
+        priority: int,
+    ) -> object:
+        return await self.queues.enqueue(
+            tenant_id,
+            channel_id=channel_id,
+            caller=caller,
+            queue=queue,
+            endpoint=endpoint,
+            priority=priority,
         )
 
     async def reconcile(self) -> None:
@@ -93,7 +129,8 @@ class StasisApp:
         bridges = {b["id"] for b in await self.ari.bridges.list()}
         async with self.db.session() as s:
             unscoped(s)
-            open_calls = await calls.open_calls(s)
+            # Queued calls are the call centre's to settle (below).
+            open_calls = [c for c in await calls.open_calls(s) if c.queue is None]
             found = [(call, await calls.legs_of(s, call.id)) for call in open_calls]
         for call, legs in found:
             live = self.flows.adopt(call, legs)
@@ -109,6 +146,7 @@ class StasisApp:
                 gone.sort(key=lambda leg: leg.channel_id == live.caller_channel)
                 for leg in gone:
                     await self.flows.channel_gone(live, leg.channel_id, None)
+        await self.queues.reconcile(alive)
         self.reconciled += 1
 
     @property

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,8 @@ from comms.auth.service import create_user
 from comms.bus.models import OutboxEvent
 from comms.db.tenancy import scoped_to
 from comms.hub import Hub
+from telephony.ari import ReconnectPolicy
+from telephony.ari.simulator import AriSimulator
 from telephony.callcentre import service
 from telephony.callcentre.models import Agent, Queue, QueueCall
 from telephony.callcentre.schemas import AgentIn, QueueIn, StateIn
@@ -121,3 +125,33 @@ async def cc_topics(hub: Hub, tenant_id: uuid.UUID, prefix: str = "telephony.") 
             for r in rows
             if r.topic.startswith(prefix) and r.topic != "telephony.queue.stats"
         ]
+
+
+FAST_RECONNECT = ReconnectPolicy(initial_delay=0.02, max_delay=0.2, stable_after=30.0)
+OUTSIDER = "+8613700000000"
+
+
+async def eventually(sim: AriSimulator, predicate: Callable[[], bool], timeout: float = 5) -> None:
+    async with asyncio.timeout(timeout):
+        await sim.wait_until(predicate)
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 5) -> None:
+    """Poll the database until ``check`` holds."""
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.01)
+
+
+async def ringing_leg(sim: AriSimulator, endpoint: str, besides: tuple[str, ...] = ()) -> str:
+    """A leg rung at an endpoint (other than ``besides``), once it rings."""
+
+    def found() -> str | None:
+        legs = [c.id for c in sim.channels.values() if c.endpoint == endpoint]
+        return next((leg for leg in legs if leg not in besides), None)
+
+    await eventually(sim, lambda: found() is not None)
+    leg = found()
+    assert leg is not None
+    await eventually(sim, lambda: leg not in sim.channels or sim.channels[leg].state == "Ringing")
+    return leg
