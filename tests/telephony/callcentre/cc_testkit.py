@@ -21,7 +21,7 @@ from comms.hub import Hub
 from telephony.ari import ReconnectPolicy
 from telephony.ari.simulator import AriSimulator
 from telephony.callcentre import service
-from telephony.callcentre.models import Agent, Queue, QueueCall
+from telephony.callcentre.models import Agent, AgentTransition, Queue, QueueCall
 from telephony.callcentre.schemas import AgentIn, QueueIn, StateIn
 
 
@@ -108,6 +108,12 @@ async def agent_now(hub: Hub, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> Agen
         agent = await s.get(Agent, agent_id)
         assert agent is not None
         return agent
+
+
+async def agent_moves(hub: Hub, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> list[AgentTransition]:
+    async with hub.db.session() as s:
+        scoped_to(s, tenant_id)
+        return await service.transitions_of(s, agent_id)
 
 
 async def queue_calls(hub: Hub, tenant_id: uuid.UUID) -> list[QueueCall]:

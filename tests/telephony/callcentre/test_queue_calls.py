@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from cc_testkit import (
     OUTSIDER,
+    agent_moves,
     agent_now,
     cc_topics,
     eventually,
@@ -95,7 +96,7 @@ async def test_caller_hears_moh_rings_longest_idle_then_next_agent_and_wraps_up(
         "telephony.queue.call_ended",
     ]
     moves = [
-        (t.from_state.value, t.to_state.value) for t in await _transitions(hub, tenant.id, b.id)
+        (t.from_state.value, t.to_state.value) for t in await agent_moves(hub, tenant.id, b.id)
     ]
     assert moves[-4:] == [
         ("available", "ringing"),
@@ -103,14 +104,6 @@ async def test_caller_hears_moh_rings_longest_idle_then_next_agent_and_wraps_up(
         ("on_call", "wrap_up"),
         ("wrap_up", "available"),
     ]
-
-
-async def _transitions(hub: Hub, tenant_id: object, agent_id: object) -> list:  # type: ignore[type-arg]
-    from telephony.callcentre import service
-
-    async with hub.db.session() as s:
-        scoped_to(s, tenant_id)  # type: ignore[arg-type]
-        return await service.transitions_of(s, agent_id)  # type: ignore[arg-type]
 
 
 async def test_caller_who_hangs_up_while_waiting_is_abandoned(
