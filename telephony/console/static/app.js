@@ -38,7 +38,7 @@ function selectTab(name) {
 function showState(state, reason) {
   const pill = $("#agent-state");
   pill.dataset.state = state || "offline";
-  pill.textContent = reason ? `${state} · ${reason}` : state || "offline";
+  pill.textContent = state === "paused" && reason ? `${state} · ${reason}` : state || "offline";
   if (["available", "paused", "logged_out"].includes(state)) $("#state-select").value = state;
   $("#pause-reason").hidden = $("#state-select").value !== "paused";
 }

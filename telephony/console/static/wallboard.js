@@ -30,10 +30,12 @@ export class Wallboard {
     const a = this.agents.get(msg.agent_id) || { id: msg.agent_id, user_id: msg.user_id, name: msg.name || "" };
     a.state = msg.to_state; a.reason = msg.reason; a.state_since = msg.at;
     this.agents.set(msg.agent_id, a);
-    this.renderAgents();
+    this.renderAgents(); this.renderQueues();
   }
 
   queueCall(msg) {
+    const q = this.queues.get(msg.queue_id);
+    if (q && (msg.event === "answered" || msg.event === "abandoned")) q[msg.event] = (q[msg.event] ?? 0) + 1;
     if (msg.event === "entered" || msg.event === "offered" || msg.event === "answered") {
       this.calls.set(msg.call_id, { ...(this.calls.get(msg.call_id) || {}), ...msg, state: msg.event });
       if (msg.agent_id && this.agents.has(msg.agent_id)) {
@@ -44,14 +46,14 @@ export class Wallboard {
       this.calls.delete(msg.call_id);
       for (const a of this.agents.values()) if (a.current_call_id === msg.call_id) a.current_call_id = null;
     }
-    this.renderCalls(); this.renderAgents();
+    this.renderCalls(); this.renderAgents(); this.renderQueues();
   }
 
   render() { this.renderQueues(); this.renderAgents(); this.renderCalls(); }
 
   renderQueues() {
     const tiles = [...this.queues.values()].map((q) => {
-      const waiting = q.waiting ?? 0, ag = q.agents || {};
+      const waiting = q.waiting ?? 0, ag = { ...(q.agents || {}), ...this.countStates(q.id) };
       return h("div", { class: "tile", dataset: { queue: q.id } },
         h("h3", {}, q.name),
         h("div", { class: `big ${waiting > 0 ? "alert" : ""}`, dataset: { stat: "waiting" } }, waiting),
@@ -64,12 +66,20 @@ export class Wallboard {
     fill($("#queues"), tiles.length ? tiles : h("p", { class: "muted" }, "No queues yet"));
   }
 
+  // Live agent counts per queue from the agents we follow (stats pushes carry only "available").
+  countStates(queueId) {
+    const members = [...this.agents.values()].filter((a) => (a.queue_ids || []).includes(queueId));
+    if (!members.length) return {};
+    const count = (st) => members.filter((a) => a.state === st).length;
+    return { available: count("available"), on_call: count("on_call") };
+  }
+
   renderAgents() {
     const rows = [...this.agents.values()].sort((a, b) => (a.name || "").localeCompare(b.name || "")).map((a) =>
       h("tr", { dataset: { agent: a.id } },
         h("td", {}, a.name),
         h("td", {}, h("span", { class: "pill state-pill", dataset: { state: a.state } }, a.state,
-          a.reason ? ` (${a.reason})` : "")),
+          a.state === "paused" && a.reason ? ` (${a.reason})` : "")),
         h("td", { class: "muted" }, when(a.state_since)),
         h("td", {}, a.current_call_id ? (a.caller || "on call") : ""),
         h("td", {}, a.current_call_id ? ["listen", "whisper", "barge"].map((mode) =>
