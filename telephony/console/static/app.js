@@ -39,14 +39,15 @@ function showState(state, reason) {
   const pill = $("#agent-state");
   pill.dataset.state = state || "offline";
   pill.textContent = state === "paused" && reason ? `${state} · ${reason}` : state || "offline";
-  if (["available", "paused", "logged_out"].includes(state)) $("#state-select").value = state;
+  // Ringing, on call, wrap-up and not ready are the ACD's to change, not a choice here.
+  $("#state-select").value = ["available", "paused", "logged_out"].includes(state) ? state : "";
   $("#pause-reason").hidden = $("#state-select").value !== "paused";
 }
 
 function showStats(agent) {
   if (!agent) { fill($("#my-stats"), h("span", { class: "muted" }, "no agent profile")); return; }
   const item = (label, v) => h("span", {}, h("b", {}, v ?? 0), ` ${label}`);
-  fill($("#my-stats"), item("calls today", agent.calls_taken),
+  fill($("#my-stats"), item("calls taken", agent.calls_taken),
     h("span", {}, "since ", h("b", {}, agent.state_since ? new Date(agent.state_since).toLocaleTimeString() : "–")));
 }
 
