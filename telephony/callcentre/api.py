@@ -10,8 +10,10 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
 
 from comms.db.base import utcnow
-from comms.deps import AdminDep, AgentDep, SessionDep, SupervisorDep, ViewerDep
-from telephony.callcentre import service, stats
+from comms.deps import AdminDep, AgentDep, HubDep, SessionDep, SupervisorDep, ViewerDep
+from comms.hub import Hub
+from telephony.ari import AriClient
+from telephony.callcentre import control, service, stats
 from telephony.callcentre.models import QueueCall
 from telephony.callcentre.queueing import WAITING, position
 from telephony.callcentre.schemas import (
@@ -20,16 +22,20 @@ from telephony.callcentre.schemas import (
     AgentUpdate,
     EntryOut,
     IntervalOut,
+    MonitorIn,
+    MonitorOut,
     QueueCallOut,
     QueueIn,
     QueueOut,
     QueueUpdate,
     StateIn,
     StatsOut,
+    TransferIn,
     TransitionOut,
     WrapupIn,
 )
 from telephony.callcentre.state import OPEN_ENTRY
+from telephony.settings import TelephonySettings
 
 router = APIRouter(prefix="/api/v1/callcentre", tags=["callcentre"])
 
@@ -195,3 +201,54 @@ async def set_agent_state(
 async def agent_transitions(agent_id: uuid.UUID, actor: ViewerDep, s: SessionDep) -> object:
     agent = await service.get_agent(s, agent_id)
     return await service.transitions_of(s, agent.id)
+
+
+# ------------------------------------------------------------------ call control
+
+
+def control_of(hub: Hub) -> control.CallControl:
+    """The AriClient this process sends call-control requests on (made once, from settings).
+
+    Looked up after the agent and call are found, so a route answers 404/409 without ARI.
+    """
+    found = hub.services.get(control.ARI_SERVICE)
+    if found is None:
+        settings = TelephonySettings()
+        found = AriClient(settings.ari_base_url, settings.ari_app)
+        hub.services[control.ARI_SERVICE] = found
+    ari: control.CallControl = found
+    return ari
+
+
+@router.post("/agents/me/call/{action}", response_model=QueueCallOut)
+async def my_call(
+    action: Literal["hold", "resume", "mute", "unmute", "hangup"],
+    actor: AgentDep,
+    s: SessionDep,
+    hub: HubDep,
+) -> object:
+    """Hold/resume the caller, mute/unmute the agent, or hang up the agent's current call."""
+    agent = await service.agent_of_user(s, actor.user_id)
+    await control.current_call(s, agent)
+    ari = control_of(hub)
+    if action in ("hold", "resume"):
+        return await control.hold(ari, s, agent, action == "hold")
+    if action in ("mute", "unmute"):
+        return await control.mute(ari, s, agent, action == "mute")
+    return await control.hangup(ari, s, agent)
+
+
+@router.post("/agents/me/transfer", response_model=QueueCallOut)
+async def my_transfer(data: TransferIn, actor: AgentDep, s: SessionDep, hub: HubDep) -> object:
+    agent = await service.agent_of_user(s, actor.user_id)
+    await control.current_call(s, agent)
+    return await control.transfer(control_of(hub), s, agent, data)
+
+
+@router.post("/agents/{agent_id}/monitor", response_model=MonitorOut)
+async def monitor_agent(
+    agent_id: uuid.UUID, data: MonitorIn, actor: SupervisorDep, s: SessionDep, hub: HubDep
+) -> object:
+    """Supervisor listen, whisper or barge on the agent's current call."""
+    await control.current_call(s, await service.get_agent(s, agent_id))
+    return await control.monitor(control_of(hub), s, actor, agent_id, data)

@@ -23,6 +23,7 @@ from telephony.callcentre.events import (
     QueueCallEntered,
     QueueCallOffered,
     QueueCallOverflowed,
+    QueueCallTransferred,
     QueueStats,
 )
 from telephony.callcentre.models import Agent, Queue, QueueCall
@@ -258,6 +259,16 @@ def ended(
             wait_seconds=entry.wait_seconds or 0,
             handle_seconds=entry.handle_seconds,
         ),
+        tenant_id=entry.tenant_id,
+    )
+
+
+def transferred(session: AsyncSession, entry: QueueCall, kind: str, to: str, now: datetime) -> None:
+    entry.transferred_at = now
+    publish(
+        session,
+        QueueCallTransferred.topic,
+        QueueCallTransferred(**_facts(entry, now), agent_id=entry.agent_id, kind=kind, to=to),
         tenant_id=entry.tenant_id,
     )
 

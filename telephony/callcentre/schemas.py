@@ -195,3 +195,34 @@ class IntervalOut(BaseModel):
     abandon_rate: float | None
     average_wait_seconds: float | None
     average_handle_seconds: float | None
+
+
+class TransferIn(BaseModel):
+    """Exactly one target; blind only for now (attended transfer is not built yet)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["blind"] = "blind"
+    queue_id: uuid.UUID | None = None
+    agent_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferIn:
+        if (self.queue_id is None) == (self.agent_id is None):
+            raise ValueError("give exactly one of queue_id or agent_id")
+        return self
+
+
+class MonitorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["listen", "whisper", "barge"]
+    endpoint: str = Field(min_length=1, max_length=200, examples=["PJSIP/sup1"])
+
+
+class MonitorOut(BaseModel):
+    mode: str
+    queue_call_id: uuid.UUID
+    channel_id: str
+    bridge_id: str
+    snoop_id: str | None

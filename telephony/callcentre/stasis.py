@@ -35,6 +35,7 @@ from comms.queries import Queries, UnknownQuery
 from telephony.ari import AriClient, AriError
 from telephony.callcentre import queueing as qc
 from telephony.callcentre import service
+from telephony.callcentre.acd import Offer
 from telephony.callcentre.models import Agent, Overflow, Queue, QueueCall
 from telephony.callcentre.state import AgentState, EntryState
 from telephony.calls import service as calls
@@ -203,15 +204,29 @@ class QueueCalls:
 
     # ------------------------------------------------------------------ offering
 
-    async def _dispatch(self, tenant_id: uuid.UUID, queue_id: uuid.UUID) -> None:
-        """Offer waiting callers to free agents as the ACD decides (lock held)."""
+    async def _dispatch(
+        self,
+        tenant_id: uuid.UUID,
+        queue_id: uuid.UUID,
+        direct: tuple[uuid.UUID, uuid.UUID | None] | None = None,
+    ) -> None:
+        """Offer waiting callers to free agents as the ACD decides (lock held).
+
+        ``direct`` (entry, agent) offers one caller to one agent first (a transfer to an
+        agent); if that agent is no longer free the ACD decides as usual.
+        """
         now = self.clock()
         plans: list[tuple[uuid.UUID, str | None, str, str, int]] = []
         async with self.session(tenant_id) as s:
             queue = await s.get(Queue, queue_id)
             if queue is None:
                 return
-            for offer in await qc.plan_offers(s, queue, now):
+            offers = []
+            if direct is not None and direct[1] is not None:
+                chosen = await s.get(Agent, direct[1])
+                if chosen is not None and chosen.state is AgentState.AVAILABLE:
+                    offers = [Offer(direct[0], (chosen.id,))]
+            for offer in offers or await qc.plan_offers(s, queue, now):
                 entry = await s.get(QueueCall, offer.caller_id)
                 assert entry is not None
                 call = await calls.get_call(s, entry.call_id) if entry.call_id else None
@@ -303,7 +318,7 @@ class QueueCalls:
             call = await calls.get_call(s, entry.call_id) if entry.call_id else None
             if call is not None:
                 call.agent = agent.name
-                if not callback:
+                if not callback and call.state is CallState.RINGING:
                     rows = {leg.channel_id: leg for leg in await calls.legs_of(s, call.id)}
                     caller_leg = next(r for r in rows.values() if r.role is LegRole.CALLER)
                     calls.mark_answered(s, call, rows[leg_id], bridge_id, caller_leg)
@@ -396,6 +411,7 @@ class QueueCalls:
         now = self.clock()
         redispatch = None
         hangup = bridge = None
+        moved: tuple[QueueCall, Queue, uuid.UUID | None] | None = None
         async with self.session(binding.tenant_id) as s:
             entry = await s.get(QueueCall, binding.entry_id)
             if entry is None:
@@ -415,18 +431,56 @@ class QueueCalls:
                 redispatch = queue.id
             elif entry.state is EntryState.ANSWERED and entry.ended_at is None:
                 qc.ended(s, entry, queue, agent, now)
-                hangup, bridge = entry.channel_id, entry.bridge_id
-                if entry.call_id is not None:
-                    call = await calls.get_call(s, entry.call_id)
-                    await calls.end_call(s, call, Disposition.ANSWERED, "agent hung up")
+                bridge = entry.bridge_id
+                if entry.extra.get("transfer"):
+                    moved = await self._transferred(s, entry, entry.extra["transfer"], now)
+                else:
+                    hangup = entry.channel_id
+                    if entry.call_id is not None:
+                        call = await calls.get_call(s, entry.call_id)
+                        await calls.end_call(s, call, Disposition.ANSWERED, "agent hung up")
             await qc.publish_stats(s, queue, now)
             await s.commit()
+        if moved is not None:
+            new_entry, target_queue, direct = moved
+            self.channels[new_entry.channel_id] = Binding(binding.tenant_id, new_entry.id, "caller")
+            if bridge:
+                await self._safely(self.ari.bridges.destroy(bridge))
+            await self._safely(
+                self.ari.channels.start_moh(new_entry.channel_id, target_queue.moh_class)
+            )
+            await self._dispatch(binding.tenant_id, target_queue.id, direct=(new_entry.id, direct))
+            return
         if hangup:
             await self._safely(self.ari.channels.hangup(hangup, "normal"))
         if bridge:
             await self._safely(self.ari.bridges.destroy(bridge))
         if redispatch is not None:
             await self._dispatch(binding.tenant_id, redispatch)
+
+    async def _transferred(
+        self, s: AsyncSession, entry: QueueCall, transfer: dict[str, str], now: datetime
+    ) -> tuple[QueueCall, Queue, uuid.UUID | None]:
+        """A blind transfer the agent asked for (control.py): the caller queues again."""
+        direct = uuid.UUID(transfer["agent_id"]) if "agent_id" in transfer else None
+        queue_id = uuid.UUID(transfer["queue_id"]) if "queue_id" in transfer else entry.queue_id
+        target = await s.get(Queue, queue_id) or await s.get(Queue, entry.queue_id)
+        assert target is not None
+        to = f"agent:{direct}" if direct else f"queue:{target.id}"
+        qc.transferred(s, entry, "blind", to, now)
+        moved = await qc.enter(
+            s,
+            target,
+            call_id=entry.call_id,
+            channel_id=entry.channel_id,
+            caller=entry.caller,
+            priority=entry.priority,
+            now=now,
+        )
+        if entry.call_id is not None:
+            call = await calls.get_call(s, entry.call_id)
+            call.queue = target.name
+        return moved, target, direct
 
     # ------------------------------------------------------------------ overflow
 

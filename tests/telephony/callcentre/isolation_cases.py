@@ -23,6 +23,10 @@ async def an_agent(hub: Hub, client: httpx.AsyncClient, owner: TenantCtx) -> dic
     return {"agent_id": str(agent.id)}
 
 
+async def an_action(hub: Hub, client: httpx.AsyncClient, owner: TenantCtx) -> dict[str, str]:
+    return {"action": "hold"}
+
+
 PREFIX = "/api/v1/callcentre"
 CASES: dict[str, Case] = {
     f"{PREFIX}/queues/{{queue_id}}": Case(a_queue, bodies={"PATCH": {"ring_timeout": 20}}),
@@ -32,4 +36,9 @@ CASES: dict[str, Case] = {
     f"{PREFIX}/agents/{{agent_id}}": Case(an_agent, bodies={"PATCH": {"name": "x"}}),
     f"{PREFIX}/agents/{{agent_id}}/state": Case(an_agent, bodies={"POST": {"state": "logged_out"}}),
     f"{PREFIX}/agents/{{agent_id}}/transitions": Case(an_agent),
+    f"{PREFIX}/agents/{{agent_id}}/monitor": Case(
+        an_agent, bodies={"POST": {"mode": "listen", "endpoint": "PJSIP/sup"}}
+    ),
+    # The action names no row: another tenant's key has no agent profile, hence 404.
+    f"{PREFIX}/agents/me/call/{{action}}": Case(an_action),
 }

@@ -1,0 +1,147 @@
+"""An agent's call control (hold, mute, hang up, blind transfer) and supervisor monitoring."""
+
+from __future__ import annotations
+
+import httpx
+from cc_testkit import (
+    OUTSIDER,
+    Person,
+    agent_now,
+    cc_topics,
+    eventually,
+    make_agent,
+    make_person,
+    make_queue,
+    queue_calls,
+    ringing_leg,
+    until,
+)
+
+from comms.auth.models import Role
+from comms.hub import Hub
+from hubtest import TenantCtx
+from telephony.ari.sim_state import EndpointBehaviour
+from telephony.ari.simulator import AriSimulator
+from telephony.callcentre.control import ARI_SERVICE
+from telephony.callcentre.models import Agent, Queue
+from telephony.callcentre.state import AgentState, EntryState
+from telephony.stasis.app import StasisApp
+
+API = "/api/v1/callcentre"
+DID = "+861088880002"
+RING = EndpointBehaviour(outcome="ring")
+
+
+async def answered_call(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
+) -> tuple[Person, Agent, Queue, str, str]:
+    """A caller in queue "first" answered by the signed-in agent at PJSIP/agent-x."""
+    hub.services[ARI_SERVICE] = stasis.ari
+    queue = await make_queue(hub, tenant.id, "first", dids=[DID])
+    person = await make_person(hub, client, tenant.id, "xu")
+    agent = await make_agent(hub, tenant.id, "PJSIP/agent-x", [queue], user_id=person.user_id)
+    sim.endpoints["PJSIP/agent-x"] = RING
+    caller = sim.inbound_call(caller_number=OUTSIDER, exten=DID, args=[f"tenant={tenant.id}"])
+    leg = await ringing_leg(sim, "PJSIP/agent-x")
+    sim.remote_answer(leg)
+    await eventually(
+        sim, lambda: any(set(b.channels) == {caller, leg} for b in sim.bridges.values())
+    )
+    return person, agent, queue, caller, leg
+
+
+async def test_agent_holds_mutes_and_hangs_up_the_current_call(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
+) -> None:
+    person, agent, _, caller, leg = await answered_call(hub, client, sim, stasis, tenant)
+    call = f"{API}/agents/me/call"
+    assert (await client.post(f"{call}/hold", headers=person.auth)).status_code == 200
+    assert sim.channels[caller].on_hold is True
+    await client.post(f"{call}/resume", headers=person.auth)
+    assert sim.channels[caller].on_hold is False
+    await client.post(f"{call}/mute", headers=person.auth)
+    assert sim.channels[leg].muted == "in"
+    await client.post(f"{call}/unmute", headers=person.auth)
+    assert sim.channels[leg].muted == ""
+    r = await client.post(f"{call}/hangup", headers=person.auth)
+    assert r.status_code == 200
+    await eventually(sim, lambda: caller not in sim.channels and leg not in sim.channels)
+
+    async def wrapping() -> bool:
+        return (await agent_now(hub, tenant.id, agent.id)).state is AgentState.WRAP_UP
+
+    await until(wrapping)
+    r = await client.post(f"{call}/hold", headers=person.auth)
+    assert r.status_code == 409 and "no call in progress" in r.text
+
+
+async def test_blind_transfer_to_a_queue_reaches_an_agent_there(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
+) -> None:
+    person, agent, _, caller, leg = await answered_call(hub, client, sim, stasis, tenant)
+    second = await make_queue(hub, tenant.id, "second")
+    helper = await make_agent(hub, tenant.id, "PJSIP/agent-y", [second])
+    sim.endpoints["PJSIP/agent-y"] = RING
+    r = await client.post(
+        f"{API}/agents/me/transfer", headers=person.auth, json={"queue_id": str(second.id)}
+    )
+    assert r.status_code == 200, r.text
+    leg_y = await ringing_leg(sim, "PJSIP/agent-y")
+    assert leg not in sim.channels and caller in sim.channels
+    assert sim.channels[caller].moh_class == "default"
+    sim.remote_answer(leg_y)
+    await eventually(
+        sim, lambda: any(set(b.channels) == {caller, leg_y} for b in sim.bridges.values())
+    )
+    assert (await agent_now(hub, tenant.id, agent.id)).state is AgentState.WRAP_UP
+
+    async def helper_on_call() -> bool:
+        return (await agent_now(hub, tenant.id, helper.id)).state is AgentState.ON_CALL
+
+    await until(helper_on_call)
+    first, moved = await queue_calls(hub, tenant.id)
+    assert first.transferred_at is not None and first.handle_seconds is not None
+    assert moved.queue_id == second.id and moved.state is EntryState.ANSWERED
+    assert "telephony.queue.call_transferred" in await cc_topics(hub, tenant.id)
+
+
+async def test_transfer_needs_one_target_and_a_free_agent(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
+) -> None:
+    person, _, queue, _, _ = await answered_call(hub, client, sim, stasis, tenant)
+    url = f"{API}/agents/me/transfer"
+    r = await client.post(url, headers=person.auth, json={})
+    assert r.status_code == 422 and "queue_id or agent_id" in r.text
+    busy = await make_agent(hub, tenant.id, "PJSIP/agent-z", [queue], available=False)
+    r = await client.post(url, headers=person.auth, json={"agent_id": str(busy.id)})
+    assert r.status_code == 409 and r.json()["field"] == "agent_id"
+
+
+async def test_supervisor_listens_through_a_snoop_and_barges_into_the_bridge(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
+) -> None:
+    _, agent, _, caller, leg = await answered_call(hub, client, sim, stasis, tenant)
+    sup = await make_person(hub, client, tenant.id, "sup", Role.SUPERVISOR)
+    sim.endpoints["PJSIP/sup"] = RING
+    r = await client.post(
+        f"{API}/agents/{agent.id}/monitor",
+        headers=sup.auth,
+        json={"mode": "whisper", "endpoint": "PJSIP/sup"},
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    snoops = sim.requests_for(nickname="snoopChannel", channelId=leg)
+    assert snoops and snoops[0].query["spy"] == "both" and snoops[0].query["whisper"] == "out"
+    assert set(sim.bridges[out["bridge_id"]].channels) == {out["snoop_id"], out["channel_id"]}
+    r = await client.post(
+        f"{API}/agents/{agent.id}/monitor",
+        headers=sup.auth,
+        json={"mode": "barge", "endpoint": "PJSIP/sup"},
+    )
+    barge = r.json()
+    assert barge["channel_id"] in sim.bridges[barge["bridge_id"]].channels
+    assert {caller, leg} <= set(sim.bridges[barge["bridge_id"]].channels)
+    r = await client.post(
+        f"{API}/agents/{agent.id}/monitor", headers=sup.auth, json={"mode": "spy", "endpoint": "x"}
+    )
+    assert r.status_code == 422 and "mode" in r.text
