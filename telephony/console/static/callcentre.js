@@ -12,9 +12,8 @@ export const callcentre = {
   resume: () => post("/agents/me/call/resume"),
   mute: (on) => post(`/agents/me/call/${on ? "mute" : "unmute"}`),
   hangup: () => post("/agents/me/call/hangup"),
-  // kind: "agent" | "queue" | "number"; the back end takes agent_id | queue_id | number.
-  transfer: (kind, target) => post("/agents/me/call/transfer",
-    { kind: "blind", [kind === "number" ? "number" : `${kind}_id`]: target }),
+  // kind: "agent" | "queue"; blind transfer (the back end has no attended or number transfer yet).
+  transfer: (kind, target) => post("/agents/me/transfer", { kind: "blind", [`${kind}_id`]: target }),
   dial: (number) => post("/agents/me/call/dial", { number }),
   agents: () => optional(`${CC}/agents`),
   queues: () => optional(`${CC}/queues`),

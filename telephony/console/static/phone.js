@@ -104,7 +104,7 @@ export class Phone {
 
   async transfer() {
     const c = this.call, kind = $("#transfer-kind").value;
-    const target = (kind === "number" ? $("#transfer-number").value : $("#transfer-target").value).trim();
+    const target = $("#transfer-target").value;
     if (!target) { toast("Transfer", `${kind}: choose where to transfer`, "high"); return; }
     await this.act("Transfer", async () => {
       await callcentre.transfer(kind, target);
@@ -229,20 +229,16 @@ export class Phone {
 
   transferForm() {
     const targets = h("select", { id: "transfer-target", "aria-label": "Transfer target" });
-    const number = h("input", { id: "transfer-number", placeholder: "number", "aria-label": "Transfer number", hidden: true });
     const kind = h("select", { id: "transfer-kind", "aria-label": "Transfer to", onchange: () => fillTargets() },
-      h("option", { value: "agent" }, "Agent"), h("option", { value: "queue" }, "Queue"),
-      h("option", { value: "number" }, "Number"));
+      h("option", { value: "agent" }, "Agent"), h("option", { value: "queue" }, "Queue"));
     const fillTargets = async () => {
       const k = kind.value;
-      number.hidden = k !== "number"; targets.hidden = k === "number";
-      if (k === "number") return;
       const rows = (k === "agent" ? await callcentre.agents() : await callcentre.queues()) || [];
       fill(targets, rows.filter((r) => r.user_id !== this.me.user_id).map((r) =>
         h("option", { value: r.id }, k === "agent" ? `${r.name} (${r.state})` : r.name)));
     };
     fillTargets().catch(() => {});
-    return h("div", { class: "transfer" }, kind, targets, number,
+    return h("div", { class: "transfer" }, kind, targets,
       h("button", { id: "btn-transfer", onclick: () => this.transfer() }, "Transfer"));
   }
 
@@ -261,7 +257,10 @@ export class Phone {
 
   async loadHistory() {
     try {
-      const calls = await api("/api/v1/calls?limit=20");
+      let calls = await api("/api/v1/calls?limit=50");
+      // An agent sees the calls that reached their phone; a supervisor the tenant's.
+      if (this.me.role === "agent" && this.me.endpoint) calls = calls.filter((c) => c.agent === this.me.endpoint);
+      calls = calls.slice(0, 20);
       fill($("#history"), calls.length ? calls.map((c) => {
         const other = c.direction === "outbound" ? c.callee : c.caller;
         return h("li", {}, h("span", { class: "pill" }, c.direction === "outbound" ? "out" : "in"),

@@ -109,6 +109,13 @@ async def test_a_queue_call_from_ring_to_wrap_up_in_the_agent_and_supervisor_con
         await shoot(ap, "12-agent-on-call")
         await shoot(sp, "13-wallboard-on-call")
 
+        # A ticket from the call, pre-filled with the caller.
+        await ap.click("#btn-ticket")
+        assert await ap.input_value("#ticket-subject") == "Call from Han Meimei"
+        await ap.select_option("#ticket-priority", "high")
+        await ap.click("#ticket-form button[type=submit]")
+        await ap.wait_for_selector("#pop-tickets :text('Call from Han Meimei')")
+
         # The caller hangs up: wrap-up.
         sim.remote_hangup(caller)
         await ap.wait_for_selector("#wrapup:not([hidden])", timeout=10000)
@@ -122,6 +129,11 @@ async def test_a_queue_call_from_ring_to_wrap_up_in_the_agent_and_supervisor_con
         await shoot(ap, "14-agent-after-wrap-up")
         assert errors == []
 
+    tickets = (await client.get("/api/v1/crm/tickets", headers=admin)).json()["items"]
+    made = [x for x in tickets if x["subject"] == "Call from Han Meimei"]
+    assert [(x["contact_id"], x["channel"], x["priority"]) for x in made] == [
+        (contact["id"], "phone", "high")
+    ]
     calls = await client.get("/api/v1/callcentre/queue-calls", headers=admin)
     [record] = calls.json()
     assert (record["wrapup_code"], record["notes"]) == ("resolved", "Rebooted the router remotely")
