@@ -35,6 +35,12 @@ class TelephonySettings(BaseSettings):
         description="Asterisk's ARI: http://user:password@host:8088 (the /ari path is implied).",
     )
     ari_app: str = Field("huitong", description="Stasis application name the dialplan uses.")
+    cc_tick_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often the Stasis app checks queues: wrap-ups over, max wait, "
+        "announcements, agents made available through the API.",
+    )
 
     @property
     def ari_base_url(self) -> str:

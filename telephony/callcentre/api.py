@@ -220,6 +220,13 @@ def control_of(hub: Hub) -> control.CallControl:
     return ari
 
 
+@router.post("/agents/me/call/transfer", response_model=QueueCallOut)
+async def my_transfer(data: TransferIn, actor: AgentDep, s: SessionDep, hub: HubDep) -> object:
+    agent = await service.agent_of_user(s, actor.user_id)
+    await control.current_call(s, agent)
+    return await control.transfer(control_of(hub), s, agent, data)
+
+
 @router.post("/agents/me/call/{action}", response_model=QueueCallOut)
 async def my_call(
     action: Literal["hold", "resume", "mute", "unmute", "hangup"],
@@ -236,13 +243,6 @@ async def my_call(
     if action in ("mute", "unmute"):
         return await control.mute(ari, s, agent, action == "mute")
     return await control.hangup(ari, s, agent)
-
-
-@router.post("/agents/me/transfer", response_model=QueueCallOut)
-async def my_transfer(data: TransferIn, actor: AgentDep, s: SessionDep, hub: HubDep) -> object:
-    agent = await service.agent_of_user(s, actor.user_id)
-    await control.current_call(s, agent)
-    return await control.transfer(control_of(hub), s, agent, data)
 
 
 @router.post("/agents/{agent_id}/monitor", response_model=MonitorOut)

@@ -27,7 +27,13 @@ async def run_stasis(settings: Settings, telephony: TelephonySettings) -> None:
             loop.add_signal_handler(sig, stop.set)
     try:
         async with AriClient(telephony.ari_base_url, telephony.ari_app) as ari:
-            app = StasisApp(ari, hub.db, ringback=ringback_lookup, queries=hub.queries)
+            app = StasisApp(
+                ari,
+                hub.db,
+                ringback=ringback_lookup,
+                queries=hub.queries,
+                queue_tick=telephony.cc_tick_seconds,
+            )
             await app.start()
             try:
                 await stop.wait()
