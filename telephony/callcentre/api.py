@@ -220,7 +220,7 @@ def control_of(hub: Hub) -> control.CallControl:
     return ari
 
 
-@router.post("/agents/me/call/transfer", response_model=QueueCallOut)
+@router.post("/agents/me/transfer", response_model=QueueCallOut)
 async def my_transfer(data: TransferIn, actor: AgentDep, s: SessionDep, hub: HubDep) -> object:
     agent = await service.agent_of_user(s, actor.user_id)
     await control.current_call(s, agent)

@@ -83,7 +83,7 @@ async def test_blind_transfer_to_a_queue_reaches_an_agent_there(
     helper = await make_agent(hub, tenant.id, "PJSIP/agent-y", [second])
     sim.endpoints["PJSIP/agent-y"] = RING
     r = await client.post(
-        f"{API}/agents/me/call/transfer", headers=person.auth, json={"queue_id": str(second.id)}
+        f"{API}/agents/me/transfer", headers=person.auth, json={"queue_id": str(second.id)}
     )
     assert r.status_code == 200, r.text
     leg_y = await ringing_leg(sim, "PJSIP/agent-y")
@@ -109,7 +109,7 @@ async def test_transfer_needs_one_target_and_a_free_agent(
     hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
 ) -> None:
     person, _, queue, _, _ = await answered_call(hub, client, sim, stasis, tenant)
-    url = f"{API}/agents/me/call/transfer"
+    url = f"{API}/agents/me/transfer"
     r = await client.post(url, headers=person.auth, json={})
     assert r.status_code == 422 and "queue_id or agent_id" in r.text
     busy = await make_agent(hub, tenant.id, "PJSIP/agent-z", [queue], available=False)
