@@ -2,9 +2,10 @@
 
 The token comes as `?token=` or, to keep it out of access logs, as the first message
 `{"token": "<jwt>"}` within AUTH_TIMEOUT seconds. A bad token closes with 4401, an API key
-(no person behind it) with 4403. Then the server sends `{"type": "hello", ...}` and every push
-for this user, their supervisors' audience and their tenant (docs/console.md lists them). A
-`{"type": "ping"}` gets `{"type": "pong"}`. A reader that falls behind is closed with 4408
+(no person behind it) with 4403; the socket closes with 4401 when the token expires. Then the
+server sends `{"type": "hello", ...}` and every push for this user, their supervisors'
+audience and their tenant (docs/console.md lists them). A `{"type": "ping"}` gets
+`{"type": "pong"}`. A reader that falls behind is closed with 4408
 and should reconnect and re-read its state; so should one told `{"type": "resync"}`.
 """
 
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
+import jwt
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from comms.auth import service as auth
@@ -41,7 +44,13 @@ async def _token(ws: WebSocket) -> str:
     return str(first.get("token", "")) if isinstance(first, dict) else ""
 
 
-async def _authenticate(ws: WebSocket, hub: Hub) -> Principal | None:
+def _seconds_left(token: str) -> float:
+    """Lifetime left of an already verified JWT: the socket closes when the token would."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return max(0.0, float(claims["exp"]) - time.time())
+
+
+async def _authenticate(ws: WebSocket, hub: Hub) -> tuple[Principal, float] | None:
     await ws.accept()
     token = await _token(ws)
     try:
@@ -53,15 +62,16 @@ async def _authenticate(ws: WebSocket, hub: Hub) -> Principal | None:
     if principal.user_id is None:
         await ws.close(code=CLOSE_FORBIDDEN, reason="the console needs a user sign-in")
         return None
-    return principal
+    return principal, _seconds_left(token)
 
 
 @router.websocket("/ws/console")
 async def console_socket(ws: WebSocket) -> None:
     hub: Hub = ws.app.state.hub
-    who = await _authenticate(ws, hub)
-    if who is None:
+    found = await _authenticate(ws, hub)
+    if found is None:
         return
+    who, lifetime = found
     assert who.user_id is not None
     async with hub.realtime.connect(who.tenant_id, who.user_id, who.role) as conn:
         await ws.send_json(
@@ -74,13 +84,19 @@ async def console_socket(ws: WebSocket) -> None:
         )
         sender = asyncio.create_task(_send_pushes(ws, conn))
         reader = asyncio.create_task(_read_until_closed(ws))
+        expiry = asyncio.create_task(_close_at_expiry(ws, lifetime))
         try:
-            await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({sender, reader, expiry}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (sender, reader):
+            for task in (sender, reader, expiry):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+
+
+async def _close_at_expiry(ws: WebSocket, seconds: float) -> None:
+    await asyncio.sleep(seconds)
+    await ws.close(code=CLOSE_UNAUTHENTICATED, reason="token expired; sign in again")
 
 
 async def _send_pushes(ws: WebSocket, conn: Connection) -> None:

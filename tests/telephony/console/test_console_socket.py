@@ -11,13 +11,15 @@ from console_testkit import console, make_person, recv, recv_type, silent, ws_ur
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from comms.auth.credentials import Tokens
+from comms.auth.models import Role
 from comms.bus import publish
 from comms.channels.sms.provider import InboundSms
 from comms.db.base import utcnow
 from comms.db.tenancy import scoped_to
 from comms.hub import Hub
 from comms.messages.inbound import MessagingSink
-from hubtest import TenantCtx, drain
+from hubtest import SECRET, TenantCtx, drain
 from telephony.calls.events import CallRinging
 
 
@@ -129,3 +131,15 @@ async def test_call_events_reach_supervisors_and_the_agent_named_not_other_agent
             push = await recv_type(ws, "call")
             assert (push["event"], push["call"]["caller"]) == ("ringing", "+8613700000000")
         assert await silent(ws_other)
+
+
+async def test_the_socket_closes_with_4401_when_the_token_expires(
+    hub: Hub, base_url: str, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    agent = await make_person(client, tenant, "agent", "brief")
+    short = Tokens(SECRET, 1).issue(uuid.UUID(agent.user_id), tenant.id, Role.AGENT)
+    async with connect(ws_url(base_url, short)) as ws:
+        assert (await recv(ws))["type"] == "hello"
+        with pytest.raises(ConnectionClosed) as info:
+            await recv(ws, timeout=5)
+        assert info.value.rcvd is not None and info.value.rcvd.code == 4401
