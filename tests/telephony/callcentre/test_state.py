@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from telephony.callcentre.state import (
@@ -16,7 +18,7 @@ from telephony.callcentre.state import (
 
 def test_the_agent_lifecycle_is_legal() -> None:
     path = ["logged_out", "available", "ringing", "on_call", "wrap_up", "available", "paused"]
-    for here, there in zip(path, path[1:], strict=False):
+    for here, there in itertools.pairwise(path):
         check_agent_move(AgentState(here), AgentState(there))
 
 
