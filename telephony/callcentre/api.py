@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from comms.db.base import utcnow
 from comms.deps import AdminDep, AgentDep, HubDep, SessionDep, SupervisorDep, ViewerDep
+from comms.errors import Conflict
 from comms.hub import Hub
 from telephony.ari import AriClient
 from telephony.callcentre import control, service, stats
@@ -225,6 +226,20 @@ async def my_transfer(data: TransferIn, actor: AgentDep, s: SessionDep, hub: Hub
     agent = await service.agent_of_user(s, actor.user_id)
     await control.current_call(s, agent)
     return await control.transfer(control_of(hub), s, agent, data)
+
+
+@router.post("/agents/me/transfer/{step}", response_model=QueueCallOut)
+async def my_transfer_step(
+    step: Literal["complete", "cancel"], actor: AgentDep, s: SessionDep, hub: HubDep
+) -> object:
+    """Finish an attended transfer: hand the caller over, or go back to them."""
+    agent = await service.agent_of_user(s, actor.user_id)
+    entry = await control.current_call(s, agent)
+    if "consult" not in entry.extra:
+        raise Conflict("no consultation in progress", field="step")
+    if step == "complete":
+        return await control.complete(control_of(hub), s, agent)
+    return await control.cancel(control_of(hub), s, agent)
 
 
 @router.post("/agents/me/call/{action}", response_model=QueueCallOut)

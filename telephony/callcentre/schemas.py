@@ -198,11 +198,11 @@ class IntervalOut(BaseModel):
 
 
 class TransferIn(BaseModel):
-    """Exactly one target; blind only for now (attended transfer is not built yet)."""
+    """Exactly one target; attended (consult first) goes to an agent only."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["blind"] = "blind"
+    kind: Literal["blind", "attended"] = "blind"
     queue_id: uuid.UUID | None = None
     agent_id: uuid.UUID | None = None
 
@@ -210,6 +210,8 @@ class TransferIn(BaseModel):
     def _one_target(self) -> TransferIn:
         if (self.queue_id is None) == (self.agent_id is None):
             raise ValueError("give exactly one of queue_id or agent_id")
+        if self.kind == "attended" and self.agent_id is None:
+            raise ValueError("an attended transfer consults an agent: give agent_id")
         return self
 
 

@@ -36,6 +36,7 @@ from telephony.ari import AriClient, AriError
 from telephony.callcentre import queueing as qc
 from telephony.callcentre import service
 from telephony.callcentre.acd import Offer
+from telephony.callcentre.control import CONSULT_PREFIX
 from telephony.callcentre.models import Agent, Overflow, Queue, QueueCall
 from telephony.callcentre.state import AgentState, EntryState
 from telephony.calls import service as calls
@@ -281,6 +282,9 @@ class QueueCalls:
             channel_id = event["channel"]["id"]
             binding = self.channels.get(channel_id)
             if binding is None:
+                if channel_id.startswith(CONSULT_PREFIX):
+                    async with self.lock:
+                        await self._consult_gone(channel_id, event)
                 return
             async with self.lock:
                 await self._channel_gone(binding, channel_id)
@@ -412,6 +416,7 @@ class QueueCalls:
         redispatch = None
         hangup = bridge = None
         moved: tuple[QueueCall, Queue, uuid.UUID | None] | None = None
+        taken: QueueCall | None = None
         async with self.session(binding.tenant_id) as s:
             entry = await s.get(QueueCall, binding.entry_id)
             if entry is None:
@@ -432,8 +437,11 @@ class QueueCalls:
             elif entry.state is EntryState.ANSWERED and entry.ended_at is None:
                 qc.ended(s, entry, queue, agent, now)
                 bridge = entry.bridge_id
-                if entry.extra.get("transfer"):
-                    moved = await self._transferred(s, entry, entry.extra["transfer"], now)
+                transfer = entry.extra.get("transfer")
+                if transfer and transfer.get("kind") == "attended":
+                    taken = await self._handed_over(s, entry, transfer, now)
+                elif transfer:
+                    moved = await self._transferred(s, entry, transfer, now)
                 else:
                     hangup = entry.channel_id
                     if entry.call_id is not None:
@@ -441,6 +449,12 @@ class QueueCalls:
                         await calls.end_call(s, call, Disposition.ANSWERED, "agent hung up")
             await qc.publish_stats(s, queue, now)
             await s.commit()
+        if taken is not None:
+            # The colleague's consultation leg is now the call's agent leg.
+            self.channels[taken.channel_id] = Binding(binding.tenant_id, taken.id, "caller")
+            for leg in qc.legs(taken):
+                self.channels[leg] = Binding(binding.tenant_id, taken.id, "agent")
+            return
         if moved is not None:
             new_entry, target_queue, direct = moved
             self.channels[new_entry.channel_id] = Binding(binding.tenant_id, new_entry.id, "caller")
@@ -481,6 +495,66 @@ class QueueCalls:
             call = await calls.get_call(s, entry.call_id)
             call.queue = target.name
         return moved, target, direct
+
+    async def _handed_over(
+        self, s: AsyncSession, entry: QueueCall, transfer: dict[str, str], now: datetime
+    ) -> QueueCall | None:
+        """An attended transfer completed: the consulted agent owns the call from now."""
+        other = await s.get(Agent, uuid.UUID(transfer["agent_id"]))
+        queue = await s.get(Queue, entry.queue_id)
+        if other is None or queue is None or other.state is not AgentState.RINGING:
+            return None
+        qc.transferred(s, entry, "attended", f"agent:{other.id}", now)
+        taken = await qc.enter(
+            s,
+            queue,
+            call_id=entry.call_id,
+            channel_id=entry.channel_id,
+            caller=entry.caller,
+            priority=entry.priority,
+            now=now,
+        )
+        qc.move_entry(taken, EntryState.OFFERED)
+        taken.offered_at = now
+        taken.offers = 1
+        taken.extra = {"legs": {transfer["leg"]: str(other.id)}}
+        qc.answered(s, taken, other, entry.bridge_id or f"cc-{entry.id}", now)
+        if entry.call_id is not None:
+            call = await calls.get_call(s, entry.call_id)
+            call.agent = other.name
+        return taken
+
+    async def _consult_gone(self, channel_id: str, event: dict[str, Any]) -> None:
+        """A consultation leg ended before its transfer completed: back to the caller."""
+        entry_id = channel_id.removeprefix(CONSULT_PREFIX)[:36]
+        try:
+            parsed = uuid.UUID(entry_id)
+        except ValueError:
+            return
+        now = self.clock()
+        async with self.db.session() as s:
+            unscoped(s)
+            entry = await s.get(QueueCall, parsed)
+            found = entry.extra.get("consult") if entry is not None else None
+            if entry is None or not found or found["leg"] != channel_id:
+                return
+            if entry.extra.get("transfer") or entry.ended_at is not None:
+                return  # completed (the leg lives on as the call's) or the call is over
+            scoped_to(s, entry.tenant_id)
+            extra = dict(entry.extra)
+            extra.pop("consult")
+            entry.extra = extra
+            other = await s.get(Agent, uuid.UUID(found["agent_id"]))
+            if other is not None and other.state is AgentState.RINGING:
+                # Never picked up: the same rule as an unanswered offer.
+                rang_out = event["channel"].get("state") != "Up"
+                target = AgentState.NOT_READY if rang_out else AgentState.AVAILABLE
+                service.move_agent(s, other, target, "consultation ended", now=now)
+            await s.commit()
+            bridge, leg = entry.bridge_id or f"cc-{entry.id}", next(iter(qc.legs(entry)))
+        await self._safely(self.ari.bridges.add_channel(bridge, [leg]))
+        await self._safely(self.ari.bridges.stop_moh(bridge))
+        await self._safely(self.ari.bridges.destroy(found["bridge"]))
 
     # ------------------------------------------------------------------ overflow
 

@@ -145,3 +145,80 @@ async def test_supervisor_listens_through_a_snoop_and_barges_into_the_bridge(
         f"{API}/agents/{agent.id}/monitor", headers=sup.auth, json={"mode": "spy", "endpoint": "x"}
     )
     assert r.status_code == 422 and "mode" in r.text
+
+
+async def test_attended_transfer_consults_then_hands_the_caller_over(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
+) -> None:
+    person, agent, queue, caller, leg = await answered_call(hub, client, sim, stasis, tenant)
+    colleague = await make_agent(hub, tenant.id, "PJSIP/agent-c", [queue])
+    sim.endpoints["PJSIP/agent-c"] = RING
+    r = await client.post(
+        f"{API}/agents/me/transfer",
+        headers=person.auth,
+        json={"kind": "attended", "agent_id": str(colleague.id)},
+    )
+    assert r.status_code == 200, r.text
+    consult = await ringing_leg(sim, "PJSIP/agent-c")
+    [call_bridge] = [b for b in sim.bridges.values() if caller in b.channels]
+    assert set(call_bridge.channels) == {caller} and call_bridge.moh_class == "default"
+    sim.remote_answer(consult)
+    r = await client.post(f"{API}/agents/me/transfer/complete", headers=person.auth)
+    assert r.status_code == 200, r.text
+    await eventually(sim, lambda: leg not in sim.channels)
+    await eventually(sim, lambda: set(sim.bridges[call_bridge.id].channels) == {caller, consult})
+
+    async def handed_over() -> bool:
+        a = await agent_now(hub, tenant.id, agent.id)
+        c = await agent_now(hub, tenant.id, colleague.id)
+        return a.state is AgentState.WRAP_UP and c.state is AgentState.ON_CALL
+
+    await until(handed_over)
+    first, taken = await queue_calls(hub, tenant.id)
+    assert first.transferred_at is not None and taken.agent_id == colleague.id
+    # The colleague now owns the call: their hang-up ends it.
+    sim.remote_hangup(consult)
+    await eventually(sim, lambda: caller not in sim.channels)
+
+
+async def test_cancelled_consultation_returns_the_agent_to_the_caller(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
+) -> None:
+    person, agent, queue, caller, leg = await answered_call(hub, client, sim, stasis, tenant)
+    colleague = await make_agent(hub, tenant.id, "PJSIP/agent-d", [queue])
+    sim.endpoints["PJSIP/agent-d"] = RING
+    await client.post(
+        f"{API}/agents/me/transfer",
+        headers=person.auth,
+        json={"kind": "attended", "agent_id": str(colleague.id)},
+    )
+    consult = await ringing_leg(sim, "PJSIP/agent-d")
+    r = await client.post(f"{API}/agents/me/transfer/cancel", headers=person.auth)
+    assert r.status_code == 200, r.text
+    await eventually(sim, lambda: consult not in sim.channels)
+    assert any(set(b.channels) == {caller, leg} for b in sim.bridges.values())
+    assert (await agent_now(hub, tenant.id, colleague.id)).state is AgentState.AVAILABLE
+    assert (await agent_now(hub, tenant.id, agent.id)).state is AgentState.ON_CALL
+    r = await client.post(f"{API}/agents/me/transfer/complete", headers=person.auth)
+    assert r.status_code == 409 and "no consultation" in r.text
+
+
+async def test_consultation_that_rings_out_puts_the_agent_back_with_the_caller(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
+) -> None:
+    person, agent, queue, caller, leg = await answered_call(hub, client, sim, stasis, tenant)
+    colleague = await make_agent(hub, tenant.id, "PJSIP/agent-e", [queue])
+    sim.endpoints["PJSIP/agent-e"] = EndpointBehaviour(outcome="noanswer", after=0.05)
+    await client.post(
+        f"{API}/agents/me/transfer",
+        headers=person.auth,
+        json={"kind": "attended", "agent_id": str(colleague.id)},
+    )
+
+    async def not_ready() -> bool:
+        return (await agent_now(hub, tenant.id, colleague.id)).state is AgentState.NOT_READY
+
+    await until(not_ready)
+    await eventually(
+        sim, lambda: any(set(b.channels) == {caller, leg} for b in sim.bridges.values())
+    )
