@@ -222,3 +222,4 @@ async def test_consultation_that_rings_out_puts_the_agent_back_with_the_caller(
     await eventually(
         sim, lambda: any(set(b.channels) == {caller, leg} for b in sim.bridges.values())
     )
+    assert (await agent_now(hub, tenant.id, agent.id)).state is AgentState.ON_CALL
