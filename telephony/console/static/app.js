@@ -45,7 +45,7 @@ function showState(state, reason) {
 }
 
 function showStats(agent) {
-  if (!agent) { fill($("#my-stats"), h("span", { class: "muted" }, "no agent profile")); return; }
+  if (!agent) { fill($("#my-stats")); return; }
   const item = (label, v) => h("span", {}, h("b", {}, v ?? 0), ` ${label}`);
   fill($("#my-stats"), item("calls taken", agent.calls_taken),
     h("span", {}, "since ", h("b", {}, agent.state_since ? new Date(agent.state_since).toLocaleTimeString() : "–")));
@@ -90,7 +90,8 @@ async function start() {
     profile = await callcentre.me().catch(() => null);
     phone.me.endpoint = profile?.endpoint;
     if (profile) showState(profile.state, profile.reason);
-    $("#state-select").disabled = !profile;
+    // Without a call-centre profile (a supervisor who takes no calls) there is no state.
+    $("#state-box").hidden = !profile;
     showStats(profile);
     phone.loadHistory();
     messages.loadThreads();

@@ -3,10 +3,15 @@
 import { callcentre } from "/console/callcentre.js";
 import { $, fill, h, seconds, toast, when } from "/console/dom.js";
 
+const ENDPOINT_KEY = "huitong.console.monitor-endpoint";
+
 export class Wallboard {
   constructor({ mine }) {
     this.mine = mine; // () => the supervisor's own agent profile (their endpoint), or null
     this.queues = new Map(); this.agents = new Map(); this.calls = new Map();
+    const input = $("#monitor-endpoint");
+    input.value = localStorage.getItem(ENDPOINT_KEY) || "";
+    input.addEventListener("change", () => localStorage.setItem(ENDPOINT_KEY, input.value.trim()));
   }
 
   async load() {
@@ -96,8 +101,10 @@ export class Wallboard {
   }
 
   async monitor(agent, mode) {
-    const endpoint = this.mine()?.endpoint;
-    if (!endpoint) { toast(`${mode} needs your phone`, "endpoint: you have no agent profile with an endpoint", "high"); return; }
+    const input = $("#monitor-endpoint");
+    if (!input.value.trim() && this.mine()?.endpoint) input.value = this.mine().endpoint;
+    const endpoint = input.value.trim();
+    if (!endpoint) { toast(`${mode} needs your phone`, "endpoint: enter the phone to ring above", "high"); input.focus(); return; }
     try { await callcentre.monitor(agent.id, mode, endpoint); toast(`${mode}: ${agent.name}`, `ringing ${endpoint}`); }
     catch (e) { toast(`${mode} failed`, e.message, "high"); }
   }

@@ -1,6 +1,7 @@
 """A queue call end to end, in three browser tabs: a caller dials the queue's number (ARI
 simulator), the supervisor's wallboard shows them waiting, an agent goes available and gets
-the screen pop with the caller's CRM record, picks up, opens a ticket, holds and resumes, then
+the screen pop with the caller's CRM record, picks up, opens a ticket, the supervisor listens
+in, the agent holds and resumes, then
 transfers to a colleague, whose console pops the same caller; the colleague picks up, hangs
 up from the console, and both write their wrap-ups. The wallboard follows every step."""
 
@@ -123,6 +124,7 @@ async def test_a_queue_call_from_ring_to_wrap_up_in_the_agent_and_supervisor_con
         # The agent picks up the desk phone: the card turns into the call controls.
         sim.remote_answer(await agent_leg(sim))
         await ap.wait_for_selector("#call-card.active #btn-hangup", timeout=10000)
+        await sp.wait_for_selector(f"{li_row} button:text('listen')")
         await sp.wait_for_selector(f"{li_row} .state-pill:text('on_call')")
         await sp.wait_for_selector(
             f".tile[data-queue='{queue_id}'] [data-stat=waiting]:text-is('0')"
@@ -136,6 +138,15 @@ async def test_a_queue_call_from_ring_to_wrap_up_in_the_agent_and_supervisor_con
         await ap.select_option("#ticket-priority", "high")
         await ap.click("#ticket-form button[type=submit]")
         await ap.wait_for_selector("#pop-tickets :text('Call from Han Meimei')")
+
+        # The supervisor listens in from the wallboard, on their own desk phone.
+        sim.endpoints["PJSIP/wang-desk"] = EndpointBehaviour(outcome="ring")
+        await sp.fill("#monitor-endpoint", "PJSIP/wang-desk")
+        await sp.click(f"{li_row} button:text('listen')")
+        await sp.locator(".toast", has_text="listen: Li Na").wait_for()
+        leg = next(c.id for c in sim.channels.values() if c.endpoint == DESK)
+        snoops = sim.requests_for(nickname="snoopChannel", channelId=leg)
+        assert snoops and snoops[0].query["spy"] == "both"
 
         # Hold and resume from the console: the caller's channel follows.
         await ap.click("#btn-hold")
