@@ -1,7 +1,7 @@
 // The console's entry point: sign-in, the live socket, and routing pushes to the panes.
 import { api, session, signIn } from "/console/api.js";
 import { callcentre } from "/console/callcentre.js";
-import { $, $$, fill, h, toast } from "/console/dom.js";
+import { $, $$, fill, h, seconds, toast } from "/console/dom.js";
 import { Messages } from "/console/sms.js";
 import { Phone } from "/console/phone.js";
 import { startAudio } from "/console/sip.js";
@@ -44,11 +44,25 @@ function showState(state, reason) {
   $("#pause-reason").hidden = $("#state-select").value !== "paused";
 }
 
+// The agent's own day: queue calls they answered since local midnight, average handle time.
+let today = null;
+async function loadToday(agent) {
+  if (!agent) { today = null; return; }
+  const rows = (await callcentre.queueCalls().catch(() => null)) || [];
+  const midnight = new Date(); midnight.setHours(0, 0, 0, 0);
+  const mine = rows.filter((r) => r.agent_id === agent.id && r.answered_at && new Date(r.answered_at) >= midnight);
+  const handled = mine.filter((r) => r.handle_seconds !== null && r.handle_seconds !== undefined);
+  const avg = handled.length ? handled.reduce((a, r) => a + r.handle_seconds, 0) / handled.length : null;
+  today = { answered: mine.length, avg };
+}
+
 function showStats(agent) {
   if (!agent) { fill($("#my-stats")); return; }
-  const item = (label, v) => h("span", {}, h("b", {}, v ?? 0), ` ${label}`);
-  fill($("#my-stats"), item("calls taken", agent.calls_taken),
-    h("span", {}, "since ", h("b", {}, agent.state_since ? new Date(agent.state_since).toLocaleTimeString() : "–")));
+  const item = (label, v, id) => h("span", {}, h("b", { id }, v ?? 0), ` ${label}`);
+  fill($("#my-stats"),
+    item("answered today", today?.answered, "stat-answered"),
+    item("avg handle", today?.avg === null || today?.avg === undefined ? "–" : seconds(today.avg), "stat-aht"),
+    h("span", {}, `${agent.state} since `, h("b", {}, agent.state_since ? new Date(agent.state_since).toLocaleTimeString() : "–")));
 }
 
 async function start() {
@@ -90,6 +104,7 @@ async function start() {
     profile = await callcentre.me().catch(() => null);
     phone.me.endpoint = profile?.endpoint;
     if (profile) showState(profile.state, profile.reason);
+    await loadToday(profile);
     // Without a call-centre profile (a supervisor who takes no calls) there is no state.
     $("#state-box").hidden = !profile;
     showStats(profile);
@@ -105,7 +120,11 @@ async function start() {
     agent: (m) => {
       if (m.user_id === me.user_id) {
         showState(m.to_state, m.reason);
-        if (profile) { profile.state = m.to_state; profile.state_since = m.at; showStats(profile); }
+        if (profile) {
+          profile.state = m.to_state; profile.state_since = m.at;
+          if (m.from_state === "on_call") loadToday(profile).then(() => showStats(profile));
+          showStats(profile);
+        }
         phone.myState(m.from_state, m.to_state);
       }
       wallboard?.agent(m);

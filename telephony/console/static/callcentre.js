@@ -17,6 +17,7 @@ export const callcentre = {
   dial: (number) => post("/agents/me/call/dial", { number }),
   agents: () => optional(`${CC}/agents`),
   queues: () => optional(`${CC}/queues`),
+  queueCalls: (limit = 500) => optional(`${CC}/queue-calls?limit=${limit}`),
   queueStats: (id) => optional(`${CC}/queues/${id}/stats`),
   monitor: (agentId, mode, endpoint) => post(`/agents/${agentId}/monitor`, { mode, endpoint }),
 };
