@@ -103,6 +103,7 @@ async function start() {
   async function refresh() {
     profile = await callcentre.me().catch(() => null);
     phone.me.endpoint = profile?.endpoint;
+    phone.me.agentId = profile?.id;
     if (profile) showState(profile.state, profile.reason);
     await loadToday(profile);
     // Without a call-centre profile (a supervisor who takes no calls) there is no state.

@@ -257,16 +257,22 @@ export class Phone {
 
   async loadHistory() {
     try {
-      let calls = await api("/api/v1/calls?limit=50");
-      // An agent sees the calls that reached their phone; a supervisor the tenant's.
-      if (this.me.role === "agent" && this.me.endpoint) calls = calls.filter((c) => c.agent === this.me.endpoint);
-      calls = calls.slice(0, 20);
-      fill($("#history"), calls.length ? calls.map((c) => {
-        const other = c.direction === "outbound" ? c.callee : c.caller;
-        return h("li", {}, h("span", { class: "pill" }, c.direction === "outbound" ? "out" : "in"),
-          tel(other, this.dial), h("span", { class: "muted" }, c.state || c.disposition || ""),
-          h("span", { class: "muted", style: "margin-left:auto" }, when(c.started_at)));
-      }) : h("li", { class: "muted" }, "No calls yet"));
+      let items;
+      if (this.me.agentId) {
+        // An agent's history is the queue calls they took (a transferred call included).
+        const rows = (await callcentre.queueCalls(200)) || [];
+        items = rows.filter((r) => r.agent_id === this.me.agentId).slice(0, 20).map((r) => ({
+          dir: "in", number: r.caller, note: r.wrapup_code || r.outcome || "", at: r.answered_at || r.entered_at }));
+      } else {
+        const calls = await api("/api/v1/calls?limit=20");
+        items = calls.map((c) => ({ dir: c.direction === "outbound" ? "out" : "in",
+          number: c.direction === "outbound" ? c.callee : c.caller, note: c.state, at: c.started_at }));
+      }
+      fill($("#history"), items.length ? items.map((c) => h("li", {},
+        h("span", { class: "pill" }, c.dir), tel(c.number, this.dial), h("span", { class: "muted" }, c.note),
+        h("span", { class: "muted", style: "margin-left:auto" }, when(c.at))))
+        : h("li", { class: "muted" }, "No calls yet"));
     } catch (e) { fill($("#history"), h("li", { class: "error" }, e.message)); }
   }
+
 }

@@ -188,6 +188,7 @@ async def test_a_queue_call_from_ring_to_wrap_up_in_the_agent_and_supervisor_con
         await ap.click("#wrapup-form button[type=submit]")
         await ap.wait_for_selector("#wrapup", state="hidden")
         await ap.wait_for_selector("#stat-answered:text-is('1')")  # the agent's own figures
+        await ap.wait_for_selector(f"#history button.tel:text-is('{CALLER}')")
         await shoot(ap, "15-agent-after-wrap-up")
 
         # The colleague hangs up from the console and wraps up too.
