@@ -106,6 +106,7 @@ async function start() {
     phone.me.agentId = profile?.id;
     if (profile) showState(profile.state, profile.reason);
     await loadToday(profile);
+    await phone.restore(profile);
     // Without a call-centre profile (a supervisor who takes no calls) there is no state.
     $("#state-box").hidden = !profile;
     showStats(profile);

@@ -29,6 +29,31 @@ export class Phone {
     }, k)));
   }
 
+  // After a reload or a reconnect: rebuild the card from the agent's state and queue calls,
+  // so a page reloaded mid-call keeps its controls and its wrap-up.
+  async restore(profile) {
+    if (!profile) return;
+    const busy = ["ringing", "on_call", "wrap_up"].includes(profile.state);
+    if (!busy) { if (this.call && !this.call.outbound) { this.call = null; this.render(); } return; }
+    const rows = (await callcentre.queueCalls(50).catch(() => null)) || [];
+    const last = rows.find((r) => r.agent_id === profile.id);
+    if (!last) return;
+    if (profile.state === "wrap_up") {
+      if (this.call && !this.call.outbound) { this.call = null; this.render(); }
+      if (!this.wrapping && !last.wrapup_code) this.startWrapUp({ id: last.call_id, caller: last.caller, pop: await this.lookup(last.caller) });
+      return;
+    }
+    if (this.call?.id === last.call_id) {
+      if (profile.state === "on_call" && this.call.state !== "active") { this.call.state = "active"; this.render(); }
+      return;
+    }
+    const since = Date.parse(last.answered_at || last.offered_at || last.entered_at) || Date.now();
+    this.call = { id: last.call_id, caller: last.caller, queueId: last.queue_id,
+                  state: profile.state === "on_call" ? "active" : "ringing", muted: false, held: false,
+                  pop: await this.lookup(last.caller), since };
+    this.render();
+  }
+
   // ------------------------------------------------------------------ pushes
   async offer(msg) {
     // A queue call offered to this agent: pop the caller before anyone answers.

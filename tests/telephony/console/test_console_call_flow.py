@@ -125,6 +125,12 @@ async def test_a_queue_call_from_ring_to_wrap_up_in_the_agent_and_supervisor_con
         sim.remote_answer(await agent_leg(sim))
         await ap.wait_for_selector("#call-card.active #btn-hangup", timeout=10000)
         await sp.wait_for_selector(f"{li_row} button:text('listen')")
+
+        # A reload mid-call loses nothing: the card comes back with the caller and controls.
+        await ap.reload()
+        await ap.wait_for_selector("#call-card.active #btn-hangup")
+        assert await ap.text_content("#pop-caller") == CALLER
+        assert "Han Meimei" in (await ap.text_content("#pop-contact") or "")
         await sp.wait_for_selector(f"{li_row} .state-pill:text('on_call')")
         await sp.wait_for_selector(
             f".tile[data-queue='{queue_id}'] [data-stat=waiting]:text-is('0')"
