@@ -18,26 +18,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from comms.db.base import utcnow
-from comms.db.engine import Database
 from comms.db.tenancy import scoped_to, unscoped
-from comms.queries import Queries, UnknownQuery
-from telephony.ari import AriClient, AriError
+from comms.queries import UnknownQuery
+from telephony.ari import AriError
 from telephony.callcentre import queueing as qc
 from telephony.callcentre import service
 from telephony.callcentre.acd import Offer
 from telephony.callcentre.control import CONSULT_PREFIX
-from telephony.callcentre.models import Agent, Overflow, Queue, QueueCall
+from telephony.callcentre.models import Agent, Queue, QueueCall
+from telephony.callcentre.stasis_base import LEG_ARG, Binding, log
+from telephony.callcentre.stasis_clock import QueueClock
+from telephony.callcentre.stasis_transfers import QueueTransfers
 from telephony.callcentre.state import AgentState, EntryState
 from telephony.calls import service as calls
 from telephony.calls.models import LegRole
@@ -45,44 +42,13 @@ from telephony.calls.state import CallState
 from telephony.vpmn import service as vpmn
 from telephony.vpmn.models import Disposition
 
-log = logging.getLogger(__name__)
-
-LEG_ARG = "leg"  # the same marker calls/stasis.py uses: StasisStart of our own legs is ignored
 PRIORITY_BOOST = 10
 
-
-@dataclass(frozen=True)
-class Binding:
-    tenant_id: uuid.UUID
-    entry_id: uuid.UUID
-    role: str  # caller | agent | callback (the leg calling a callback customer)
+__all__ = ["Binding", "QueueCalls"]
 
 
-class QueueCalls:
+class QueueCalls(QueueClock, QueueTransfers):
     """Drives queued callers; every decision is persisted before the next ARI command."""
-
-    def __init__(
-        self,
-        ari: AriClient,
-        db: Database,
-        *,
-        queries: Queries | None = None,
-        tick_seconds: float = 1.0,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.ari = ari
-        self.db = db
-        self.queries = queries
-        self.tick_seconds = tick_seconds
-        self.clock = clock
-        self.channels: dict[str, Binding] = {}
-        self.lock = asyncio.Lock()
-        self._ticker: asyncio.Task[None] | None = None
-
-    def session(self, tenant_id: uuid.UUID) -> AsyncSession:
-        s = self.db.sessionmaker()
-        scoped_to(s, tenant_id)
-        return s
 
     def start(self) -> None:
         if self._ticker is None:
@@ -472,268 +438,6 @@ class QueueCalls:
         if redispatch is not None:
             await self._dispatch(binding.tenant_id, redispatch)
 
-    async def _transferred(
-        self, s: AsyncSession, entry: QueueCall, transfer: dict[str, str], now: datetime
-    ) -> tuple[QueueCall, Queue, uuid.UUID | None]:
-        """A blind transfer the agent asked for (control.py): the caller queues again."""
-        direct = uuid.UUID(transfer["agent_id"]) if "agent_id" in transfer else None
-        queue_id = uuid.UUID(transfer["queue_id"]) if "queue_id" in transfer else entry.queue_id
-        target = await s.get(Queue, queue_id) or await s.get(Queue, entry.queue_id)
-        assert target is not None
-        to = f"agent:{direct}" if direct else f"queue:{target.id}"
-        qc.transferred(s, entry, "blind", to, now)
-        moved = await qc.enter(
-            s,
-            target,
-            call_id=entry.call_id,
-            channel_id=entry.channel_id,
-            caller=entry.caller,
-            priority=entry.priority,
-            now=now,
-        )
-        if entry.call_id is not None:
-            call = await calls.get_call(s, entry.call_id)
-            call.queue = target.name
-        return moved, target, direct
-
-    async def _handed_over(
-        self, s: AsyncSession, entry: QueueCall, transfer: dict[str, str], now: datetime
-    ) -> QueueCall | None:
-        """An attended transfer completed: the consulted agent owns the call from now."""
-        other = await s.get(Agent, uuid.UUID(transfer["agent_id"]))
-        queue = await s.get(Queue, entry.queue_id)
-        if other is None or queue is None or other.state is not AgentState.RINGING:
-            return None
-        qc.transferred(s, entry, "attended", f"agent:{other.id}", now)
-        taken = await qc.enter(
-            s,
-            queue,
-            call_id=entry.call_id,
-            channel_id=entry.channel_id,
-            caller=entry.caller,
-            priority=entry.priority,
-            now=now,
-        )
-        qc.move_entry(taken, EntryState.OFFERED)
-        taken.offered_at = now
-        taken.offers = 1
-        taken.extra = {"legs": {transfer["leg"]: str(other.id)}}
-        qc.answered(s, taken, other, entry.bridge_id or f"cc-{entry.id}", now)
-        if entry.call_id is not None:
-            call = await calls.get_call(s, entry.call_id)
-            call.agent = other.name
-        return taken
-
-    async def _consult_gone(self, channel_id: str, event: dict[str, Any]) -> None:
-        """A consultation leg ended before its transfer completed: back to the caller."""
-        entry_id = channel_id.removeprefix(CONSULT_PREFIX)[:36]
-        try:
-            parsed = uuid.UUID(entry_id)
-        except ValueError:
-            return
-        now = self.clock()
-        async with self.db.session() as s:
-            unscoped(s)
-            entry = await s.get(QueueCall, parsed)
-            found = entry.extra.get("consult") if entry is not None else None
-            if entry is None or not found or found["leg"] != channel_id:
-                return
-            if entry.extra.get("transfer") or entry.ended_at is not None:
-                return  # completed (the leg lives on as the call's) or the call is over
-            scoped_to(s, entry.tenant_id)
-            extra = dict(entry.extra)
-            extra.pop("consult")
-            entry.extra = extra
-            other = await s.get(Agent, uuid.UUID(found["agent_id"]))
-            if other is not None and other.state is AgentState.RINGING:
-                # Never picked up: the same rule as an unanswered offer.
-                rang_out = event["channel"].get("state") != "Up"
-                target = AgentState.NOT_READY if rang_out else AgentState.AVAILABLE
-                service.move_agent(s, other, target, "consultation ended", now=now)
-            await s.commit()
-            bridge, leg = entry.bridge_id or f"cc-{entry.id}", next(iter(qc.legs(entry)))
-        await self._safely(self.ari.bridges.add_channel(bridge, [leg]))
-        await self._safely(self.ari.bridges.stop_moh(bridge))
-        await self._safely(self.ari.bridges.destroy(found["bridge"]))
-
-    # ------------------------------------------------------------------ overflow
-
-    async def _overflow(self, tenant_id: uuid.UUID, entry_id: uuid.UUID, why: str) -> None:
-        now = self.clock()
-        async with self.session(tenant_id) as s:
-            entry = await s.get(QueueCall, entry_id)
-            queue = await s.get(Queue, entry.queue_id) if entry else None
-            if entry is None or queue is None or entry.state is not EntryState.WAITING:
-                return
-            channel = entry.channel_id
-            target, next_queue = queue.overflow, None
-            if target is Overflow.QUEUE and queue.overflow_queue_id is not None:
-                next_queue = await s.get(Queue, queue.overflow_queue_id)
-            if target is Overflow.QUEUE and next_queue is not None:
-                qc.overflowed(s, entry, "queue", now, next_queue.id)
-                moved = await qc.enter(
-                    s,
-                    next_queue,
-                    call_id=entry.call_id,
-                    channel_id=channel,
-                    caller=entry.caller,
-                    priority=entry.priority,
-                    now=now,
-                )
-                if entry.call_id is not None:
-                    call = await calls.get_call(s, entry.call_id)
-                    call.queue = next_queue.name
-                await s.commit()
-                self.channels[channel] = Binding(tenant_id, moved.id, "caller")
-                await self._dispatch(tenant_id, next_queue.id)
-                return
-            if target is Overflow.VOICEMAIL and queue.overflow_mailbox:
-                qc.overflowed(s, entry, "voicemail", now)
-                await s.commit()
-                await self._safely(self.ari.channels.stop_moh(channel))
-                await self._safely(
-                    self.ari.channels.record(
-                        channel,
-                        f"voicemail/{queue.overflow_mailbox}/{uuid.uuid4().hex}",
-                        "wav",
-                        max_duration_seconds=120,
-                        max_silence_seconds=10,
-                        beep=True,
-                        terminate_on="#",
-                    )
-                )
-                return
-            if target is Overflow.CALLBACK:
-                # The caller keeps their place (entered_at) and is called back by an agent.
-                qc.overflowed(s, entry, "callback", now)
-                await s.commit()
-                await self._safely(self.ari.channels.stop_moh(channel))
-                await self._safely(
-                    self.ari.channels.play(channel, "sound:queue-callback-registered")
-                )
-                await self._safely(self.ari.channels.hangup(channel, "normal"))
-                return
-            log.info("queue call %s: %s and no overflow target: busy", entry.id, why)
-            qc.overflowed(s, entry, "busy", now)
-            await s.commit()
-        await self._safely(self.ari.channels.hangup(channel, "busy"))
-
-    # ------------------------------------------------------------------ announcements
-
-    async def _announce(self, tenant_id: uuid.UUID, entry_id: uuid.UUID) -> None:
-        now = self.clock()
-        async with self.session(tenant_id) as s:
-            entry = await s.get(QueueCall, entry_id)
-            if entry is None or entry.state is not EntryState.WAITING:
-                return
-            place = await qc.position(s, entry)
-            entry.extra = {**entry.extra, "announced_at": now.isoformat(), "announcing": True}
-            expected = await self._expected_wait(s, entry, place)
-            await s.commit()
-        media = (
-            ["sound:queue-youarenext"]
-            if place == 1
-            else ["sound:queue-thereare", f"digits:{place - 1}", "sound:queue-callswaiting"]
-        )
-        if expected is not None:
-            media += [
-                "sound:queue-holdtime",
-                f"digits:{max(1, round(expected / 60))}",
-                "sound:queue-minutes",
-            ]
-        channel = entry.channel_id
-        await self._safely(self.ari.channels.stop_moh(channel))
-        await self._safely(
-            self.ari.channels.play(channel, media, playback_id=f"cc-announce-{uuid.uuid4().hex}")
-        )
-
-    async def _expected_wait(self, s: AsyncSession, entry: QueueCall, place: int) -> float | None:
-        recent = list(
-            await s.scalars(
-                select(QueueCall.handle_seconds)
-                .where(QueueCall.queue_id == entry.queue_id, QueueCall.handle_seconds.is_not(None))
-                .order_by(QueueCall.ended_at.desc())
-                .limit(50)
-            )
-        )
-        staffed = [
-            a
-            for a in await service.agents_of_queue(s, entry.queue_id)
-            if a.state not in (AgentState.LOGGED_OUT, AgentState.PAUSED)
-        ]
-        if not recent or not staffed:
-            return None
-        handle = sum(h for h in recent if h is not None) / len(recent)
-        return place * handle / len(staffed)
-
-    async def _announcement_over(self, binding: Binding, channel_id: str) -> None:
-        async with self.session(binding.tenant_id) as s:
-            entry = await s.get(QueueCall, binding.entry_id)
-            if entry is None or entry.state is not EntryState.WAITING:
-                return
-            queue = await s.get(Queue, entry.queue_id)
-            entry.extra = {**entry.extra, "announcing": False}
-            await s.commit()
-            moh = queue.moh_class if queue else "default"
-        await self._safely(self.ari.channels.start_moh(channel_id, moh))
-
-    # ------------------------------------------------------------------ the clock
-
-    async def _tick_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.tick_seconds)
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("call-centre tick failed")
-
-    async def tick(self) -> None:
-        """Wrap-ups that are over, callers past max wait, announcements due, offers to make.
-
-        Agents made available by the API (another process) are picked up here too.
-        """
-        async with self.lock:
-            now = self.clock()
-            async with self.db.session() as s:
-                unscoped(s)
-                wrapped = list(
-                    await s.scalars(
-                        select(Agent).where(
-                            Agent.state == AgentState.WRAP_UP, Agent.wrapup_until <= now
-                        )
-                    )
-                )
-                for agent in wrapped:
-                    service.move_agent(s, agent, AgentState.AVAILABLE, "wrap-up over", now=now)
-                waiting = list(
-                    await s.execute(
-                        select(QueueCall, Queue)
-                        .join(Queue, Queue.id == QueueCall.queue_id)
-                        .where(QueueCall.state.in_(qc.WAITING))
-                    )
-                )
-                await s.commit()
-            overdue, announce, queues = [], [], set()
-            for entry, queue in waiting:
-                queues.add((entry.tenant_id, queue.id))
-                if entry.state is not EntryState.WAITING:
-                    continue
-                if queue.max_wait is not None and now - entry.entered_at >= timedelta(
-                    seconds=queue.max_wait
-                ):
-                    overdue.append((entry.tenant_id, entry.id))
-                elif queue.announce_interval and not entry.extra.get("announcing"):
-                    last = entry.extra.get("announced_at")
-                    since = datetime.fromisoformat(last) if last else entry.entered_at
-                    if now - since >= timedelta(seconds=queue.announce_interval):
-                        announce.append((entry.tenant_id, entry.id))
-            for tenant_id, entry_id in overdue:
-                await self._overflow(tenant_id, entry_id, "max wait")
-            for tenant_id, entry_id in announce:
-                await self._announce(tenant_id, entry_id)
-            for tenant_id, queue_id in sorted(queues, key=str):
-                await self._dispatch(tenant_id, queue_id)
-
     # ------------------------------------------------------------------ reconcile
 
     async def reconcile(self, alive: set[str]) -> None:
@@ -759,14 +463,3 @@ class QueueCalls:
             gone.sort(key=lambda g: g[0].role == "caller")
             for binding, channel in gone:
                 await self._channel_gone(binding, channel)
-
-    # ------------------------------------------------------------------ helpers
-
-    async def _safely(self, request: Awaitable[Any]) -> Any:
-        # The far end can hang up between our decision and our command: a 404/409 then is
-        # not an error, the ChannelDestroyed that follows settles the call.
-        try:
-            return await request
-        except AriError as exc:
-            log.info("ARI request failed (channel likely gone): %s", exc)
-            return None

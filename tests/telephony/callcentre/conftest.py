@@ -25,8 +25,8 @@ def ari_spec() -> AriSpec:
 
 @pytest.fixture
 async def sim(ari_spec: AriSpec) -> AsyncIterator[AriSimulator]:
-    # Ring timeouts count in ARI seconds: 15 s of ringing takes 0.3 s here.
-    async with AriSimulator(spec=ari_spec, time_scale=0.02) as simulator:
+    # Ring timeouts count in ARI seconds: 15 s of ringing (the default) takes 1.5 s here.
+    async with AriSimulator(spec=ari_spec, time_scale=0.1) as simulator:
         yield simulator
         assert simulator.violations == []
 

@@ -123,9 +123,9 @@ async def test_callback_rings_the_agent_then_calls_the_customer_back(
     await eventually(sim, lambda: caller not in sim.channels, timeout=5)
     [entry] = await queue_calls(hub, tenant.id)
     assert entry.state is EntryState.CALLBACK_REQUESTED
-    agent = await make_agent(hub, tenant.id, "PJSIP/cb-agent", [queue])
     sim.endpoints["PJSIP/cb-agent"] = RING
     sim.endpoints["PJSIP/+8613700000035@carrier"] = RING
+    agent = await make_agent(hub, tenant.id, "PJSIP/cb-agent", [queue])
     leg = await ringing_leg(sim, "PJSIP/cb-agent")
     sim.remote_answer(leg)
     customer = await ringing_leg(sim, "PJSIP/+8613700000035@carrier")
