@@ -21,6 +21,8 @@ from telephony.callcentre.schemas import (
     AgentIn,
     AgentOut,
     AgentUpdate,
+    DialIn,
+    DialOut,
     EntryOut,
     IntervalOut,
     MonitorIn,
@@ -35,7 +37,7 @@ from telephony.callcentre.schemas import (
     TransitionOut,
     WrapupIn,
 )
-from telephony.callcentre.state import OPEN_ENTRY
+from telephony.callcentre.state import OPEN_ENTRY, AgentState
 from telephony.settings import TelephonySettings
 
 router = APIRouter(prefix="/api/v1/callcentre", tags=["callcentre"])
@@ -240,6 +242,18 @@ async def my_transfer_step(
     if step == "complete":
         return await control.complete(control_of(hub), s, agent)
     return await control.cancel(control_of(hub), s, agent)
+
+
+@router.post("/agents/me/call/dial", response_model=DialOut)
+async def my_dial(data: DialIn, actor: AgentDep, s: SessionDep, hub: HubDep) -> object:
+    """Click-to-dial: the agent's phone rings, then the number is called and bridged."""
+    agent = await service.agent_of_user(s, actor.user_id)
+    if agent.state is not AgentState.AVAILABLE:
+        raise Conflict(
+            f"the agent is {agent.state.value}: only an available agent dials", field="state"
+        )
+    call = await control.dial(control_of(hub), s, agent, data.number)
+    return DialOut(call_id=call.id)
 
 
 @router.post("/agents/me/call/{action}", response_model=QueueCallOut)

@@ -228,3 +228,13 @@ class MonitorOut(BaseModel):
     channel_id: str
     bridge_id: str
     snoop_id: str | None
+
+
+class DialIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = Field(min_length=2, max_length=32, pattern=r"^\+?[0-9]+$")
+
+
+class DialOut(BaseModel):
+    call_id: uuid.UUID

@@ -129,8 +129,10 @@ class StasisApp:
         bridges = {b["id"] for b in await self.ari.bridges.list()}
         async with self.db.session() as s:
             unscoped(s)
-            # Queued calls are the call centre's to settle (below).
-            open_calls = [c for c in await calls.open_calls(s) if c.queue is None]
+            # Queued and agent-dialled calls are the call centre's to settle (below).
+            open_calls = [
+                c for c in await calls.open_calls(s) if c.queue is None and c.agent is None
+            ]
             found = [(call, await calls.legs_of(s, call.id)) for call in open_calls]
         for call, legs in found:
             live = self.flows.adopt(call, legs)

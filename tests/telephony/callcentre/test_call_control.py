@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 from cc_testkit import (
     OUTSIDER,
@@ -18,6 +20,7 @@ from cc_testkit import (
 )
 
 from comms.auth.models import Role
+from comms.db.tenancy import scoped_to
 from comms.hub import Hub
 from hubtest import TenantCtx
 from telephony.ari.sim_state import EndpointBehaviour
@@ -25,6 +28,7 @@ from telephony.ari.simulator import AriSimulator
 from telephony.callcentre.control import ARI_SERVICE
 from telephony.callcentre.models import Agent, Queue
 from telephony.callcentre.state import AgentState, EntryState
+from telephony.calls.models import Call
 from telephony.stasis.app import StasisApp
 
 API = "/api/v1/callcentre"
@@ -223,3 +227,48 @@ async def test_consultation_that_rings_out_puts_the_agent_back_with_the_caller(
         sim, lambda: any(set(b.channels) == {caller, leg} for b in sim.bridges.values())
     )
     assert (await agent_now(hub, tenant.id, agent.id)).state is AgentState.ON_CALL
+
+
+async def test_click_to_dial_rings_the_agent_then_the_number_and_bridges_them(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
+) -> None:
+    hub.services[ARI_SERVICE] = stasis.ari
+    person = await make_person(hub, client, tenant.id, "out")
+    sim.endpoints["PJSIP/agent-o"] = RING
+    sim.endpoints["PJSIP/+8613900001111@carrier"] = RING
+    agent = await make_agent(hub, tenant.id, "PJSIP/agent-o", [], user_id=person.user_id)
+    url = f"{API}/agents/me/call/dial"
+    r = await client.post(url, headers=person.auth, json={"number": "139-0000"})
+    assert r.status_code == 422 and "number" in r.text
+    r = await client.post(url, headers=person.auth, json={"number": "+8613900001111"})
+    assert r.status_code == 200, r.text
+    call_id = uuid.UUID(r.json()["call_id"])
+    mine = await ringing_leg(sim, "PJSIP/agent-o")
+    assert (await agent_now(hub, tenant.id, agent.id)).state is AgentState.RINGING
+    r = await client.post(url, headers=person.auth, json={"number": "+8613900001111"})
+    assert r.status_code == 409 and r.json()["field"] == "state"
+    sim.remote_answer(mine)
+    far = await ringing_leg(sim, "PJSIP/+8613900001111@carrier")
+    sim.remote_answer(far)
+
+    async def talking() -> bool:
+        return (await agent_now(hub, tenant.id, agent.id)).state is AgentState.ON_CALL
+
+    await until(talking)
+    assert any(set(b.channels) == {mine, far} for b in sim.bridges.values())
+    sim.remote_hangup(far)
+    await eventually(sim, lambda: mine not in sim.channels)
+
+    async def free_again() -> bool:
+        return (await agent_now(hub, tenant.id, agent.id)).state is AgentState.AVAILABLE
+
+    await until(free_again)
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        made = await s.get(Call, call_id)
+    assert made is not None and made.disposition is not None
+    assert (made.direction.value, made.callee, made.disposition.value) == (
+        "outbound",
+        "+8613900001111",
+        "answered",
+    )
