@@ -14,7 +14,8 @@ export const callcentre = {
   hangup: () => post("/agents/me/call/hangup"),
   // kind: "agent" | "queue"; blind transfer (the back end has no attended or number transfer yet).
   transfer: (kind, target) => post("/agents/me/transfer", { kind: "blind", [`${kind}_id`]: target }),
-  dial: (number) => post("/agents/me/call/dial", { number }),
+  // Click-to-call is the console's own route: the agent's phone rings, then calls the number.
+  dial: (number) => api("/api/v1/console/dial", { method: "POST", body: { number } }),
   agents: () => optional(`${CC}/agents`),
   queues: () => optional(`${CC}/queues`),
   queueCalls: (limit = 500) => optional(`${CC}/queue-calls?limit=${limit}`),

@@ -153,13 +153,14 @@ export class Phone {
     if (!number) { $("#dial-error").textContent = "number: enter a number to call"; return; }
     try {
       const r = await callcentre.dial(number);
-      this.call = { id: r?.call_id ?? r?.id, caller: number, state: "dialling", muted: false, held: false,
-                    pop: await this.lookup(number), since: Date.now(), outbound: true };
-      this.render();
+      toast("Pick up your phone", `${r.endpoint} rings, then calls ${r.number}`);
+      $("#dial-number").value = "";
     } catch (e) {
-      $("#dial-error").textContent = e.status === 404 ? "Click-to-call is not available on this server" : e.message;
+      $("#dial-error").textContent = e.message;
+      toast("Call not placed", e.message, "high");
     }
   }
+
 
   startWrapUp(call) {
     this.wrapping = call;

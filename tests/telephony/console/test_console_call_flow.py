@@ -3,7 +3,8 @@ simulator), the supervisor's wallboard shows them waiting, an agent goes availab
 the screen pop with the caller's CRM record, picks up, opens a ticket, the supervisor listens
 in, the agent holds and resumes, then
 transfers to a colleague, whose console pops the same caller; the colleague picks up, hangs
-up from the console, and both write their wrap-ups. The wallboard follows every step."""
+up from the console, and both write their wrap-ups; the first agent calls the customer back
+from their history. The wallboard follows every step."""
 
 from __future__ import annotations
 
@@ -195,6 +196,12 @@ async def test_a_queue_call_from_ring_to_wrap_up_in_the_agent_and_supervisor_con
         await ap.wait_for_selector("#wrapup", state="hidden")
         await ap.wait_for_selector("#stat-answered:text-is('1')")  # the agent's own figures
         await ap.wait_for_selector(f"#history button.tel:text-is('{CALLER}')")
+
+        # Click-to-call from the history: the agent's own desk phone rings first.
+        await ap.click(f"#history button.tel:text-is('{CALLER}')")
+        await ap.locator(".toast", has_text="Pick up your phone").wait_for()
+        [dialled] = sim.requests_for(nickname="originate")
+        assert (dialled.query["endpoint"], dialled.query["extension"]) == (DESK, CALLER)
         await shoot(ap, "15-agent-after-wrap-up")
 
         # The colleague hangs up from the console and wraps up too.
