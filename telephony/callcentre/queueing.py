@@ -28,6 +28,7 @@ from telephony.callcentre.events import (
 )
 from telephony.callcentre.models import Agent, Queue, QueueCall
 from telephony.callcentre.state import OPEN_ENTRY, AgentState, EntryState, check_entry_move
+from telephony.vpmn.models import Cdr
 
 WAITING = (EntryState.WAITING, EntryState.CALLBACK_REQUESTED)
 
@@ -337,3 +338,20 @@ async def publish_stats(session: AsyncSession, queue: Queue, now: datetime) -> N
         ),
         tenant_id=queue.tenant_id,
     )
+
+
+async def attach_recording(session: AsyncSession, call_id: uuid.UUID) -> None:
+    """Reference the queue's recording(s) of this call on its CDR (written by end_call)."""
+    names = [
+        name
+        for name in await session.scalars(
+            select(QueueCall.recording)
+            .where(QueueCall.call_id == call_id, QueueCall.recording.is_not(None))
+            .order_by(QueueCall.entered_at)
+        )
+        if name
+    ]
+    cdr = await session.scalar(select(Cdr).where(Cdr.call_ref == str(call_id)))
+    if cdr is not None and names:
+        # A transferred call may have been recorded in two queues: keep both names.
+        cdr.recording_ref = ",".join(names)[:300]

@@ -377,6 +377,7 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
             if entry.call_id is not None:
                 call = await calls.get_call(s, entry.call_id)
                 await calls.end_call(s, call, disposition, reason)
+                await qc.attach_recording(s, call.id)
             await qc.publish_stats(s, queue, now)
             await s.commit()
         for leg in hangups:
@@ -420,6 +421,7 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
                     if entry.call_id is not None:
                         call = await calls.get_call(s, entry.call_id)
                         await calls.end_call(s, call, Disposition.ANSWERED, "agent hung up")
+                        await qc.attach_recording(s, call.id)
             await qc.publish_stats(s, queue, now)
             await s.commit()
         if taken is not None:

@@ -11,13 +11,16 @@ from cc_testkit import (
     ringing_leg,
     until,
 )
+from sqlalchemy import select
 
+from comms.db.tenancy import scoped_to
 from comms.hub import Hub
 from hubtest import TenantCtx
 from telephony.ari.sim_state import EndpointBehaviour
 from telephony.ari.simulator import AriSimulator
 from telephony.callcentre.state import AgentState, EntryState
 from telephony.stasis.app import StasisApp
+from telephony.vpmn.models import Cdr
 
 DID = "+861088880003"
 RING = EndpointBehaviour(outcome="ring")
@@ -93,6 +96,15 @@ async def test_ring_all_rings_every_free_agent_and_records_the_answered_call(
     records = sim.requests_for(nickname="record", bridgeId=entry.bridge_id)
     assert records and records[0].query["name"] == entry.recording
     assert set(sim.bridges[entry.bridge_id].channels) == {caller, leg_two}
+    sim.remote_hangup(leg_two)
+
+    async def cdr_written() -> bool:
+        async with hub.db.session() as s:
+            scoped_to(s, tenant.id)
+            cdr = await s.scalar(select(Cdr))
+            return cdr is not None and cdr.recording_ref == entry.recording
+
+    await until(cdr_written)
 
 
 async def test_max_wait_overflow_to_voicemail_records_then_hangs_up(
