@@ -121,6 +121,13 @@ async def transfer(
     elif data.agent_id is not None:
         other = await _free_agent(session, agent, data.agent_id)
         target = {"agent_id": str(other.id)}
+    elif data.number is not None:
+        resolution = await vpmn.resolve_dial(session, caller=entry.caller, dialled=data.number)
+        if resolution.action is Action.ANNOUNCE or not resolution.targets:
+            raise InvalidInput(
+                f"{data.number!r} is not a number this tenant can call", field="number"
+            )
+        target = {"number": data.number}
     entry.extra = {**entry.extra, "transfer": {"kind": "blind", "by": str(agent.id), **target}}
     await session.commit()
     await _ari(ari.channels.hangup(agent_leg(entry), "normal"))

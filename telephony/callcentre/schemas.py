@@ -205,11 +205,12 @@ class TransferIn(BaseModel):
     kind: Literal["blind", "attended"] = "blind"
     queue_id: uuid.UUID | None = None
     agent_id: uuid.UUID | None = None
+    number: str | None = Field(None, min_length=2, max_length=32, pattern=r"^\+?[0-9]+$")
 
     @model_validator(mode="after")
     def _one_target(self) -> TransferIn:
-        if (self.queue_id is None) == (self.agent_id is None):
-            raise ValueError("give exactly one of queue_id or agent_id")
+        if sum(x is not None for x in (self.queue_id, self.agent_id, self.number)) != 1:
+            raise ValueError("give exactly one of queue_id, agent_id or number")
         if self.kind == "attended" and self.agent_id is None:
             raise ValueError("an attended transfer consults an agent: give agent_id")
         return self

@@ -248,6 +248,8 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
                     await self._agent_answered(binding, leg_id)
                 elif binding.role == "callback":
                     await self._customer_answered(binding, leg_id)
+                elif binding.role == "external":
+                    await self._external_answered(binding)
         elif kind == "ChannelDestroyed":
             channel_id = event["channel"]["id"]
             binding = self.channels.get(channel_id)
@@ -346,6 +348,8 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
         self.channels.pop(channel_id, None)
         if binding.role in ("caller", "callback"):
             await self._caller_gone(binding, channel_id)
+        elif binding.role == "external":
+            await self._external_gone(binding)
         else:
             await self._leg_gone(binding, channel_id)
 
@@ -362,7 +366,11 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
             legs = qc.legs(entry)
             agents = [a for a in [await s.get(Agent, uuid.UUID(x)) for x in legs.values()] if a]
             disposition, reason = Disposition.CANCELLED, "caller hung up in queue"
-            if entry.state in (EntryState.WAITING, EntryState.OFFERED):
+            if entry.extra.get("external"):
+                # Transferred out to a number: the caller was talking to that party.
+                hangups, bridge = [entry.extra["external"]], entry.bridge_id
+                disposition, reason = Disposition.ANSWERED, "caller hung up"
+            elif entry.state in (EntryState.WAITING, EntryState.OFFERED):
                 qc.abandoned(s, entry, now)
                 qc.release_ringing(s, agents, now, "caller hung up")
                 hangups = list(legs)
@@ -391,6 +399,7 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
         hangup = bridge = None
         moved: tuple[QueueCall, Queue, uuid.UUID | None] | None = None
         taken: QueueCall | None = None
+        out: tuple[str, str, int] | None = None
         async with self.session(binding.tenant_id) as s:
             entry = await s.get(QueueCall, binding.entry_id)
             if entry is None:
@@ -412,7 +421,9 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
                 qc.ended(s, entry, queue, agent, now)
                 bridge = entry.bridge_id
                 transfer = entry.extra.get("transfer")
-                if transfer and transfer.get("kind") == "attended":
+                if transfer and transfer.get("number"):
+                    out = await self._transferred_out(s, entry, transfer["number"], now)
+                elif transfer and transfer.get("kind") == "attended":
                     taken = await self._handed_over(s, entry, transfer, now)
                 elif transfer:
                     moved = await self._transferred(s, entry, transfer, now)
@@ -424,6 +435,9 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
                         await qc.attach_recording(s, call.id)
             await qc.publish_stats(s, queue, now)
             await s.commit()
+        if out is not None:
+            await self._ring_out(binding, entry.channel_id, entry.bridge_id, out)
+            return
         if taken is not None:
             # The colleague's consultation leg is now the call's agent leg.
             self.channels[taken.channel_id] = Binding(binding.tenant_id, taken.id, "caller")

@@ -13,9 +13,11 @@ from telephony.callcentre import queueing as qc
 from telephony.callcentre import service
 from telephony.callcentre.control import CONSULT_PREFIX
 from telephony.callcentre.models import Agent, Queue, QueueCall
-from telephony.callcentre.stasis_base import QueueCallsBase
+from telephony.callcentre.stasis_base import LEG_ARG, Binding, QueueCallsBase
 from telephony.callcentre.state import AgentState, EntryState
 from telephony.calls import service as calls
+from telephony.vpmn import service as vpmn
+from telephony.vpmn.models import Disposition
 
 
 class QueueTransfers(QueueCallsBase):
@@ -102,3 +104,59 @@ class QueueTransfers(QueueCallsBase):
         await self._safely(self.ari.bridges.add_channel(bridge, [leg]))
         await self._safely(self.ari.bridges.stop_moh(bridge))
         await self._safely(self.ari.bridges.destroy(found["bridge"]))
+
+    async def _transferred_out(
+        self, s: AsyncSession, entry: QueueCall, number: str, now: datetime
+    ) -> tuple[str, str, int]:
+        """A blind transfer to a number: the caller stays in the call's bridge, a leg to the
+        number joins it. Returns (leg id, endpoint, ring timeout)."""
+        qc.transferred(s, entry, "blind", f"number:{number}", now)
+        resolution = await vpmn.resolve_dial(s, caller=entry.caller, dialled=number)
+        target = resolution.targets[0]
+        leg_id = f"xfer-{uuid.uuid4().hex}"
+        entry.extra = {**entry.extra, "external": leg_id}
+        if entry.call_id is not None:
+            call = await calls.get_call(s, entry.call_id)
+            calls.add_callee_leg(s, call, leg_id, target.endpoint, entry.offers + 1)
+            call.agent = None
+            call.callee = resolution.dialled
+        return leg_id, target.endpoint, target.timeout
+
+    async def _ring_out(
+        self, binding: Binding, caller: str, bridge_id: str | None, out: tuple[str, str, int]
+    ) -> None:
+        leg_id, endpoint, timeout = out
+        self.channels[leg_id] = Binding(binding.tenant_id, binding.entry_id, "external")
+        await self._safely(self.ari.channels.start_moh(caller))
+        await self._safely(
+            self.ari.channels.create(endpoint, self.ari.app, app_args=LEG_ARG, channel_id=leg_id)
+        )
+        if bridge_id:
+            await self._safely(self.ari.bridges.add_channel(bridge_id, [leg_id]))
+        await self._safely(self.ari.channels.dial(leg_id, caller=caller, ring_timeout=timeout))
+
+    async def _external_answered(self, binding: Binding) -> None:
+        async with self.session(binding.tenant_id) as s:
+            entry = await s.get(QueueCall, binding.entry_id)
+            caller = entry.channel_id if entry is not None else None
+        if caller:
+            await self._safely(self.ari.channels.stop_moh(caller))
+
+    async def _external_gone(self, binding: Binding) -> None:
+        """The party the caller was transferred to hung up (or never answered): end the call."""
+        async with self.session(binding.tenant_id) as s:
+            entry = await s.get(QueueCall, binding.entry_id)
+            if entry is None:
+                return
+            if entry.call_id is not None:
+                call = await calls.get_call(s, entry.call_id)
+                for row in await calls.legs_of(s, call.id):
+                    if row.channel_id == entry.extra.get("external"):
+                        calls.mark_leg_gone(row, None)
+                await calls.end_call(s, call, Disposition.ANSWERED, "transferred party hung up")
+                await qc.attach_recording(s, call.id)
+            await s.commit()
+            caller, bridge = entry.channel_id, entry.bridge_id
+        await self._safely(self.ari.channels.hangup(caller, "normal"))
+        if bridge:
+            await self._safely(self.ari.bridges.destroy(bridge))

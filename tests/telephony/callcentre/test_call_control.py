@@ -115,7 +115,7 @@ async def test_transfer_needs_one_target_and_a_free_agent(
     person, _, queue, _, _ = await answered_call(hub, client, sim, stasis, tenant)
     url = f"{API}/agents/me/transfer"
     r = await client.post(url, headers=person.auth, json={})
-    assert r.status_code == 422 and "queue_id or agent_id" in r.text
+    assert r.status_code == 422 and "queue_id, agent_id or number" in r.text
     busy = await make_agent(hub, tenant.id, "PJSIP/agent-z", [queue], available=False)
     r = await client.post(url, headers=person.auth, json={"agent_id": str(busy.id)})
     assert r.status_code == 409 and r.json()["field"] == "agent_id"
@@ -272,3 +272,35 @@ async def test_click_to_dial_rings_the_agent_then_the_number_and_bridges_them(
         "+8613900001111",
         "answered",
     )
+
+
+async def test_blind_transfer_to_a_number_bridges_the_caller_with_it(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
+) -> None:
+    person, agent, _, caller, leg = await answered_call(hub, client, sim, stasis, tenant)
+    sim.endpoints["PJSIP/+8613911112222@carrier"] = RING
+    r = await client.post(
+        f"{API}/agents/me/transfer", headers=person.auth, json={"number": "+8613911112222"}
+    )
+    assert r.status_code == 200, r.text
+    far = await ringing_leg(sim, "PJSIP/+8613911112222@carrier")
+    await eventually(sim, lambda: leg not in sim.channels)
+    assert sim.channels[caller].moh_class == "default"
+    sim.remote_answer(far)
+    await eventually(sim, lambda: sim.channels[caller].moh_class is None)
+    assert any(set(b.channels) == {caller, far} for b in sim.bridges.values())
+    assert (await agent_now(hub, tenant.id, agent.id)).state is AgentState.WRAP_UP
+    sim.remote_hangup(far)
+    await eventually(sim, lambda: caller not in sim.channels)
+
+    async def ended() -> bool:
+        async with hub.db.session() as s:
+            scoped_to(s, tenant.id)
+            [entry] = await queue_calls(hub, tenant.id)
+            call = await s.get(Call, entry.call_id)
+            return call is not None and call.state.value == "ended"
+
+    await until(ended)
+    [entry] = await queue_calls(hub, tenant.id)
+    assert entry.transferred_at is not None
+    assert "telephony.queue.call_transferred" in await cc_topics(hub, tenant.id)
