@@ -9,6 +9,7 @@ from telephony.apn.radius.cli import radius_command
 from telephony.apn.ws import router as device_ws_router
 from telephony.callcentre.api import router as callcentre_router
 from telephony.callcentre.events import TOPICS as CALLCENTRE_TOPICS
+from telephony.callcentre.service import agent_webrtc
 from telephony.calls.api import router as calls_router
 from telephony.calls.events import TOPICS as CALL_TOPICS
 from telephony.console.api import page as console_page
@@ -43,4 +44,5 @@ module = Module(
     migrations="telephony:migrations/versions",
     depends_on=("comms",),
     commands=(radius_command, ari_command),
+    queries={"telephony.agent_webrtc": agent_webrtc},
 )

@@ -84,6 +84,11 @@ class Agent(TenantScoped, Timestamped, Base):
     wrapup_until: Mapped[datetime | None] = mapped_column(default=None)
     current_call_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     calls_taken: Mapped[int] = mapped_column(default=0)
+    # Browser audio (JsSIP over WSS to Asterisk), answered to the console through the
+    # telephony.agent_webrtc query; the endpoint above is then the agent's WebRTC endpoint.
+    webrtc_wss_url: Mapped[str | None] = mapped_column(String(300), default=None)
+    webrtc_sip_uri: Mapped[str | None] = mapped_column(String(200), default=None)
+    webrtc_password: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
 class Membership(TenantScoped, Base):

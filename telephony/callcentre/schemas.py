@@ -74,6 +74,21 @@ class AgentIn(BaseModel):
     endpoint: str = Field(min_length=1, max_length=200, examples=["PJSIP/1001"])
     skills: dict[str, int] = Field(default_factory=dict)
     queue_ids: list[uuid.UUID] = Field(default_factory=list)
+    webrtc: WebRtcIn | None = None
+
+
+class WebRtcIn(BaseModel):
+    """Browser audio for the agent console; the password is never read back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wss_url: str = Field(
+        min_length=6, max_length=300, pattern=r"^wss?://", examples=["wss://pbx.example.cn:8089/ws"]
+    )
+    sip_uri: str = Field(
+        min_length=5, max_length=200, pattern=r"^sips?:", examples=["sip:1001@pbx.example.cn"]
+    )
+    password: str = Field(min_length=1, max_length=200)
 
 
 class AgentUpdate(BaseModel):
@@ -83,6 +98,7 @@ class AgentUpdate(BaseModel):
     endpoint: str | None = Field(None, min_length=1, max_length=200)
     skills: dict[str, int] | None = None
     queue_ids: list[uuid.UUID] | None = None
+    webrtc: WebRtcIn | None = None
 
 
 class AgentOut(BaseModel):
@@ -100,6 +116,7 @@ class AgentOut(BaseModel):
     queue_ids: list[uuid.UUID] = Field(default_factory=list)
     current_call_id: uuid.UUID | None
     calls_taken: int
+    webrtc_sip_uri: str | None = None
 
 
 class StateIn(BaseModel):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +33,7 @@ from telephony.callcentre.schemas import (
     QueueIn,
     QueueUpdate,
     StateIn,
+    WebRtcIn,
     WrapupIn,
 )
 from telephony.callcentre.state import OPEN_ENTRY, AgentState, IllegalMove, check_agent_move
@@ -216,6 +219,8 @@ async def create_agent(session: AsyncSession, actor: Principal, data: AgentIn) -
         endpoint=data.endpoint,
         skills=data.skills,
     )
+    if data.webrtc is not None:
+        _set_webrtc(agent, data.webrtc)
     session.add(agent)
     try:
         await session.flush()
@@ -229,7 +234,7 @@ async def create_agent(session: AsyncSession, actor: Principal, data: AgentIn) -
         "callcentre.agent.create",
         "cc_agent",
         agent.id,
-        data.model_dump(mode="json"),
+        _audited(data.model_dump(mode="json")),
     )
     await session.commit()
     return agent
@@ -241,6 +246,9 @@ async def update_agent(
     agent = await get_agent(session, agent_id)
     changes = data.model_dump(exclude_unset=True)
     queue_ids = changes.pop("queue_ids", None)
+    if "webrtc" in changes:
+        changes.pop("webrtc")
+        _set_webrtc(agent, data.webrtc)
     for key, value in changes.items():
         if value is None:
             raise InvalidInput(f"{key} cannot be null", field=key)
@@ -253,7 +261,7 @@ async def update_agent(
         "callcentre.agent.update",
         "cc_agent",
         agent.id,
-        data.model_dump(mode="json", exclude_unset=True),
+        _audited(data.model_dump(mode="json", exclude_unset=True)),
     )
     await session.commit()
     return agent
@@ -266,6 +274,36 @@ async def delete_agent(session: AsyncSession, actor: Principal, agent_id: uuid.U
     await session.delete(agent)
     audit.record(session, actor, "callcentre.agent.delete", "cc_agent", agent_id)
     await session.commit()
+
+
+def _audited(changes: dict[str, Any]) -> dict[str, Any]:
+    """Audit what changed, never the SIP password."""
+    if changes.get("webrtc"):
+        changes["webrtc"] = {**changes["webrtc"], "password": "***"}
+    return changes
+
+
+def _set_webrtc(agent: Agent, data: WebRtcIn | None) -> None:
+    agent.webrtc_wss_url = data.wss_url if data else None
+    agent.webrtc_sip_uri = data.sip_uri if data else None
+    agent.webrtc_password = data.password if data else None
+
+
+async def agent_webrtc(session: AsyncSession, args: Mapping[str, str]) -> dict[str, str] | None:
+    """Named query telephony.agent_webrtc {"user_id"}: the console's browser-audio account."""
+    try:
+        user_id = uuid.UUID(args["user_id"])
+    except (KeyError, ValueError):
+        return None
+    agent = await find_agent_of_user(session, user_id)
+    if agent is None or not (agent.webrtc_sip_uri and agent.webrtc_wss_url):
+        return None
+    return {
+        "wss_url": agent.webrtc_wss_url,
+        "sip_uri": agent.webrtc_sip_uri,
+        "password": agent.webrtc_password or "",
+        "display_name": agent.name,
+    }
 
 
 # ------------------------------------------------------------------ the agent state machine

@@ -2,7 +2,7 @@
 
 Revision ID: telephony_0003
 Revises: telephony_0002
-Create Date: 2026-11-27 00:28:02.722743
+Create Date: 2026-11-27 01:06:57.879585
 """
 
 from collections.abc import Sequence
@@ -113,6 +113,9 @@ def upgrade() -> None:
         sa.Column("wrapup_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("current_call_id", sa.Uuid(), nullable=True),
         sa.Column("calls_taken", sa.Integer(), nullable=False),
+        sa.Column("webrtc_wss_url", sa.String(length=300), nullable=True),
+        sa.Column("webrtc_sip_uri", sa.String(length=200), nullable=True),
+        sa.Column("webrtc_password", sa.String(length=200), nullable=True),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import httpx
 from cc_testkit import cc_topics, make_agent, make_person, make_queue
+from sqlalchemy import select
 
+from comms.audit.models import AuditEntry
 from comms.auth.models import Role
+from comms.db.tenancy import scoped_to
 from comms.hub import Hub
 from hubtest import TenantCtx
 
@@ -140,3 +143,45 @@ async def test_deleting_a_queue_with_an_agent_keeps_the_agent(
     assert (await client.delete(f"{API}/queues/{queue.id}", headers=tenant.auth)).status_code == 204
     r = await client.get(f"{API}/agents/{agent.id}", headers=tenant.auth)
     assert r.status_code == 200 and r.json()["queue_ids"] == []
+
+
+async def test_webrtc_account_answers_the_console_query_and_hides_the_password(
+    client: httpx.AsyncClient, hub: Hub, tenant: TenantCtx
+) -> None:
+    person = await make_person(hub, client, tenant.id, "web")
+    agent = await make_agent(hub, tenant.id, "PJSIP/webrtc-1001", [], user_id=person.user_id)
+    ask = {"user_id": str(person.user_id)}
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        assert await hub.queries.ask(s, "telephony.agent_webrtc", ask) is None
+    r = await client.patch(
+        f"{API}/agents/{agent.id}",
+        headers=tenant.auth,
+        json={
+            "webrtc": {
+                "wss_url": "wss://pbx.example.cn:8089/ws",
+                "sip_uri": "sip:1001@pbx.example.cn",
+                "password": "s3cret-sip",
+            }
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["webrtc_sip_uri"] == "sip:1001@pbx.example.cn"
+    assert "s3cret-sip" not in r.text
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        answer = await hub.queries.ask(s, "telephony.agent_webrtc", ask)
+        trail = await s.scalars(select(AuditEntry))
+        assert not any("s3cret-sip" in str(entry.changes) for entry in trail)
+    assert answer == {
+        "wss_url": "wss://pbx.example.cn:8089/ws",
+        "sip_uri": "sip:1001@pbx.example.cn",
+        "password": "s3cret-sip",
+        "display_name": "PJSIP/webrtc-1001",
+    }
+    r = await client.patch(
+        f"{API}/agents/{agent.id}",
+        headers=tenant.auth,
+        json={"webrtc": {"wss_url": "http://x", "sip_uri": "sip:a@b", "password": "p"}},
+    )
+    assert r.status_code == 422 and "wss_url" in r.text
