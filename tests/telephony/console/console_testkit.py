@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import json
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +17,13 @@ import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
+from comms.bus import publish
+from comms.db.base import utcnow
+from comms.db.tenancy import scoped_to
 from comms.hub import Hub
 from comms.modules import Module
 from comms.settings import Settings
-from hubtest import RecordingDispatcher, TenantCtx, all_modules
+from hubtest import RecordingDispatcher, TenantCtx, all_modules, drain
 
 
 def free_port() -> int:
@@ -142,3 +146,12 @@ async def make_contact(
     assert r.status_code == 201, r.text
     data: dict[str, Any] = r.json()
     return data
+
+
+async def emit(hub: Hub, tenant_id: uuid.UUID, topic: str, **facts: Any) -> None:
+    """Publish `topic` for the tenant (stamped with tenant_id and at) and run the bus."""
+    async with hub.db.session() as s:
+        scoped_to(s, tenant_id)
+        publish(s, topic, {"tenant_id": str(tenant_id), "at": utcnow().isoformat(), **facts})
+        await s.commit()
+    await drain(hub)

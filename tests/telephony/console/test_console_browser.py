@@ -1,5 +1,5 @@
 """The console in Chromium, as a new user meets it: sign in, a caller pops up with their CRM
-record, an SMS arrives and is answered, a supervisor's wallboard moves."""
+record and ERP orders, an SMS arrives and is answered; browser audio where configured."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from browser_kit import chromium, collect_errors, need_browser, shoot, sign_in
-from console_testkit import free_port, hub_answering, make_contact, make_person, serve
-from test_console_queue_pushes import cc_hub, emit  # noqa: F401 - the fixture is used below
+from console_testkit import emit, free_port, hub_answering, make_contact, make_person, serve
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as ws_serve
 from websockets.typing import Subprotocol
@@ -29,9 +28,31 @@ from hubtest import drain, make_tenant
 JSSIP_BUNDLE = Path(__file__).resolve().parents[3] / "telephony/console/static/vendor/jssip.js"
 
 
-async def test_an_agent_signs_in_sees_a_screen_pop_and_answers_an_sms(cc_hub: Hub) -> None:  # noqa: F811
+async def recent_orders(_: Any, args: Mapping[str, str]) -> list[dict[str, str]]:
+    """Stands in for erp's answer (the erp package is built on another branch)."""
+    if args["phone"] != "+8613800138000":
+        return []
+    return [
+        {
+            "number": "SO-1001",
+            "status": "shipped",
+            "total": "99.00",
+            "currency": "CNY",
+            "created_at": "2026-11-20T10:00:00+00:00",
+        }
+    ]
+
+
+@pytest.fixture
+async def erp_hub(settings: Settings) -> AsyncIterator[Hub]:
+    hub = hub_answering(settings, {"erp.recent_orders": recent_orders})
+    yield hub
+    await hub.stop()
+
+
+async def test_an_agent_signs_in_sees_a_screen_pop_and_answers_an_sms(erp_hub: Hub) -> None:
     need_browser()
-    hub = cc_hub
+    hub = erp_hub
     t = await make_tenant(hub, "browser-co")
     app = create_app(hub=hub, start_services=False)
     async with (
@@ -72,6 +93,7 @@ async def test_an_agent_signs_in_sees_a_screen_pop_and_answers_an_sms(cc_hub: Hu
         await page.wait_for_selector("#call-card.ringing")
         assert await page.text_content("#pop-caller") == "+8613800138000"
         assert "韩梅梅" in (await page.text_content("#pop-contact") or "")
+        assert "SO-1001" in (await page.text_content("#pop-orders") or "")
         await shoot(page, "02-screen-pop")
 
         sink: MessagingSink = hub.services["messaging.sink"]

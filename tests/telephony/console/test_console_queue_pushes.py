@@ -6,20 +6,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import httpx
 import pytest
-from console_testkit import console, make_contact, make_person, recv_type, serve, silent
+from console_testkit import console, emit, make_contact, make_person, recv_type, serve, silent
 
 from comms.app import create_app
-from comms.bus import EventPayload, publish
-from comms.db.base import utcnow
-from comms.db.tenancy import scoped_to
+from comms.bus import EventPayload
 from comms.hub import Hub
 from comms.modules import Module
 from comms.settings import Settings
-from hubtest import RecordingDispatcher, all_modules, drain, make_tenant
+from hubtest import RecordingDispatcher, all_modules, make_tenant
 
 
 class _Stand(EventPayload):
@@ -69,14 +67,6 @@ async def cc_hub(settings: Settings) -> AsyncIterator[Hub]:
     hub = Hub(settings, mods, dispatcher=RecordingDispatcher())
     yield hub
     await hub.stop()
-
-
-async def emit(hub: Hub, tenant_id: uuid.UUID, topic: str, **facts: Any) -> None:
-    async with hub.db.session() as s:
-        scoped_to(s, tenant_id)
-        publish(s, topic, {"tenant_id": str(tenant_id), "at": utcnow().isoformat(), **facts})
-        await s.commit()
-    await drain(hub)
 
 
 async def test_the_offered_agent_gets_a_screen_pop_with_the_callers_crm_record(
