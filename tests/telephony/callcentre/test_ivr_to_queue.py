@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from cc_testkit import eventually, make_agent, make_queue, queue_calls, ringing_leg, until
 
 from comms.auth.principal import Principal
@@ -35,7 +36,7 @@ FLOW: dict[str, Any] = {
 
 
 async def test_ivr_routes_to_the_queue_and_the_priority_caller_is_offered_first(
-    hub: Hub, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
+    hub: Hub, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx, client: httpx.AsyncClient
 ) -> None:
     queue = await make_queue(hub, tenant.id, "support")
     agent = await make_agent(hub, tenant.id, "PJSIP/ivr-agent", [queue], available=False)
@@ -61,6 +62,11 @@ async def test_ivr_routes_to_the_queue_and_the_priority_caller_is_offered_first(
         ("+8613700000021", 0),
         ("+8613700000022", 5),
     ]
+    r = await client.get(f"/api/v1/callcentre/queues/{queue.id}/entries", headers=tenant.auth)
+    assert [(e["caller"], e["position"], e["state"]) for e in r.json()] == [
+        ("+8613700000022", 1, "waiting"),
+        ("+8613700000021", 2, "waiting"),
+    ]
     async with hub.db.session() as s:
         scoped_to(s, tenant.id)
         await service.set_state(s, await service.get_agent(s, agent.id), StateIn(state="available"))
@@ -74,3 +80,10 @@ async def test_ivr_routes_to_the_queue_and_the_priority_caller_is_offered_first(
     await until(vip_answered)
     rows = {r.caller: r for r in await queue_calls(hub, tenant.id)}
     assert rows["+8613700000021"].state is EntryState.WAITING
+    r = await client.get(
+        "/api/v1/callcentre/queue-calls", headers=tenant.auth, params={"queue_id": str(queue.id)}
+    )
+    assert {c["caller"]: c["state"] for c in r.json()} == {
+        "+8613700000021": "waiting",
+        "+8613700000022": "answered",
+    }
