@@ -124,18 +124,22 @@ async def silent(ws: ClientConnection, wait: float = 0.3) -> bool:
     return False
 
 
-def modules_answering(answers: dict[str, Any]) -> list[Module]:
+def modules_answering(answers: dict[str, Any], unanswered: tuple[str, ...] = ()) -> list[Module]:
     """The test modules, with `answers` (name -> query) standing in for whichever package
-    would answer those names (erp may or may not be installed on this branch)."""
+    would answer those names (erp may or may not be installed on this branch), and nobody
+    answering `unanswered` (a package that is not installed)."""
+    gone = set(answers) | set(unanswered)
     mods = [
-        dataclasses.replace(m, queries={k: v for k, v in m.queries.items() if k not in answers})
+        dataclasses.replace(m, queries={k: v for k, v in m.queries.items() if k not in gone})
         for m in all_modules()
     ]
     return [*mods, Module(name="console-test-answers", queries=answers)]
 
 
-def hub_answering(settings: Settings, answers: dict[str, Any]) -> Hub:
-    return Hub(settings, modules_answering(answers), dispatcher=RecordingDispatcher())
+def hub_answering(
+    settings: Settings, answers: dict[str, Any], unanswered: tuple[str, ...] = ()
+) -> Hub:
+    return Hub(settings, modules_answering(answers, unanswered), dispatcher=RecordingDispatcher())
 
 
 async def make_contact(

@@ -65,11 +65,23 @@ async def test_me_names_the_user_and_has_no_webrtc_unless_the_call_centre_answer
     assert key.status_code == 200 and key.json()["user_id"] is None
 
 
+@pytest.fixture
+async def no_erp(settings: Settings) -> AsyncIterator[tuple[Hub, httpx.AsyncClient]]:
+    """A hub where no package answers erp.recent_orders (erp not installed)."""
+    hub = hub_answering(settings, {}, unanswered=("erp.recent_orders",))
+    transport = httpx.ASGITransport(app=create_app(hub=hub, start_services=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
+        yield hub, c
+    await hub.stop()
+
+
 async def test_the_screen_pop_has_the_crm_contact_and_no_orders_section_without_erp(
-    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx, other_tenant: TenantCtx
+    no_erp: tuple[Hub, httpx.AsyncClient],
 ) -> None:
-    if "erp.recent_orders" in hub.queries:
-        pytest.skip("erp answers erp.recent_orders on this branch; see the next test")
+    hub, client = no_erp
+    assert "erp.recent_orders" not in hub.queries
+    tenant = await make_tenant(hub, "crm-only")
+    other_tenant = await make_tenant(hub, "crm-other")
     c = await make_contact(client, tenant, "韩梅梅", phones=["+86 138 0013 8000"])
     r = await client.get("/api/v1/console/pop/13800138000", headers=tenant.auth)
     assert r.status_code == 200, r.text
