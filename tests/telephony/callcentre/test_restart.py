@@ -93,3 +93,37 @@ async def test_restart_keeps_waiting_callers_in_place_and_paused_agents_paused(
         )
     finally:
         await stop_app(ari, app)
+
+
+async def test_hangup_of_a_talking_caller_missed_during_a_restart_ends_the_call(
+    hub: Hub, sim: AriSimulator, tenant: TenantCtx
+) -> None:
+    queue = await make_queue(hub, tenant.id, dids=[DID], wrapup_seconds=60)
+    sim.endpoints["PJSIP/agent-t"] = EndpointBehaviour(outcome="ring")
+    agent = await make_agent(hub, tenant.id, "PJSIP/agent-t", [queue])
+    ari, app = await start_app(hub, sim)
+    caller = sim.inbound_call(
+        caller_number="+8613700000013", exten=DID, args=[f"tenant={tenant.id}"]
+    )
+    leg = await ringing_leg(sim, "PJSIP/agent-t")
+    sim.remote_answer(leg)
+
+    async def talking() -> bool:
+        return (await agent_now(hub, tenant.id, agent.id)).state is AgentState.ON_CALL
+
+    await until(talking)
+    await stop_app(ari, app)
+    sim.remote_hangup(caller)  # nobody is listening
+    ari, app = await start_app(hub, sim)
+    try:
+
+        async def wrapping() -> bool:
+            return (await agent_now(hub, tenant.id, agent.id)).state is AgentState.WRAP_UP
+
+        await until(wrapping)
+        # The agent's leg, still up in Asterisk, is hung up too.
+        await eventually(sim, lambda: leg not in sim.channels)
+        [entry] = await queue_calls(hub, tenant.id)
+        assert entry.ended_at is not None and entry.handle_seconds is not None
+    finally:
+        await stop_app(ari, app)
