@@ -363,6 +363,15 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
                 return  # an old channel of a callback entry
             queue = await s.get(Queue, entry.queue_id)
             assert queue is not None
+            if binding.role == "caller" and entry.overflow_target == "callback":
+                # The original channel of a call-back request, hung up on purpose: the queue
+                # call lives on (it may already be offered to an agent) and the call it came
+                # in on ends here.
+                if entry.call_id is not None:
+                    call = await calls.get_call(s, entry.call_id)
+                    await calls.end_call(s, call, Disposition.NO_ANSWER, "callback requested")
+                await s.commit()
+                return
             legs = qc.legs(entry)
             agents = [a for a in [await s.get(Agent, uuid.UUID(x)) for x in legs.values()] if a]
             disposition, reason = Disposition.CANCELLED, "caller hung up in queue"
@@ -378,8 +387,6 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
                 qc.ended(s, entry, queue, agents[0] if agents else None, now)
                 hangups, bridge = list(legs), entry.bridge_id
                 disposition, reason = Disposition.ANSWERED, "caller hung up"
-            elif entry.state is EntryState.CALLBACK_REQUESTED:
-                disposition, reason = Disposition.NO_ANSWER, "callback requested"
             elif entry.state is EntryState.OVERFLOWED:
                 disposition, reason = Disposition.NO_ANSWER, f"overflow: {entry.overflow_target}"
             if entry.call_id is not None:
