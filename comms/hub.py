@@ -26,6 +26,8 @@ from comms.messages.runtime import Messaging
 from comms.modules import Module, Periodic, discover_modules
 from comms.queries import QUERIES
 from comms.queries import collect as collect_queries
+from comms.realtime import REALTIME
+from comms.realtime.fanout import build_fanout
 from comms.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,9 @@ class Hub:
         # Questions packages answer for each other (IVR lookups, segment checks, screen pop).
         self.queries = collect_queries(self.modules)
         self.services[QUERIES] = self.queries
+        # Pushes to open console WebSockets, across processes when Redis is configured.
+        self.realtime = build_fanout(settings.realtime_url)
+        self.services[REALTIME] = self.realtime
         # SMS provider, mail transport, sender and sink, for handlers (ctx.services).
         self.messaging = Messaging(settings, lambda: self.db, self.services)
         self.celery = make_celery(settings, self._deliver_from_worker)
@@ -146,6 +151,7 @@ class Hub:
         await asyncio.gather(*self._periodic_tasks, return_exceptions=True)
         self._periodic_tasks = []
         await self.messaging.stop()
+        await self.realtime.close()
         if self._relay is not None:
             self._relay.stop()
         if self._relay_task is not None:

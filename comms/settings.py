@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     messages_expire_after: float = Field(
         86400.0, description="Seconds a message may wait in the queue before it fails."
     )
+    realtime_redis_url: str = Field(
+        "",
+        description="Redis for the cross-process WebSocket fan-out (consoles); empty = the "
+        "broker when it is redis://, else in-process only.",
+    )
 
     @model_validator(mode="after")
     def _defaults_from_data_dir(self) -> Settings:
@@ -135,6 +140,13 @@ class Settings(BaseSettings):
     @property
     def embedded_broker(self) -> bool:
         return self.broker_url.startswith("memory://")
+
+    @property
+    def realtime_url(self) -> str:
+        """Where console pushes travel between processes; empty means this process only."""
+        if self.realtime_redis_url:
+            return self.realtime_redis_url
+        return self.broker_url if self.broker_url.startswith(("redis://", "rediss://")) else ""
 
     @property
     def is_sqlite(self) -> bool:

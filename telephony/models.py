@@ -9,12 +9,15 @@ from telephony.apn.models import (
     Lease,
     NasClient,
 )
+from telephony.callcentre.models import Agent, AgentTransition, Membership, Queue, QueueCall
 from telephony.calls.models import Call, CallLeg, CallTransition
 from telephony.ivr.models import Entry, Flow, FlowVersion
 from telephony.ringback.models import Rule, Tone
 from telephony.vpmn.models import Cdr, Member, NumberingPlan, TariffPlan
 
 __all__ = [
+    "Agent",
+    "AgentTransition",
     "Apn",
     "ApnChange",
     "Call",
@@ -29,8 +32,11 @@ __all__ = [
     "FlowVersion",
     "Lease",
     "Member",
+    "Membership",
     "NasClient",
     "NumberingPlan",
+    "Queue",
+    "QueueCall",
     "Rule",
     "TariffPlan",
     "Tone",

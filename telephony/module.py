@@ -7,8 +7,15 @@ from telephony.apn.events import TOPICS as APN_TOPICS
 from telephony.apn.handlers import subs as apn_subscribers
 from telephony.apn.radius.cli import radius_command
 from telephony.apn.ws import router as device_ws_router
+from telephony.callcentre.api import router as callcentre_router
+from telephony.callcentre.events import TOPICS as CALLCENTRE_TOPICS
+from telephony.callcentre.service import agent_webrtc
 from telephony.calls.api import router as calls_router
 from telephony.calls.events import TOPICS as CALL_TOPICS
+from telephony.console.api import page as console_page
+from telephony.console.api import router as console_router
+from telephony.console.handlers import subs as console_subscribers
+from telephony.console.ws import router as console_ws_router
 from telephony.ivr.api import router as ivr_router
 from telephony.ivr.media import router as ivr_media_router
 from telephony.ivr.webhooks import router as ivr_webhooks_router
@@ -28,11 +35,16 @@ module = Module(
         ivr_router,
         ivr_webhooks_router,
         ivr_media_router,
+        console_page,
+        console_router,
+        console_ws_router,
+        callcentre_router,
     ),
-    topics=(*APN_TOPICS, *CALL_TOPICS),
-    subscribers=tuple(apn_subscribers),
+    topics=(*APN_TOPICS, *CALL_TOPICS, *CALLCENTRE_TOPICS),
+    subscribers=(*apn_subscribers, *console_subscribers),
     models="telephony.models",
     migrations="telephony:migrations/versions",
     depends_on=("comms",),
     commands=(radius_command, ari_command),
+    queries={"telephony.agent_webrtc": agent_webrtc},
 )

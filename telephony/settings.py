@@ -50,6 +50,13 @@ class TelephonySettings(BaseSettings):
         "ringback tones are written to huitong/ringback/<id>.wav under it. Unset: not copied.",
     )
 
+    cc_tick_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often the Stasis app checks queues: wrap-ups over, max wait, "
+        "announcements, agents made available through the API.",
+    )
+
     @property
     def ari_base_url(self) -> str:
         """ari_url with the /ari path AriClient expects."""

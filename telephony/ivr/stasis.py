@@ -42,6 +42,8 @@ HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed", "ChannelHangupReques
 
 # Hands a routed call on: (tenant, channel, caller, dialled) -> the member/external flow.
 RouteFn = Callable[[uuid.UUID, str, str, str, str], Awaitable[object]]
+# (tenant, channel, caller, queue name, endpoint, priority): the call centre takes the caller.
+EnqueueFn = Callable[[uuid.UUID, str, str, str, str, int], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,10 @@ class IvrCalls:
         lookup: LookupFn | None = None,
         queries: Queries | None = None,
         cache_seconds: float = 5.0,
+        enqueue: EnqueueFn | None = None,
     ) -> None:
         self.ari = ari
+        self.enqueue = enqueue
         # A newly published version reaches new calls within this many seconds.
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, asyncio.Future[_Published | None]]] = {}
@@ -301,8 +305,22 @@ class IvrCalls:
 
     async def _route(self, session: IvrSession, step: Step) -> None:
         target = step.target
+        if target is not None and target.kind == "queue" and self.enqueue is not None:
+            # The call centre takes the channel; a flow variable "priority" (set from a menu
+            # choice) moves the caller ahead in the queue.
+            self.sessions.pop(session.channel_id, None)
+            priority = session.ctx.variables.get("priority", "0")
+            await self.enqueue(
+                session.tenant_id,
+                session.channel_id,
+                session.ctx.caller,
+                target.value,
+                session.endpoint,
+                int(priority) if priority.lstrip("-").isdigit() else 0,
+            )
+            return
         if target is None or target.kind == "queue":
-            # Queues belong to the call-centre slice (not built yet): say so and release.
+            # No call centre in this process: say so and release.
             await self._play(session, ("sound:all-circuits-busy-now",))
             await self.ari.channels.hangup(session.channel_id, "normal")
             return

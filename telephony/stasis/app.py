@@ -10,6 +10,7 @@ from comms.db.engine import Database
 from comms.db.tenancy import unscoped
 from comms.queries import Queries
 from telephony.ari import AriClient
+from telephony.callcentre.stasis import QueueCalls
 from telephony.calls import service as calls
 from telephony.calls.click_stasis import CLICK_ARG, ClickToCall
 from telephony.calls.models import Direction
@@ -51,13 +52,22 @@ class StasisApp:
         lookup: LookupFn | None = None,
         click_poll_interval: float = 0.5,
         queries: Queries | None = None,
+        queue_tick: float = 1.0,
     ) -> None:
         self.ari = ari
         self.db = db
         self.live = LiveCalls()
         self.flows = CallFlows(ari, db, self.live, ringback=ringback)
         self.click = ClickToCall(ari, db, poll_interval=click_poll_interval)
-        self.ivr = IvrCalls(ari, db, self._route_from_ivr, lookup=lookup, queries=queries)
+        self.queues = QueueCalls(ari, db, queries=queries, tick_seconds=queue_tick)
+        self.ivr = IvrCalls(
+            ari,
+            db,
+            self._route_from_ivr,
+            lookup=lookup,
+            queries=queries,
+            enqueue=self._queue_from_ivr,
+        )
         self.reconciled = 0
         ari.add_handler(self._on_stasis_start, "StasisStart")
         ari.add_handler(self.ivr.on_event, *IVR_EVENTS)
@@ -67,15 +77,25 @@ class StasisApp:
         ari.add_handler(self.click.on_dial, "Dial")
         ari.add_handler(self.click.on_playback_finished, "PlaybackFinished")
         ari.add_handler(self.click.on_channel_destroyed, "ChannelDestroyed")
+        ari.add_handler(
+            self.queues.on_event,
+            "Dial",
+            "ChannelDestroyed",
+            "PlaybackFinished",
+            "RecordingFinished",
+        )
         ari.on_connected = self.reconcile
 
     async def start(self) -> None:
         await self.ari.start_events()
         self.click.start()
+        self.queues.start()
 
     async def close(self) -> None:
-        """Stop IVR sessions and click-to-call placement (the client is closed by its owner)."""
+        """Stop IVR sessions, click-to-call placement and the queue clock (the client is closed
+        by its owner)."""
         await self.click.close()
+        await self.queues.close()
         await self.ivr.close()
 
     async def _on_stasis_start(self, event: dict[str, Any]) -> None:
@@ -88,6 +108,8 @@ class StasisApp:
             return
         if await self.ivr.try_start(event, tenant_from_args(args)):
             return
+        if await self.queues.try_start(event, tenant_from_args(args)):
+            return
         await self.flows.on_stasis_start(event)
 
     async def _route_from_ivr(
@@ -95,6 +117,24 @@ class StasisApp:
     ) -> object:
         return await self.flows.start_inbound(
             tenant_id, channel_id=channel_id, caller=caller, dialled=dialled, endpoint=endpoint
+        )
+
+    async def _queue_from_ivr(
+        self,
+        tenant_id: uuid.UUID,
+        channel_id: str,
+        caller: str,
+        queue: str,
+        endpoint: str,
+        priority: int,
+    ) -> object:
+        return await self.queues.enqueue(
+            tenant_id,
+            channel_id=channel_id,
+            caller=caller,
+            queue=queue,
+            endpoint=endpoint,
+            priority=priority,
         )
 
     async def reconcile(self) -> None:
@@ -112,7 +152,10 @@ class StasisApp:
         bridges = {b["id"] for b in await self.ari.bridges.list()}
         async with self.db.session() as s:
             unscoped(s)
-            open_calls = await calls.open_calls(s)
+            # Queued and agent-dialled calls are the call centre's to settle (below).
+            open_calls = [
+                c for c in await calls.open_calls(s) if c.queue is None and c.agent is None
+            ]
             found = [(call, await calls.legs_of(s, call.id)) for call in open_calls]
         for call, legs in found:
             click = call.direction is Direction.OUTBOUND
@@ -132,6 +175,7 @@ class StasisApp:
                 gone.sort(key=lambda leg: leg.channel_id == live.caller_channel)
                 for leg in gone:
                     await flows.channel_gone(live, leg.channel_id, None)
+        await self.queues.reconcile(alive)
 
     @property
     def active_calls(self) -> int:

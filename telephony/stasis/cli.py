@@ -45,6 +45,7 @@ async def run_stasis(settings: Settings, telephony: TelephonySettings) -> None:
                 ringback=ringback_lookup,
                 click_poll_interval=telephony.ari_click_poll_interval,
                 queries=hub.queries,
+                queue_tick=telephony.cc_tick_seconds,
             )
             await app.start()
             freeze_startup_heap()

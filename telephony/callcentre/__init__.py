@@ -1,0 +1,1 @@
+"""Call centre: queues, agents, automatic call distribution, stats."""
