@@ -10,6 +10,7 @@ from comms.db.engine import Database
 from comms.db.tenancy import unscoped
 from comms.queries import Queries
 from telephony.ari import AriClient
+from telephony.callcentre.control import DIAL_PREFIX
 from telephony.callcentre.stasis import QueueCalls
 from telephony.calls import service as calls
 from telephony.calls.click_stasis import CLICK_ARG, ClickToCall
@@ -152,11 +153,15 @@ class StasisApp:
         bridges = {b["id"] for b in await self.ari.bridges.list()}
         async with self.db.session() as s:
             unscoped(s)
-            # Queued and agent-dialled calls are the call centre's to settle (below).
-            open_calls = [
-                c for c in await calls.open_calls(s) if c.queue is None and c.agent is None
-            ]
+            # Queued calls and the console's agent dial-outs are the call centre's to settle
+            # (below); click-to-call requests (POST /api/v1/calls) stay here.
+            open_calls = [c for c in await calls.open_calls(s) if c.queue is None]
             found = [(call, await calls.legs_of(s, call.id)) for call in open_calls]
+            found = [
+                (call, legs)
+                for call, legs in found
+                if not any(leg.channel_id.startswith(DIAL_PREFIX) for leg in legs)
+            ]
         for call, legs in found:
             click = call.direction is Direction.OUTBOUND
             if click and call.state is CallState.NEW:
