@@ -3,8 +3,8 @@
 A campaign's recipients are rows (`sms_campaign_recipients`, unique per number) written at
 create time, by one INSERT ... SELECT for a group, so a 100,000-number campaign never sits in
 memory. Sending is a chain of `CampaignChunk` events, each queueing at most `CHUNK`
-pending rows through `queue_message(commit=False)` in its own delivery: a crash or a repeated
-event resumes at the first row still `pending`, and a row is queued at most once.
+pending rows as one batch (`messages.bulk.queue_sms_batch`) in its own delivery: a crash
+or a repeated event resumes at the first row still `pending`, and a row is queued at most once.
 """
 
 from __future__ import annotations
@@ -35,11 +35,9 @@ from comms.campaigns.schemas import CampaignCreate, GroupCreate, MemberIn
 from comms.db.base import utcnow
 from comms.db.engine import Database
 from comms.db.tenancy import current_tenant, scoped_to, unscoped
-from comms.errors import Conflict, HuitongError, InvalidInput, NotFound
+from comms.errors import Conflict, InvalidInput, NotFound
 from comms.messages.addresses import normalise_phone
-from comms.messages.models import Channel
-from comms.messages.schemas import MessageCreate
-from comms.messages.service import queue_message
+from comms.messages.bulk import Queued, SmsItem, queue_sms_batch
 from comms.messages.tenant_settings import rules
 from comms.settings import Settings
 from comms.tenants.models import Tenant
@@ -275,13 +273,26 @@ async def dispatch_chunk(
     body = f"{camp.body}{OPT_OUT_LINE}" if marketing else camp.body
     # The signature may have been removed since create: never send unsigned SMS.
     signed = bool((await rules(session, settings)).sms_signature)
+    todo: list[CampaignRecipient] = []
     for r in rows:
         if not signed:
             r.status, r.skip_reason = RecipientStatus.SKIPPED, "no sms_signature configured"
         elif r.phone in opted:
             r.status = RecipientStatus.SUPPRESSED
         else:
-            await _queue_one(session, settings, camp, body, r)
+            todo.append(r)
+    # One batch for the chunk: the carrier rules are checked set-wise (messages/bulk.py).
+    template = f"sms_campaign:{camp.id}"
+    items = [SmsItem(r.phone, body, _variables(r), template) for r in todo]
+    for r, outcome in zip(todo, await queue_sms_batch(session, settings, items), strict=True):
+        if isinstance(outcome, Queued):
+            r.status, r.message_id, r.queued_at = (
+                RecipientStatus.QUEUED,
+                outcome.id,
+                outcome.created_at,
+            )
+        else:  # bad variables, quota, recipient cap, duplicate
+            r.status, r.skip_reason = RecipientStatus.SKIPPED, outcome.message[:200]
     if len(rows) == chunk:
         publish(
             session,
@@ -304,30 +315,10 @@ async def dispatch_chunk(
     return len(rows)
 
 
-async def _queue_one(
-    session: AsyncSession, settings: Settings, camp: Campaign, body: str, r: CampaignRecipient
-) -> None:
-    variables = {
+def _variables(r: CampaignRecipient) -> dict[str, Any]:
+    return {
         "name": r.name or "",
         "phone": r.phone,
         "department": r.department or "",
         **(r.variables or {}),
     }
-    data = MessageCreate(
-        channel=Channel.SMS,
-        to=r.phone,
-        body=body,
-        template=f"sms_campaign:{camp.id}",
-        variables=variables,
-    )
-    try:
-        # A savepoint per recipient: a refused one leaves nothing half-built behind.
-        async with session.begin_nested():
-            msg = await queue_message(session, settings, data, commit=False)
-    except HuitongError as exc:  # bad variables, quota, recipient cap, duplicate
-        r.status = RecipientStatus.SKIPPED
-        r.skip_reason = exc.message[:200]
-        return
-    r.status = RecipientStatus.QUEUED
-    r.message_id = msg.id
-    r.queued_at = msg.created_at
