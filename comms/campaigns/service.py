@@ -39,6 +39,7 @@ from comms.errors import Conflict, InvalidInput, NotFound
 from comms.messages.addresses import normalise_phone
 from comms.messages.bulk import Queued, SmsItem, queue_sms_batch
 from comms.messages.tenant_settings import rules
+from comms.queries import Queries, UnknownQuery
 from comms.settings import Settings
 from comms.tenants.models import Tenant
 
@@ -46,6 +47,8 @@ CHUNK = 1000
 INSERT_BATCH = 1000
 OPT_OUT_LINE = "回T退订"
 BUILTIN_VARIABLES = frozenset({"name", "phone", "department"})
+SEGMENT_MEMBERS = "crm.segment_members"
+SEGMENT_VARIABLES = frozenset({"contact_id"})
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
@@ -151,7 +154,10 @@ async def _due_time(session: AsyncSession, at: datetime | None) -> datetime | No
 
 
 async def create_campaign(
-    session: AsyncSession, settings: Settings, data: CampaignCreate
+    session: AsyncSession,
+    settings: Settings,
+    data: CampaignCreate,
+    queries: Queries | None = None,
 ) -> Campaign:
     """Validate, store the campaign and its recipients, and start it unless scheduled."""
     if not (await rules(session, settings)).sms_signature:
@@ -160,14 +166,20 @@ async def create_campaign(
             "before sending; carriers refuse unsigned SMS",
             field="sms_signature",
         )
-    if (data.group_id is None) == (not data.recipients):
-        raise InvalidInput("recipients: give either group_id or recipients", field="recipients")
+    audiences = sum((data.group_id is not None, bool(data.recipients), data.segment is not None))
+    if audiences != 1:
+        raise InvalidInput(
+            "recipients: give exactly one of group_id, recipients or segment", field="recipients"
+        )
     bad = [k for k in data.reply_options if not k.strip() or len(k) > 32]
     if bad:
         raise InvalidInput(f"reply_options: invalid code {bad[0]!r}", field="reply_options")
     _check_variables(data)
     if data.group_id is not None:
         await get_group(session, data.group_id)
+    segment_rows = None
+    if data.segment is not None:
+        segment_rows = await _segment_rows(session, queries, data.segment, data.body)
     now = utcnow()
     due = await _due_time(session, data.scheduled_at)
     camp = Campaign(
@@ -176,6 +188,7 @@ async def create_campaign(
         kind=data.kind,
         body=data.body,
         group_id=data.group_id,
+        segment=data.segment,
         status=CampaignStatus.SCHEDULED,
         scheduled_at=due,
         reply_options={k.strip(): v for k, v in data.reply_options.items()} or None,
@@ -184,8 +197,8 @@ async def create_campaign(
     session.add(camp)
     await session.flush()
     pending = {"campaign_id": camp.id, "status": RecipientStatus.PENDING.value}
-    if data.recipients:
-        rows = _member_rows(data.recipients, "recipients")
+    if data.recipients or segment_rows is not None:
+        rows = segment_rows or _member_rows(data.recipients, "recipients")
         await _insert(session, CampaignRecipient, [{**r, **pending} for r in rows])
     else:
         src = select(
@@ -203,6 +216,51 @@ async def create_campaign(
         start(session, camp)
     await session.commit()
     return camp
+
+
+async def _segment_rows(
+    session: AsyncSession, queries: Queries | None, segment: str, body: str
+) -> list[dict[str, Any]]:
+    """Recipient rows of a CRM segment, asked through the query registry (comms never
+    imports crm). Members without a usable phone number are left out."""
+    extra = set(_PLACEHOLDER.findall(body)) - BUILTIN_VARIABLES - SEGMENT_VARIABLES
+    if extra:
+        raise InvalidInput(
+            f"body: unknown template variable {sorted(extra)[0]!r}; a segment's members "
+            f"carry only {', '.join(sorted(BUILTIN_VARIABLES | SEGMENT_VARIABLES))}",
+            field="body",
+        )
+    try:
+        if queries is None:
+            raise UnknownQuery(SEGMENT_MEMBERS)
+        members = await queries.ask(session, SEGMENT_MEMBERS, {"segment": segment})
+    except UnknownQuery:
+        raise InvalidInput(
+            f"segment: no installed package answers {SEGMENT_MEMBERS} (the crm package); "
+            "use group_id or recipients",
+            field="segment",
+        ) from None
+    rows: dict[str, dict[str, Any]] = {}
+    for m in members or []:
+        try:
+            phone = normalise_phone(m.get("phone") or "", "segment")
+        except InvalidInput:
+            continue
+        contact = m.get("contact_id")
+        rows.setdefault(
+            phone,
+            {
+                "phone": phone,
+                "name": m.get("name"),
+                "department": None,
+                "variables": {"contact_id": str(contact)} if contact is not None else None,
+            },
+        )
+    if not rows:
+        raise InvalidInput(
+            f"segment: {segment!r} has no member with a phone number", field="segment"
+        )
+    return list(rows.values())
 
 
 def start(session: AsyncSession, camp: Campaign) -> None:

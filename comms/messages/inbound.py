@@ -30,6 +30,7 @@ from comms.messages.models import (
     MessageAttachment,
     MessagePart,
     PendingReceipt,
+    UnroutedInbound,
 )
 from comms.messages.receipts import apply_receipt
 from comms.messages.state import MessageStatus
@@ -65,6 +66,45 @@ async def tenant_for(session: AsyncSession, channel: Channel, address: str) -> u
         )
     tid: uuid.UUID | None = await session.scalar(q.limit(1))
     return tid
+
+
+async def _keep_unrouted(session: AsyncSession, sms: InboundSms) -> None:
+    """Keep an SMS to a number no tenant owns (a misconfigured or new number): operators
+    see it in the log with the running count, and can route it once the number is set up."""
+    unscoped(session)
+    pid = sms.provider_message_ids[0] if sms.provider_message_ids else None
+    if pid is not None:
+        seen = await session.scalar(
+            select(UnroutedInbound.id).where(
+                UnroutedInbound.provider == sms.provider,
+                UnroutedInbound.provider_message_id == pid,
+            )
+        )
+        if seen is not None:
+            return  # the carrier repeated itself
+    session.add(
+        UnroutedInbound(
+            provider=sms.provider,
+            provider_message_id=pid,
+            sender=try_phone(sms.sender),
+            recipient=sms.recipient,
+            body=sms.text,
+            received_at=sms.received_at,
+        )
+    )
+    await session.commit()
+    kept = await unrouted_count(session)
+    log.warning(
+        "inbound SMS to %s matches no tenant; kept as unrouted (%d kept in all)",
+        sms.recipient,
+        kept,
+    )
+
+
+async def unrouted_count(session: AsyncSession) -> int:
+    """How many inbound SMS wait for a tenant to own their number (all tenants)."""
+    unscoped(session)
+    return int(await session.scalar(select(func.count()).select_from(UnroutedInbound)) or 0)
 
 
 class MessagingSink:
@@ -106,7 +146,7 @@ class MessagingSink:
         async with self.db().session() as s:
             tenant_id = await tenant_for(s, Channel.SMS, sms.recipient)
             if tenant_id is None:
-                log.warning("inbound SMS to %s matches no tenant; dropped", sms.recipient)
+                await _keep_unrouted(s, sms)
                 return None
             scoped_to(s, tenant_id)
             pid = sms.provider_message_ids[0] if sms.provider_message_ids else None
