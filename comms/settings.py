@@ -116,6 +116,11 @@ class Settings(BaseSettings):
         True, description="On smtp:// use STARTTLS when the server offers it."
     )
     smtp_timeout: float = Field(30.0, description="Seconds before an SMTP send gives up.")
+    smtp_ca_file: str = Field(
+        "",
+        description="PEM CA bundle to verify the relay's TLS certificate with (a private CA); "
+        "empty = the system CAs.",
+    )
     smtp_from: str = Field(
         "huitong@localhost", description="Default From address of outgoing mail."
     )
