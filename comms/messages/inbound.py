@@ -32,7 +32,7 @@ from comms.messages.models import (
     PendingReceipt,
     UnroutedInbound,
 )
-from comms.messages.receipts import apply_receipt
+from comms.messages.receipts import apply_orphans, apply_receipt
 from comms.messages.state import MessageStatus
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,13 @@ class MessagingSink:
                 scoped_to(s, part.tenant_id)
                 await apply_receipt(s, part, receipt.state, receipt.error_code, receipt.done_at)
             await s.commit()
+            if part is None:
+                # The record may have committed meanwhile, having looked for early receipts
+                # before this one was visible: look again now (the sweep is the backstop).
+                unscoped(s)
+                pid = receipt.provider_message_id
+                if await apply_orphans(s, provider=receipt.provider, provider_id=pid):
+                    await s.commit()
 
     async def on_inbound(self, message: InboundSms) -> None:
         await self.receive_sms(message)

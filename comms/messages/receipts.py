@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.channels.sms.provider import ReceiptState
+from comms.db.tenancy import scoped_to, unscoped
 from comms.messages.lifecycle import change_status
 from comms.messages.models import Message, MessagePart, PendingReceipt
 from comms.messages.state import MessageStatus
@@ -84,3 +85,53 @@ async def apply_pending(s: AsyncSession, msg: Message) -> None:
             await s.execute(
                 delete(PendingReceipt).where(PendingReceipt.id.in_([r.id for r in early]))
             )
+
+
+async def apply_orphans(
+    s: AsyncSession,
+    *,
+    provider: str | None = None,
+    provider_id: str | None = None,
+    limit: int = 500,
+) -> int:
+    """Early receipts whose submission record has landed since: apply them (unscoped).
+
+    `on_receipt` keeps a receipt when the part is not there yet, and the sender's record
+    applies it, but the two can miss each other: the record's check runs before the
+    receipt's row commits while the receipt's check ran before the record committed. This
+    catches every such pair (the sink right after its commit, and the sweep)."""
+    rows = (
+        await s.execute(
+            select(PendingReceipt.id, MessagePart)
+            .join(
+                MessagePart,
+                (MessagePart.provider == PendingReceipt.provider)
+                & (MessagePart.provider_message_id == PendingReceipt.provider_message_id),
+            )
+            .where(
+                *(
+                    [
+                        PendingReceipt.provider == provider,
+                        PendingReceipt.provider_message_id == provider_id,
+                    ]
+                    if provider is not None
+                    else []
+                )
+            )
+            .order_by(PendingReceipt.id)
+            .limit(limit)
+        )
+    ).all()
+    done: list[int] = []
+    for rid, part in rows:
+        r = await s.get(PendingReceipt, rid, with_for_update=True)
+        if r is None:
+            continue  # applied by someone else meanwhile
+        scoped_to(s, part.tenant_id)
+        try:
+            await apply_receipt(s, part, ReceiptState(r.state), r.error_code, r.done_at)
+        finally:
+            unscoped(s)
+        await s.delete(r)
+        done.append(rid)
+    return len(done)
