@@ -25,7 +25,7 @@ subs = SubscriberSet("comms.campaigns")
 async def dispatch(ctx: HandlerContext, event: Event[CampaignChunk]) -> None:
     """One chunk per delivery: the work is resumable and each row is queued once."""
     sender: Sender = ctx.services[SENDER]
-    await service.dispatch_chunk(ctx.session, sender.settings, event.payload)
+    await service.dispatch_chunk(ctx.session, sender.settings, event.payload, sender=sender)
 
 
 def opt_out_keyword(text: str) -> str | None:

@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,7 @@ from comms.db.tenancy import current_tenant, scoped_to, unscoped
 from comms.errors import Conflict, InvalidInput, NotFound
 from comms.messages.addresses import normalise_phone
 from comms.messages.bulk import Queued, SmsItem, queue_sms_batch
+from comms.messages.sender import Sender, on_commit
 from comms.messages.tenant_settings import rules
 from comms.queries import Queries, UnknownQuery
 from comms.settings import Settings
@@ -301,9 +303,17 @@ async def release_due(db: Database, *, now: datetime | None = None, limit: int =
 
 
 async def dispatch_chunk(
-    session: AsyncSession, settings: Settings, event: CampaignChunk, *, chunk: int = CHUNK
+    session: AsyncSession,
+    settings: Settings,
+    event: CampaignChunk,
+    *,
+    chunk: int = CHUNK,
+    sender: Sender | None = None,
 ) -> int:
-    """Queue up to `chunk` pending recipients after `event.after_id`; rows handled."""
+    """Queue up to `chunk` pending recipients after `event.after_id`; rows handled.
+
+    With a `sender`, the messages are claimed here and handed to it after the commit
+    (`queue_sms_batch(claim=True)`): no per-message work event crosses the bus."""
     camp = await session.get(Campaign, event.campaign_id)
     if camp is None or camp.status is not CampaignStatus.QUEUED:
         return 0
@@ -342,7 +352,8 @@ async def dispatch_chunk(
     # One batch for the chunk: the carrier rules are checked set-wise (messages/bulk.py).
     template = f"sms_campaign:{camp.id}"
     items = [SmsItem(r.phone, body, _variables(r), template) for r in todo]
-    for r, outcome in zip(todo, await queue_sms_batch(session, settings, items), strict=True):
+    outcomes = await queue_sms_batch(session, settings, items, claim=sender is not None)
+    for r, outcome in zip(todo, outcomes, strict=True):
         if isinstance(outcome, Queued):
             r.status, r.message_id, r.queued_at = (
                 RecipientStatus.QUEUED,
@@ -351,6 +362,9 @@ async def dispatch_chunk(
             )
         else:  # bad variables, quota, recipient cap, duplicate
             r.status, r.skip_reason = RecipientStatus.SKIPPED, outcome.message[:200]
+    if sender is not None:
+        claimed = [o.id for o in outcomes if isinstance(o, Queued)]
+        on_commit(session, partial(sender.schedule_many, claimed, camp.tenant_id, 1))
     if len(rows) == chunk:
         publish(
             session,

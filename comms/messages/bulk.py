@@ -86,9 +86,15 @@ def _text(item: SmsItem, tenant_rules: Rules, settings: Settings) -> tuple[str, 
 
 
 async def queue_sms_batch(
-    session: AsyncSession, settings: Settings, items: Sequence[SmsItem]
+    session: AsyncSession, settings: Settings, items: Sequence[SmsItem], *, claim: bool = False
 ) -> list[Outcome]:
-    """Validate and queue every item in the caller's transaction; one outcome per item."""
+    """Validate and queue every item in the caller's transaction; one outcome per item.
+
+    claim=True also claims them for this process's sender (queued -> sending, attempt 1,
+    both changes published) instead of publishing one `comms.message.queued` work event per
+    message: the caller hands the ids to `Sender.schedule` once its transaction commits, as
+    the claim handler does. A crash before submission leaves them `sending` without provider
+    id, which the stale sweep queues again: the same guarantee as the per-message claim."""
     tid = current_tenant(session)
     assert tid is not None, "queueing needs a tenant-scoped session"
     if not items:
@@ -161,7 +167,9 @@ async def queue_sms_batch(
         accepted.append(i)
     if accepted:
         conv_ids = await _conversations(session, tid, [items[i].to for i in accepted], now)
-        await _insert_messages(session, tid, items, texts, accepted, conv_ids, now, outcomes)
+        await _insert_messages(
+            session, tid, items, texts, accepted, conv_ids, now, outcomes, claim=claim
+        )
     return [o if o is not None else InvalidInput("not queued") for o in outcomes]
 
 
@@ -235,6 +243,8 @@ async def _insert_messages(
     conv_ids: dict[str, uuid.UUID],
     now: datetime,
     outcomes: list[Outcome | None],
+    *,
+    claim: bool,
 ) -> None:
     topics: TopicRegistry | None = session.info.get(TOPICS_KEY)
     if topics is None:
@@ -244,35 +254,42 @@ async def _insert_messages(
     for i in accepted:
         item, (text, segments, encoding) = items[i], texts[i]
         mid, conv = uuid.uuid4(), conv_ids[item.to]
-        messages.append(
-            {
-                "id": mid,
-                "tenant_id": tid,
-                "conversation_id": conv,
-                "channel": Channel.SMS,
-                "direction": Direction.OUTBOUND,
-                "status": MessageStatus.QUEUED,
-                "recipient": item.to,
-                "body": text,
-                "template": item.template,
-                "variables": item.variables or None,
-                "segments": segments,
-                "encoding": encoding,
-                "created_at": now,
-                "queued_at": now,
-            }
-        )
-        status = MessageStatusChanged(
-            message_id=mid,
-            conversation_id=conv,
-            channel=Channel.SMS,
-            direction=Direction.OUTBOUND,
-            status=MessageStatus.QUEUED,
-            previous=None,
-            at=now,
-        )
-        queued = MessageQueued(message_id=mid, channel=Channel.SMS)
-        for payload in (status, queued):
+        row = {
+            "id": mid,
+            "tenant_id": tid,
+            "conversation_id": conv,
+            "channel": Channel.SMS,
+            "direction": Direction.OUTBOUND,
+            "status": MessageStatus.QUEUED,
+            "recipient": item.to,
+            "body": text,
+            "template": item.template,
+            "variables": item.variables or None,
+            "segments": segments,
+            "encoding": encoding,
+            "created_at": now,
+            "queued_at": now,
+        }
+        changes: list[tuple[MessageStatus, MessageStatus | None]] = [(MessageStatus.QUEUED, None)]
+        if claim:
+            row.update(status=MessageStatus.SENDING, sending_at=now, claimed_at=now, attempts=1)
+            changes.append((MessageStatus.SENDING, MessageStatus.QUEUED))
+        messages.append(row)
+        payloads: list[MessageStatusChanged | MessageQueued] = [
+            MessageStatusChanged(
+                message_id=mid,
+                conversation_id=conv,
+                channel=Channel.SMS,
+                direction=Direction.OUTBOUND,
+                status=status,
+                previous=previous,
+                at=now,
+            )
+            for status, previous in changes
+        ]
+        if not claim:
+            payloads.append(MessageQueued(message_id=mid, channel=Channel.SMS))
+        for payload in payloads:
             events.append(
                 {
                     "tenant_id": tid,

@@ -122,6 +122,13 @@ class Sender:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def schedule_many(
+        self, message_ids: list[uuid.UUID], tenant_id: uuid.UUID, attempt: int
+    ) -> None:
+        """Submit a batch claimed together (a campaign chunk), each as `schedule` would."""
+        for mid in message_ids:
+            self.schedule(mid, tenant_id, attempt)
+
     async def wait_idle(self) -> None:
         """Wait for every scheduled submission of this process to finish."""
         while self._tasks:

@@ -3,15 +3,19 @@ duplicate window counted across the batch, threads, and one status + queued even
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from sqlalchemy import select
 
+from comms.db.base import utcnow
 from comms.db.tenancy import scoped_to
 from comms.errors import InvalidInput
 from comms.hub import Hub
 from comms.messages.bulk import Queued, SmsItem, queue_sms_batch
 from comms.messages.exceptions import QuotaExceeded, Suppressed
 from comms.messages.models import Conversation, Message
+from comms.messages.sweep import sweep
 from hubtest import TenantCtx
 from messages_testkit import events, post_sms, settle, statuses
 
@@ -25,10 +29,12 @@ async def configure(client: httpx.AsyncClient, t: TenantCtx, **rules: object) ->
     assert r.status_code == 200, r.text
 
 
-async def queue(hub: Hub, t: TenantCtx, items: list[SmsItem]) -> list[object]:
+async def queue(
+    hub: Hub, t: TenantCtx, items: list[SmsItem], *, claim: bool = False
+) -> list[object]:
     async with hub.db.session() as s:
         scoped_to(s, t.id)
-        out: list[object] = list(await queue_sms_batch(s, hub.settings, items))
+        out: list[object] = list(await queue_sms_batch(s, hub.settings, items, claim=claim))
         await s.commit()
     return out
 
@@ -101,3 +107,19 @@ async def test_batch_is_tenant_scoped(
         scoped_to(s, other_tenant.id)
         convs = list(await s.scalars(select(Conversation)))
     assert [(c.address, c.message_count) for c in convs] == [(A, 1)]
+
+
+async def test_claimed_batch_publishes_queued_and_sending_and_a_lost_claim_is_resumed(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    await configure(client, tenant)
+    # Claimed in the batch, but the process "dies" before its sender ran (nothing scheduled).
+    (out,) = await queue(hub, tenant, [SmsItem(A, "claimed")], claim=True)
+    assert isinstance(out, Queued)
+    mid = str(out.id)
+    assert await statuses(hub, mid) == ["queued", "sending"]
+    assert await events(hub, "comms.message.queued") == []  # no per-message work event
+    later = utcnow() + timedelta(seconds=hub.settings.messages_stale_after + 1)
+    assert (await sweep(hub.db, hub.settings, now=later)).resumed == 1
+    await settle(hub)
+    assert await statuses(hub, mid) == ["queued", "sending", "queued", "sending", "sent"]
