@@ -72,7 +72,14 @@ async def run_smsc(port: int, stats_path: Path) -> None:
     server = smpp34.Server("127.0.0.1", port, system_id="BENCHSMSC")
     await server.start()
     esmes: dict[Any, Any] = {}
-    stats = {"submits": 0, "receipts": 0, "receipt_errors": 0, "first": 0.0, "last": 0.0}
+    stats = {
+        "submits": 0,
+        "receipts": 0,
+        "receipt_retries": 0,
+        "receipt_errors": 0,
+        "first": 0.0,
+        "last": 0.0,
+    }
     inflight = asyncio.Semaphore(500)
     tasks: set[asyncio.Task[None]] = set()
     counter = 0
@@ -83,13 +90,20 @@ async def run_smsc(port: int, stats_path: Path) -> None:
             f"id:{mid} sub:001 dlvrd:001 submit date:2611270000 done date:2611270000 "
             f"stat:{stat} err:{err} text:"
         ).encode()
-        async with inflight:
-            try:
-                await esme.deliver_sm(dest, text, esm_class=0x04, source_addr=dest)
-                stats["receipts"] += 1
-                stats["last"] = time.time()
-            except Exception:
-                stats["receipt_errors"] += 1
+        # Like a real SMSC, retry a receipt the ESME did not take (busy: a non-zero
+        # deliver_sm_resp, or no answer) until it does.
+        for attempt in range(100):
+            async with inflight:
+                try:
+                    resp = await esme.deliver_sm(dest, text, esm_class=0x04, source_addr=dest)
+                    if resp.command_status == 0:
+                        stats["receipts"] += 1
+                        stats["last"] = time.time()
+                        return
+                    stats["receipt_retries"] += 1
+                except Exception:
+                    stats["receipt_errors"] += 1
+            await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
 
     def dump() -> None:
         stats_path.write_text(json.dumps(stats))

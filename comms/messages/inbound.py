@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from comms.messages.receipts import apply_orphans, apply_receipt
 from comms.messages.state import MessageStatus
 
 log = logging.getLogger(__name__)
+RECEIPT_BATCH = 500  # receipts per transaction
 
 
 @dataclass(frozen=True)
@@ -112,38 +114,80 @@ class MessagingSink:
 
     def __init__(self, db: Callable[[], Database]) -> None:
         self.db = db
+        self._receipts: list[tuple[DeliveryReceipt, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def on_receipt(self, receipt: DeliveryReceipt) -> None:
+        """Returns once the receipt is committed (the adapter acknowledges it only then).
+
+        Receipts arriving together (an SMPP bind handles several deliver_sm at once) are
+        committed together: one transaction per batch instead of one per receipt."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._receipts.append((receipt, waiter))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_receipts(), name="receipts")
+        await waiter
+
+    async def _flush_receipts(self) -> None:
+        while self._receipts:
+            batch = self._receipts[:RECEIPT_BATCH]
+            del self._receipts[:RECEIPT_BATCH]
+            try:
+                await self._apply_receipts([r for r, _ in batch])
+                results: list[BaseException | None] = [None] * len(batch)
+            except Exception:
+                # One bad receipt must not fail its neighbours: apply them one by one.
+                results = []
+                for r, _ in batch:
+                    try:
+                        await self._apply_receipts([r])
+                        results.append(None)
+                    except Exception as exc:
+                        results.append(exc)
+            for (_, waiter), failure in zip(batch, results, strict=True):
+                if waiter.done():
+                    continue
+                if failure is None:
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(failure)
+
+    async def _apply_receipts(self, receipts: list[DeliveryReceipt]) -> None:
+        early: list[DeliveryReceipt] = []
         async with self.db().session() as s:
             unscoped(s)
-            part = await s.scalar(
-                select(MessagePart).where(
-                    MessagePart.provider == receipt.provider,
-                    MessagePart.provider_message_id == receipt.provider_message_id,
-                )
-            )
-            if part is None:
-                # The carrier answered before our submission record committed: keep it.
-                s.add(
-                    PendingReceipt(
-                        provider=receipt.provider,
-                        provider_message_id=receipt.provider_message_id,
-                        state=receipt.state.value,
-                        error_code=receipt.error_code,
-                        done_at=receipt.done_at,
+            for receipt in receipts:
+                part = await s.scalar(
+                    select(MessagePart).where(
+                        MessagePart.provider == receipt.provider,
+                        MessagePart.provider_message_id == receipt.provider_message_id,
                     )
                 )
-            else:
-                scoped_to(s, part.tenant_id)
-                await apply_receipt(s, part, receipt.state, receipt.error_code, receipt.done_at)
+                if part is None:
+                    # The carrier answered before our submission record committed: keep it.
+                    s.add(
+                        PendingReceipt(
+                            provider=receipt.provider,
+                            provider_message_id=receipt.provider_message_id,
+                            state=receipt.state.value,
+                            error_code=receipt.error_code,
+                            done_at=receipt.done_at,
+                        )
+                    )
+                    early.append(receipt)
+                else:
+                    scoped_to(s, part.tenant_id)
+                    await apply_receipt(s, part, receipt.state, receipt.error_code, receipt.done_at)
+                    unscoped(s)
             await s.commit()
-            if part is None:
-                # The record may have committed meanwhile, having looked for early receipts
-                # before this one was visible: look again now (the sweep is the backstop).
-                unscoped(s)
+            # The record may have committed meanwhile, having looked for early receipts
+            # before these were visible: look again now (the sweep is the backstop).
+            applied = 0
+            for receipt in early:
                 pid = receipt.provider_message_id
-                if await apply_orphans(s, provider=receipt.provider, provider_id=pid):
-                    await s.commit()
+                applied += await apply_orphans(s, provider=receipt.provider, provider_id=pid)
+            if applied:
+                await s.commit()
 
     async def on_inbound(self, message: InboundSms) -> None:
         await self.receive_sms(message)
