@@ -263,7 +263,17 @@ def hub_env(db_url: str, tmp: Path, smsc_port: int, args: argparse.Namespace) ->
     return env
 
 
-def huitong_cmd() -> list[str]:
+def huitong_cmd(without: str = "") -> list[str]:
+    if without:
+        # Diagnostic only: the hub without one package's bus subscribers (e.g. crm's
+        # timeline, which takes one bus delivery per comms.message.status event).
+        code = (
+            "import sys, dataclasses, comms.modules as m; d = m.discover_modules; "
+            "m.discover_modules = lambda extra='': [dataclasses.replace(x, subscribers=()) "
+            f"if x.name == {without!r} else x for x in d(extra)]; "
+            "from comms.cli import main; sys.argv[0] = 'huitong'; main()"
+        )
+        return [sys.executable, "-c", code]
     exe = Path(sys.executable).parent / "huitong"
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "comms.cli"]
 
@@ -331,8 +341,20 @@ async def run_hub(args: argparse.Namespace) -> dict[str, Any]:
         api_port = free_port()
         logs = {"serve": tmp / "serve.log", "worker": tmp / "worker.log"}
         cmds = {
-            "serve": [*huitong_cmd(), "serve", "--host", "127.0.0.1", "--port", str(api_port)],
-            "worker": [*huitong_cmd(), "worker", "--concurrency", str(args.concurrency)],
+            "serve": [
+                *huitong_cmd(args.without),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(api_port),
+            ],
+            "worker": [
+                *huitong_cmd(args.without),
+                "worker",
+                "--concurrency",
+                str(args.concurrency),
+            ],
         }
         for name, cmd in cmds.items():
             procs.append(
@@ -440,7 +462,8 @@ async def run_hub(args: argparse.Namespace) -> dict[str, Any]:
 def report(r: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [
         f"huitong: {r['recipients']} recipients, PostgreSQL + Redis, `huitong serve` + "
-        f"`huitong worker --concurrency {args.concurrency}`, smpp34 SMSC in its own process",
+        f"`huitong worker --concurrency {args.concurrency}`, smpp34 SMSC in its own process"
+        + (f", WITHOUT the {args.without} package's subscribers" if args.without else ""),
     ]
     if "error" in r:
         lines.append(f"  ERROR: {r['error']}")
@@ -469,6 +492,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stall", type=float, default=120, help="give up after N s without progress")
     p.add_argument("--keep", action="store_true", help="keep the bench database")
     p.add_argument("--smsc-only", action="store_true")
+    p.add_argument(
+        "--without",
+        default="",
+        help="diagnostic: run the hub without this package's subscribers (e.g. crm)",
+    )
     p.add_argument("--window", type=int, default=100)
     p.add_argument("--smpp-query", default="window=100&tps=10000", help="query of HUITONG_SMPP_URL")
     p.add_argument("--port", type=int, default=0)
