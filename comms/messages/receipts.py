@@ -65,26 +65,31 @@ async def apply_receipt(
     )
 
 
-async def apply_pending(s: AsyncSession, msg: Message) -> None:
-    """Receipts that raced ahead of the submission's record, now that its parts exist."""
-    parts = list(await s.scalars(select(MessagePart).where(MessagePart.message_id == msg.id)))
-    for part in parts:
-        early = list(
-            await s.scalars(
-                select(PendingReceipt)
-                .where(
-                    PendingReceipt.provider == part.provider,
-                    PendingReceipt.provider_message_id == part.provider_message_id,
-                )
-                .order_by(PendingReceipt.id)
-            )
+async def apply_pending(s: AsyncSession, msgs: list[Message]) -> None:
+    """Receipts that raced ahead of the submissions' records, now that their parts exist:
+    one query for the whole batch of messages."""
+    parts = list(
+        await s.scalars(select(MessagePart).where(MessagePart.message_id.in_([m.id for m in msgs])))
+    )
+    if not parts:
+        return
+    by_id = {(p.provider, p.provider_message_id): p for p in parts}
+    early = list(
+        await s.scalars(
+            select(PendingReceipt)
+            .where(PendingReceipt.provider_message_id.in_([p.provider_message_id for p in parts]))
+            .order_by(PendingReceipt.id)
         )
-        for r in early:
-            await apply_receipt(s, part, ReceiptState(r.state), r.error_code, r.done_at)
-        if early:
-            await s.execute(
-                delete(PendingReceipt).where(PendingReceipt.id.in_([r.id for r in early]))
-            )
+    )
+    used: list[int] = []
+    for r in early:
+        part = by_id.get((r.provider, r.provider_message_id))
+        if part is None:
+            continue  # the same id from another provider
+        await apply_receipt(s, part, ReceiptState(r.state), r.error_code, r.done_at)
+        used.append(r.id)
+    if used:
+        await s.execute(delete(PendingReceipt).where(PendingReceipt.id.in_(used)))
 
 
 async def apply_orphans(

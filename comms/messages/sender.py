@@ -277,12 +277,20 @@ class Sender:
         """One transaction for the outcomes of a batch (or of one message)."""
         async with self.db().session() as s:
             scoped_to(s, tenant_id)
+            # One locking read for the batch, in id order (no deadlock with another batch).
+            ids = sorted({mid for mid, _ in results})
+            rows = await s.scalars(
+                select(Message).where(Message.id.in_(ids)).order_by(Message.id).with_for_update()
+            )
+            found = {m.id: m for m in rows}
+            sent: list[Message] = []
             for message_id, out in results:
-                msg = await s.get(Message, message_id, with_for_update=True)
+                msg = found.get(message_id)
                 if msg is None:
                     continue
                 if out.error is None:
-                    await self._sent(s, msg, out)
+                    if self._sent(s, msg, out):
+                        sent.append(msg)
                 elif msg.status is MessageStatus.SENDING:
                     code, text = out.error
                     if out.retry:
@@ -298,12 +306,16 @@ class Sender:
                         change_status(
                             s, msg, MessageStatus.FAILED, error_code=code, error_text=text
                         )
+            if sent:
+                await s.flush()
+                await apply_pending(s, sent)
             await s.commit()
 
-    async def _sent(self, s: AsyncSession, msg: Message, out: Outcome) -> None:
+    def _sent(self, s: AsyncSession, msg: Message, out: Outcome) -> bool:
+        """Record provider ids and `sent`; False for a duplicate answer (nothing changed)."""
         if msg.provider_message_id is not None:
             log.warning("message %s was submitted twice (%s)", msg.id, out.ids)
-            return
+            return False
         msg.provider = out.provider
         msg.provider_message_id = out.ids[0] if out.ids else None
         if out.segments is not None and msg.channel is Channel.SMS:
@@ -321,5 +333,4 @@ class Sender:
         if msg.status is MessageStatus.SENDING:
             msg.error_code = msg.error_text = None
             change_status(s, msg, MessageStatus.SENT)
-        await s.flush()
-        await apply_pending(s, msg)
+        return True
