@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +34,7 @@ from comms.messages.models import (
     PendingReceipt,
     UnroutedInbound,
 )
-from comms.messages.receipts import apply_orphans, apply_receipt
+from comms.messages.receipts import apply_many, apply_orphans
 from comms.messages.state import MessageStatus
 
 log = logging.getLogger(__name__)
@@ -156,13 +157,19 @@ class MessagingSink:
         early: list[DeliveryReceipt] = []
         async with self.db().session() as s:
             unscoped(s)
-            for receipt in receipts:
-                part = await s.scalar(
+            found: dict[tuple[str, str], MessagePart] = {}
+            for provider in {r.provider for r in receipts}:
+                pids = [r.provider_message_id for r in receipts if r.provider == provider]
+                rows = await s.scalars(
                     select(MessagePart).where(
-                        MessagePart.provider == receipt.provider,
-                        MessagePart.provider_message_id == receipt.provider_message_id,
+                        MessagePart.provider == provider,
+                        MessagePart.provider_message_id.in_(pids),
                     )
                 )
+                found.update({(provider, p.provider_message_id): p for p in rows})
+            by_tenant: dict[uuid.UUID, list[Any]] = {}
+            for receipt in receipts:
+                part = found.get((receipt.provider, receipt.provider_message_id))
                 if part is None:
                     # The carrier answered before our submission record committed: keep it.
                     s.add(
@@ -176,9 +183,13 @@ class MessagingSink:
                     )
                     early.append(receipt)
                 else:
-                    scoped_to(s, part.tenant_id)
-                    await apply_receipt(s, part, receipt.state, receipt.error_code, receipt.done_at)
-                    unscoped(s)
+                    by_tenant.setdefault(part.tenant_id, []).append(
+                        (part, receipt.state, receipt.error_code, receipt.done_at)
+                    )
+            for tenant_id, items in by_tenant.items():
+                scoped_to(s, tenant_id)
+                await apply_many(s, items)
+                unscoped(s)
             await s.commit()
             # The record may have committed meanwhile, having looked for early receipts
             # before these were visible: look again now (the sweep is the backstop).

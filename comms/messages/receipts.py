@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -63,6 +64,45 @@ async def apply_receipt(
         error_code=codes[0] if codes and final is not MessageStatus.DELIVERED else None,
         error_text=None if final is MessageStatus.DELIVERED else f"receipt: {final.value}",
     )
+
+
+async def apply_many(
+    s: AsyncSession,
+    receipts: list[tuple[MessagePart, ReceiptState, str | None, datetime | None]],
+) -> None:
+    """`apply_receipt` for a batch of one tenant's parts: three queries, not four per part."""
+    touched: dict[uuid.UUID, None] = {}
+    for part, state, error_code, done_at in receipts:
+        if part.state in FINAL_STATES:
+            continue  # SMSCs repeat receipts; the first final one stands
+        part.state, part.error_code, part.done_at = state.value, error_code, done_at
+        touched[part.message_id] = None
+    if not touched:
+        return
+    await s.flush()
+    ids = sorted(touched)
+    msgs = await s.scalars(
+        select(Message).where(Message.id.in_(ids)).order_by(Message.id).with_for_update()
+    )
+    sent = {m.id: m for m in msgs if m.status is MessageStatus.SENT}
+    if not sent:
+        return
+    parts: dict[uuid.UUID, list[MessagePart]] = {}
+    for p in await s.scalars(select(MessagePart).where(MessagePart.message_id.in_(list(sent)))):
+        parts.setdefault(p.message_id, []).append(p)
+    for mid, msg in sent.items():
+        mine = parts.get(mid, [])
+        final = rollup([ReceiptState(p.state) if p.state else None for p in mine])
+        if final is None:
+            continue
+        codes = [p.error_code for p in mine if p.error_code]
+        change_status(
+            s,
+            msg,
+            final,
+            error_code=codes[0] if codes and final is not MessageStatus.DELIVERED else None,
+            error_text=None if final is MessageStatus.DELIVERED else f"receipt: {final.value}",
+        )
 
 
 async def apply_pending(s: AsyncSession, msgs: list[Message]) -> None:
