@@ -9,7 +9,6 @@ or a repeated event resumes at the first row still `pending`, and a row is queue
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -33,6 +32,7 @@ from comms.campaigns.models import (
     SmsOptOut,
 )
 from comms.campaigns.schemas import CampaignCreate, GroupCreate, MemberIn
+from comms.campaigns.segments import BUILTIN_VARIABLES, PLACEHOLDER, segment_rows_for
 from comms.db.base import utcnow
 from comms.db.engine import Database
 from comms.db.tenancy import current_tenant, scoped_to, unscoped
@@ -41,17 +41,13 @@ from comms.messages.addresses import normalise_phone
 from comms.messages.bulk import Queued, SmsItem, queue_sms_batch
 from comms.messages.sender import Sender, on_commit
 from comms.messages.tenant_settings import rules
-from comms.queries import Queries, UnknownQuery
+from comms.queries import Queries
 from comms.settings import Settings
 from comms.tenants.models import Tenant
 
 CHUNK = 1000
 INSERT_BATCH = 1000
 OPT_OUT_LINE = "回T退订"
-BUILTIN_VARIABLES = frozenset({"name", "phone", "department"})
-SEGMENT_MEMBERS = "crm.segment_members"
-SEGMENT_VARIABLES = frozenset({"contact_id"})
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
 def _tenant(session: AsyncSession) -> uuid.UUID:
@@ -139,7 +135,7 @@ async def add_members(session: AsyncSession, group_id: uuid.UUID, members: list[
 
 def _check_variables(data: CampaignCreate) -> None:
     """Every placeholder must be filled for every inline recipient: a 422 before anything."""
-    names = set(_PLACEHOLDER.findall(data.body)) - BUILTIN_VARIABLES
+    names = set(PLACEHOLDER.findall(data.body)) - BUILTIN_VARIABLES
     for i, r in enumerate(data.recipients):
         missing = sorted(names - set(r.variables))
         if missing:
@@ -181,7 +177,7 @@ async def create_campaign(
         await get_group(session, data.group_id)
     segment_rows = None
     if data.segment is not None:
-        segment_rows = await _segment_rows(session, queries, data.segment, data.body)
+        segment_rows = await segment_rows_for(session, queries, data.segment, data.body)
     now = utcnow()
     due = await _due_time(session, data.scheduled_at)
     camp = Campaign(
@@ -218,51 +214,6 @@ async def create_campaign(
         start(session, camp)
     await session.commit()
     return camp
-
-
-async def _segment_rows(
-    session: AsyncSession, queries: Queries | None, segment: str, body: str
-) -> list[dict[str, Any]]:
-    """Recipient rows of a CRM segment, asked through the query registry (comms never
-    imports crm). Members without a usable phone number are left out."""
-    extra = set(_PLACEHOLDER.findall(body)) - BUILTIN_VARIABLES - SEGMENT_VARIABLES
-    if extra:
-        raise InvalidInput(
-            f"body: unknown template variable {sorted(extra)[0]!r}; a segment's members "
-            f"carry only {', '.join(sorted(BUILTIN_VARIABLES | SEGMENT_VARIABLES))}",
-            field="body",
-        )
-    try:
-        if queries is None:
-            raise UnknownQuery(SEGMENT_MEMBERS)
-        members = await queries.ask(session, SEGMENT_MEMBERS, {"segment": segment})
-    except UnknownQuery:
-        raise InvalidInput(
-            f"segment: no installed package answers {SEGMENT_MEMBERS} (the crm package); "
-            "use group_id or recipients",
-            field="segment",
-        ) from None
-    rows: dict[str, dict[str, Any]] = {}
-    for m in members or []:
-        try:
-            phone = normalise_phone(m.get("phone") or "", "segment")
-        except InvalidInput:
-            continue
-        contact = m.get("contact_id")
-        rows.setdefault(
-            phone,
-            {
-                "phone": phone,
-                "name": m.get("name"),
-                "department": None,
-                "variables": {"contact_id": str(contact)} if contact is not None else None,
-            },
-        )
-    if not rows:
-        raise InvalidInput(
-            f"segment: {segment!r} has no member with a phone number", field="segment"
-        )
-    return list(rows.values())
 
 
 def start(session: AsyncSession, camp: Campaign) -> None:

@@ -13,7 +13,7 @@ from campaigns_testkit import counts, setup_tenant
 from sqlalchemy import select
 
 from comms.campaigns.models import CampaignRecipient
-from comms.campaigns.service import SEGMENT_MEMBERS
+from comms.campaigns.segments import SEGMENT_MEMBERS
 from comms.db.tenancy import current_tenant, scoped_to
 from comms.hub import Hub
 from comms.modules import Module
