@@ -229,6 +229,145 @@ async def smsc_only(n: int, window: int) -> dict[str, float]:
         stop_proc(proc)
 
 
+# ---------------------------------------------------------------- Kannel (reference)
+
+KANNEL_CONF = """group = core
+admin-port = {admin}
+admin-password = bench
+smsbox-port = {box}
+box-allow-ip = "127.0.0.1"
+log-file = "{tmp}/bearerbox.log"
+log-level = 2
+dlr-storage = internal
+
+group = smsc
+smsc = smpp
+smsc-id = bench
+host = 127.0.0.1
+port = {smsc}
+transceiver-mode = true
+smsc-username = bench
+smsc-password = bench
+system-type = ""
+max-pending-submits = 100
+msg-id-type = 0x03
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+sendsms-port = {sendsms}
+log-file = "{tmp}/smsbox.log"
+log-level = 2
+
+group = sendsms-user
+username = bench
+password = bench
+max-messages = 1
+
+group = sms-service
+keyword = default
+text = "ok"
+"""
+
+
+async def run_kannel(n: int, concurrency: int) -> dict[str, Any]:
+    """The same SMSC and numbers through Kannel: HTTP sendsms in, DLR callbacks out."""
+    import httpx
+
+    tmp = Path(tempfile.mkdtemp(prefix="huitong-kannel-"))
+    smsc, port, _ = start_smsc(tmp)
+    admin, box, sendsms, dlr_port = free_port(), free_port(), free_port(), free_port()
+    conf = tmp / "kannel.conf"
+    conf.write_text(KANNEL_CONF.format(admin=admin, box=box, smsc=port, sendsms=sendsms, tmp=tmp))
+    finals: dict[int, int] = {}
+    last_dlr = 0.0
+    all_in = asyncio.Event()
+
+    async def dlr(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal last_dlr
+        with contextlib.suppress(Exception):
+            head = await reader.readuntil(b"\r\n\r\n")
+            path = head.split(b" ", 2)[1].decode()
+            q = dict(p.split("=", 1) for p in path.partition("?")[2].split("&") if "=" in p)
+            if q.get("s") in ("1", "2"):
+                finals[int(q["i"])] = int(q["s"])
+                last_dlr = time.time()
+                if len(finals) >= n:
+                    all_in.set()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(dlr, "127.0.0.1", dlr_port)
+    procs = [
+        subprocess.Popen(  # noqa: ASYNC220 - started once, before the clock runs
+            [binary, str(conf)],
+            stdout=(tmp / f"{Path(binary).name}.out").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for binary in ("/usr/sbin/bearerbox",)
+    ]
+    out: dict[str, Any] = {"messages": n}
+    try:
+        wait_port(box, procs[0])
+        procs.append(
+            subprocess.Popen(  # noqa: ASYNC220
+                ["/usr/sbin/smsbox", str(conf)],
+                stdout=(tmp / "smsbox.out").open("wb"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+        wait_port(sendsms, procs[1])
+        await asyncio.sleep(2)  # the SMPP bind
+        slots = asyncio.Semaphore(concurrency)
+        refused = 0
+        async with httpx.AsyncClient(timeout=60) as client:
+
+            async def one(i: int) -> None:
+                nonlocal refused
+                dlr_url = f"http://127.0.0.1:{dlr_port}/dlr?i={i}&s=%d"
+                async with slots:
+                    r = await client.get(
+                        f"http://127.0.0.1:{sendsms}/cgi-bin/sendsms",
+                        params={
+                            "username": "bench",
+                            "password": "bench",
+                            "from": "10690000",
+                            "to": phone(i)[1:],
+                            "text": f"员工{i}您好，明早九点全员会议。【汇通测试】",
+                            "charset": "UTF-8",
+                            "coding": "2",
+                            "dlr-mask": "3",
+                            "dlr-url": dlr_url,
+                        },
+                    )
+                    if r.status_code != 202:
+                        refused += 1
+
+            t0 = time.time()
+            await asyncio.gather(*(one(i) for i in range(n)))
+            t_acc = time.time()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_in.wait(), 120)
+        wrong = sum(1 for i in range(n) if finals.get(i) != (2 if phone(i).endswith("7") else 1))
+        out.update(
+            accepted_per_s=n / (t_acc - t0),
+            refused=refused,
+            dlrs=len(finals),
+            end_to_end_per_s=len(finals) / max(last_dlr - t0, 1e-9),
+            wrong_final_status=wrong,
+            peak_rss_mb=rss_of_groups({p.pid for p in procs}) / 2**20,
+        )
+    finally:
+        server.close()
+        for p in procs:
+            stop_proc(p)
+        stop_proc(smsc)
+        print(f"  kannel logs in {tmp}", file=sys.stderr)
+    return out
+
+
 # ---------------------------------------------------------------- the hub
 
 
@@ -492,6 +631,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stall", type=float, default=120, help="give up after N s without progress")
     p.add_argument("--keep", action="store_true", help="keep the bench database")
     p.add_argument("--smsc-only", action="store_true")
+    p.add_argument("--kannel", action="store_true", help="the Kannel reference run only")
     p.add_argument(
         "--without",
         default="",
@@ -519,6 +659,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.smsc_only:
         print(json.dumps(asyncio.run(smsc_only(args.recipients, args.window))))
+        return 0
+    if args.kannel:
+        print("kannel " + json.dumps(asyncio.run(run_kannel(args.recipients, args.window))))
         return 0
     result = asyncio.run(run_hub(args))
     print(report(result, args))
