@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
@@ -88,6 +89,15 @@ class Settings(BaseSettings):
     sms_duplicate_window: float = Field(
         300.0, description="Seconds in which the same text to the same number is suppressed."
     )
+    sms_reply_window: float = Field(
+        259200.0,
+        description="Seconds after a campaign SMS in which an SMS reply from that number is "
+        "linked to it (3 days).",
+    )
+    sms_segment_price: Decimal = Field(
+        Decimal("0.04"), ge=0, description="Estimated price of one SMS segment (campaign report)."
+    )
+    sms_price_currency: str = Field("CNY", description="Currency of HUITONG_SMS_SEGMENT_PRICE.")
     smpp_url: str = Field("", description="smpp://system_id:password@host:port of the SMSC.")
     twilio_account_sid: str = Field("", description="Twilio account SID (AC...).")
     twilio_auth_token: SecretStr = Field(
@@ -106,6 +116,11 @@ class Settings(BaseSettings):
         True, description="On smtp:// use STARTTLS when the server offers it."
     )
     smtp_timeout: float = Field(30.0, description="Seconds before an SMTP send gives up.")
+    smtp_ca_file: str = Field(
+        "",
+        description="PEM CA bundle to verify the relay's TLS certificate with (a private CA); "
+        "empty = the system CAs.",
+    )
     smtp_from: str = Field(
         "huitong@localhost", description="Default From address of outgoing mail."
     )

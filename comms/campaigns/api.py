@@ -55,16 +55,19 @@ async def add_members(
 async def create_campaign(
     body: CampaignCreate, _: SupervisorDep, s: SessionDep, hub: HubDep
 ) -> CampaignOut:
-    camp = await service.create_campaign(s, hub.settings, body)
-    return await report.campaign_out(s, camp)
+    camp = await service.create_campaign(s, hub.settings, body, hub.queries)
+    return await report.campaign_out(s, hub.settings, camp)
 
 
 @router.get("/campaigns", response_model=list[CampaignOut])
-async def list_campaigns(_: ViewerDep, s: SessionDep) -> list[CampaignOut]:
+async def list_campaigns(_: ViewerDep, s: SessionDep, hub: HubDep) -> list[CampaignOut]:
     rows = await s.scalars(select(Campaign).order_by(Campaign.created_at.desc()).limit(100))
-    return [await report.campaign_out(s, c) for c in rows]
+    return [await report.campaign_out(s, hub.settings, c) for c in rows]
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut)
-async def get_campaign(campaign_id: uuid.UUID, _: ViewerDep, s: SessionDep) -> CampaignOut:
-    return await report.campaign_out(s, await report.get_campaign(s, campaign_id))
+async def get_campaign(
+    campaign_id: uuid.UUID, _: ViewerDep, s: SessionDep, hub: HubDep
+) -> CampaignOut:
+    camp = await report.get_campaign(s, campaign_id)
+    return await report.campaign_out(s, hub.settings, camp)

@@ -17,8 +17,6 @@ from comms.messages.sender import Sender
 
 SENDER = "messaging.sender"  # carries the hub Settings the send rules read
 OPT_OUT_KEYWORDS = frozenset({"T", "TD", "退订", "STOP", "UNSUBSCRIBE"})
-# A reply answers the latest campaign SMS to that number sent within this window.
-REPLY_WINDOW = timedelta(days=3)
 
 subs = SubscriberSet("comms.campaigns")
 
@@ -27,7 +25,7 @@ subs = SubscriberSet("comms.campaigns")
 async def dispatch(ctx: HandlerContext, event: Event[CampaignChunk]) -> None:
     """One chunk per delivery: the work is resumable and each row is queued once."""
     sender: Sender = ctx.services[SENDER]
-    await service.dispatch_chunk(ctx.session, sender.settings, event.payload)
+    await service.dispatch_chunk(ctx.session, sender.settings, event.payload, sender=sender)
 
 
 def opt_out_keyword(text: str) -> str | None:
@@ -51,12 +49,15 @@ async def on_inbound(ctx: HandlerContext, event: Event[MessageInbound]) -> None:
         if seen is None:
             s.add(SmsOptOut(phone=msg.sender, keyword=keyword, message_id=msg.id))
     at = msg.received_at or msg.created_at
+    # A reply answers the latest campaign SMS to that number within HUITONG_SMS_REPLY_WINDOW.
+    sender: Sender = ctx.services[SENDER]
+    window = timedelta(seconds=sender.settings.sms_reply_window)
     rec = await s.scalar(
         select(CampaignRecipient)
         .where(
             CampaignRecipient.phone == msg.sender,
             CampaignRecipient.message_id.is_not(None),
-            CampaignRecipient.queued_at >= at - REPLY_WINDOW,
+            CampaignRecipient.queued_at >= at - window,
             CampaignRecipient.queued_at <= at,
         )
         .order_by(CampaignRecipient.queued_at.desc(), CampaignRecipient.id.desc())

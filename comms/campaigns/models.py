@@ -76,6 +76,8 @@ class Campaign(TenantScoped, Timestamped, Base):
     group_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("sms_groups.id", ondelete="SET NULL"), default=None
     )
+    # A CRM segment the recipients were taken from at create (query crm.segment_members).
+    segment: Mapped[str | None] = mapped_column(String(200), default=None)
     status: Mapped[CampaignStatus] = mapped_column(_enum(CampaignStatus))
     scheduled_at: Mapped[datetime | None] = mapped_column(default=None)
     reply_options: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)

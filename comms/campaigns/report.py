@@ -13,9 +13,7 @@ from comms.campaigns.schemas import CampaignCounts, CampaignOut
 from comms.errors import NotFound
 from comms.messages.models import Message
 from comms.messages.state import MessageStatus
-
-# An estimate only: what a segment typically costs with Chinese carriers, in CNY.
-SEGMENT_PRICE = Decimal("0.04")
+from comms.settings import Settings
 
 _SENT = {MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED}
 _FAILED = {MessageStatus.FAILED, MessageStatus.UNDELIVERED}
@@ -28,7 +26,9 @@ async def get_campaign(session: AsyncSession, campaign_id: uuid.UUID) -> Campaig
     return camp
 
 
-async def counts(session: AsyncSession, campaign_id: uuid.UUID) -> CampaignCounts:
+async def counts(
+    session: AsyncSession, settings: Settings, campaign_id: uuid.UUID
+) -> CampaignCounts:
     """Three GROUP BYs, never the rows: cheap enough for a 100,000-number campaign."""
     out = CampaignCounts()
     of_campaign = CampaignRecipient.campaign_id == campaign_id
@@ -70,13 +70,16 @@ async def counts(session: AsyncSession, campaign_id: uuid.UUID) -> CampaignCount
         out.replied += n
         if option is not None:
             out.replies[option] = n
-    out.estimated_cost = str((SEGMENT_PRICE * out.segments).quantize(Decimal("0.01")))
+    # An estimate only: HUITONG_SMS_SEGMENT_PRICE times the segments, signature included.
+    cost = settings.sms_segment_price * out.segments
+    out.estimated_cost = str(cost.quantize(Decimal("0.01")))
+    out.currency = settings.sms_price_currency
     return out
 
 
-async def campaign_out(session: AsyncSession, camp: Campaign) -> CampaignOut:
+async def campaign_out(session: AsyncSession, settings: Settings, camp: Campaign) -> CampaignOut:
     out = CampaignOut.model_validate(camp)
-    out.counts = await counts(session, camp.id)
+    out.counts = await counts(session, settings, camp.id)
     for code in camp.reply_options or {}:
         out.counts.replies.setdefault(code, 0)
     return out

@@ -54,6 +54,12 @@ class CampaignCreate(BaseModel):
     body: str = Field(min_length=1)
     group_id: uuid.UUID | None = None
     recipients: list[MemberIn] = Field(default_factory=list, max_length=100_000)
+    segment: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="a CRM segment name; its members (crm.segment_members) at create time",
+    )
     scheduled_at: datetime | None = Field(
         None, description="without an offset: the tenant's local time"
     )
@@ -86,6 +92,7 @@ class CampaignOut(BaseModel):
     kind: CampaignKind
     body: str
     group_id: uuid.UUID | None
+    segment: str | None = None
     status: CampaignStatus
     scheduled_at: datetime | None
     reply_options: dict[str, str] | None

@@ -3,16 +3,16 @@
 A campaign's recipients are rows (`sms_campaign_recipients`, unique per number) written at
 create time, by one INSERT ... SELECT for a group, so a 100,000-number campaign never sits in
 memory. Sending is a chain of `CampaignChunk` events, each queueing at most `CHUNK`
-pending rows through `queue_message(commit=False)` in its own delivery: a crash or a repeated
-event resumes at the first row still `pending`, and a row is queued at most once.
+pending rows as one batch (`messages.bulk.queue_sms_batch`) in its own delivery: a crash
+or a repeated event resumes at the first row still `pending`, and a row is queued at most once.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,23 +32,22 @@ from comms.campaigns.models import (
     SmsOptOut,
 )
 from comms.campaigns.schemas import CampaignCreate, GroupCreate, MemberIn
+from comms.campaigns.segments import BUILTIN_VARIABLES, PLACEHOLDER, segment_rows_for
 from comms.db.base import utcnow
 from comms.db.engine import Database
 from comms.db.tenancy import current_tenant, scoped_to, unscoped
-from comms.errors import Conflict, HuitongError, InvalidInput, NotFound
+from comms.errors import Conflict, InvalidInput, NotFound
 from comms.messages.addresses import normalise_phone
-from comms.messages.models import Channel
-from comms.messages.schemas import MessageCreate
-from comms.messages.service import queue_message
+from comms.messages.bulk import Queued, SmsItem, queue_sms_batch
+from comms.messages.sender import Sender, on_commit
 from comms.messages.tenant_settings import rules
+from comms.queries import Queries
 from comms.settings import Settings
 from comms.tenants.models import Tenant
 
 CHUNK = 1000
 INSERT_BATCH = 1000
 OPT_OUT_LINE = "回T退订"
-BUILTIN_VARIABLES = frozenset({"name", "phone", "department"})
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
 def _tenant(session: AsyncSession) -> uuid.UUID:
@@ -136,7 +135,7 @@ async def add_members(session: AsyncSession, group_id: uuid.UUID, members: list[
 
 def _check_variables(data: CampaignCreate) -> None:
     """Every placeholder must be filled for every inline recipient: a 422 before anything."""
-    names = set(_PLACEHOLDER.findall(data.body)) - BUILTIN_VARIABLES
+    names = set(PLACEHOLDER.findall(data.body)) - BUILTIN_VARIABLES
     for i, r in enumerate(data.recipients):
         missing = sorted(names - set(r.variables))
         if missing:
@@ -153,7 +152,10 @@ async def _due_time(session: AsyncSession, at: datetime | None) -> datetime | No
 
 
 async def create_campaign(
-    session: AsyncSession, settings: Settings, data: CampaignCreate
+    session: AsyncSession,
+    settings: Settings,
+    data: CampaignCreate,
+    queries: Queries | None = None,
 ) -> Campaign:
     """Validate, store the campaign and its recipients, and start it unless scheduled."""
     if not (await rules(session, settings)).sms_signature:
@@ -162,14 +164,20 @@ async def create_campaign(
             "before sending; carriers refuse unsigned SMS",
             field="sms_signature",
         )
-    if (data.group_id is None) == (not data.recipients):
-        raise InvalidInput("recipients: give either group_id or recipients", field="recipients")
+    audiences = sum((data.group_id is not None, bool(data.recipients), data.segment is not None))
+    if audiences != 1:
+        raise InvalidInput(
+            "recipients: give exactly one of group_id, recipients or segment", field="recipients"
+        )
     bad = [k for k in data.reply_options if not k.strip() or len(k) > 32]
     if bad:
         raise InvalidInput(f"reply_options: invalid code {bad[0]!r}", field="reply_options")
     _check_variables(data)
     if data.group_id is not None:
         await get_group(session, data.group_id)
+    segment_rows = None
+    if data.segment is not None:
+        segment_rows = await segment_rows_for(session, queries, data.segment, data.body)
     now = utcnow()
     due = await _due_time(session, data.scheduled_at)
     camp = Campaign(
@@ -178,6 +186,7 @@ async def create_campaign(
         kind=data.kind,
         body=data.body,
         group_id=data.group_id,
+        segment=data.segment,
         status=CampaignStatus.SCHEDULED,
         scheduled_at=due,
         reply_options={k.strip(): v for k, v in data.reply_options.items()} or None,
@@ -186,8 +195,8 @@ async def create_campaign(
     session.add(camp)
     await session.flush()
     pending = {"campaign_id": camp.id, "status": RecipientStatus.PENDING.value}
-    if data.recipients:
-        rows = _member_rows(data.recipients, "recipients")
+    if data.recipients or segment_rows is not None:
+        rows = segment_rows or _member_rows(data.recipients, "recipients")
         await _insert(session, CampaignRecipient, [{**r, **pending} for r in rows])
     else:
         src = select(
@@ -245,9 +254,17 @@ async def release_due(db: Database, *, now: datetime | None = None, limit: int =
 
 
 async def dispatch_chunk(
-    session: AsyncSession, settings: Settings, event: CampaignChunk, *, chunk: int = CHUNK
+    session: AsyncSession,
+    settings: Settings,
+    event: CampaignChunk,
+    *,
+    chunk: int = CHUNK,
+    sender: Sender | None = None,
 ) -> int:
-    """Queue up to `chunk` pending recipients after `event.after_id`; rows handled."""
+    """Queue up to `chunk` pending recipients after `event.after_id`; rows handled.
+
+    With a `sender`, the messages are claimed here and handed to it after the commit
+    (`queue_sms_batch(claim=True)`): no per-message work event crosses the bus."""
     camp = await session.get(Campaign, event.campaign_id)
     if camp is None or camp.status is not CampaignStatus.QUEUED:
         return 0
@@ -275,13 +292,30 @@ async def dispatch_chunk(
     body = f"{camp.body}{OPT_OUT_LINE}" if marketing else camp.body
     # The signature may have been removed since create: never send unsigned SMS.
     signed = bool((await rules(session, settings)).sms_signature)
+    todo: list[CampaignRecipient] = []
     for r in rows:
         if not signed:
             r.status, r.skip_reason = RecipientStatus.SKIPPED, "no sms_signature configured"
         elif r.phone in opted:
             r.status = RecipientStatus.SUPPRESSED
         else:
-            await _queue_one(session, settings, camp, body, r)
+            todo.append(r)
+    # One batch for the chunk: the carrier rules are checked set-wise (messages/bulk.py).
+    template = f"sms_campaign:{camp.id}"
+    items = [SmsItem(r.phone, body, _variables(r), template) for r in todo]
+    outcomes = await queue_sms_batch(session, settings, items, claim=sender is not None)
+    for r, outcome in zip(todo, outcomes, strict=True):
+        if isinstance(outcome, Queued):
+            r.status, r.message_id, r.queued_at = (
+                RecipientStatus.QUEUED,
+                outcome.id,
+                outcome.created_at,
+            )
+        else:  # bad variables, quota, recipient cap, duplicate
+            r.status, r.skip_reason = RecipientStatus.SKIPPED, outcome.message[:200]
+    if sender is not None:
+        claimed = [o.id for o in outcomes if isinstance(o, Queued)]
+        on_commit(session, partial(sender.schedule_many, claimed, camp.tenant_id, 1))
     if len(rows) == chunk:
         publish(
             session,
@@ -304,30 +338,10 @@ async def dispatch_chunk(
     return len(rows)
 
 
-async def _queue_one(
-    session: AsyncSession, settings: Settings, camp: Campaign, body: str, r: CampaignRecipient
-) -> None:
-    variables = {
+def _variables(r: CampaignRecipient) -> dict[str, Any]:
+    return {
         "name": r.name or "",
         "phone": r.phone,
         "department": r.department or "",
         **(r.variables or {}),
     }
-    data = MessageCreate(
-        channel=Channel.SMS,
-        to=r.phone,
-        body=body,
-        template=f"sms_campaign:{camp.id}",
-        variables=variables,
-    )
-    try:
-        # A savepoint per recipient: a refused one leaves nothing half-built behind.
-        async with session.begin_nested():
-            msg = await queue_message(session, settings, data, commit=False)
-    except HuitongError as exc:  # bad variables, quota, recipient cap, duplicate
-        r.status = RecipientStatus.SKIPPED
-        r.skip_reason = exc.message[:200]
-        return
-    r.status = RecipientStatus.QUEUED
-    r.message_id = msg.id
-    r.queued_at = msg.created_at

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,11 +32,13 @@ from comms.messages.models import (
     MessageAttachment,
     MessagePart,
     PendingReceipt,
+    UnroutedInbound,
 )
-from comms.messages.receipts import apply_receipt
+from comms.messages.receipts import apply_many, apply_orphans
 from comms.messages.state import MessageStatus
 
 log = logging.getLogger(__name__)
+RECEIPT_BATCH = 500  # receipts per transaction
 
 
 @dataclass(frozen=True)
@@ -67,36 +71,134 @@ async def tenant_for(session: AsyncSession, channel: Channel, address: str) -> u
     return tid
 
 
+async def _keep_unrouted(session: AsyncSession, sms: InboundSms) -> None:
+    """Keep an SMS to a number no tenant owns (a misconfigured or new number): operators
+    see it in the log with the running count, and can route it once the number is set up."""
+    unscoped(session)
+    pid = sms.provider_message_ids[0] if sms.provider_message_ids else None
+    if pid is not None:
+        seen = await session.scalar(
+            select(UnroutedInbound.id).where(
+                UnroutedInbound.provider == sms.provider,
+                UnroutedInbound.provider_message_id == pid,
+            )
+        )
+        if seen is not None:
+            return  # the carrier repeated itself
+    session.add(
+        UnroutedInbound(
+            provider=sms.provider,
+            provider_message_id=pid,
+            sender=try_phone(sms.sender),
+            recipient=sms.recipient,
+            body=sms.text,
+            received_at=sms.received_at,
+        )
+    )
+    await session.commit()
+    kept = await unrouted_count(session)
+    log.warning(
+        "inbound SMS to %s matches no tenant; kept as unrouted (%d kept in all)",
+        sms.recipient,
+        kept,
+    )
+
+
+async def unrouted_count(session: AsyncSession) -> int:
+    """How many inbound SMS wait for a tenant to own their number (all tenants)."""
+    unscoped(session)
+    return int(await session.scalar(select(func.count()).select_from(UnroutedInbound)) or 0)
+
+
 class MessagingSink:
     """What SMS adapters and the SMTP receiver report to; each report is one transaction."""
 
     def __init__(self, db: Callable[[], Database]) -> None:
         self.db = db
+        self._receipts: list[tuple[DeliveryReceipt, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def on_receipt(self, receipt: DeliveryReceipt) -> None:
+        """Returns once the receipt is committed (the adapter acknowledges it only then).
+
+        Receipts arriving together (an SMPP bind handles several deliver_sm at once) are
+        committed together: one transaction per batch instead of one per receipt."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._receipts.append((receipt, waiter))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_receipts(), name="receipts")
+        await waiter
+
+    async def _flush_receipts(self) -> None:
+        while self._receipts:
+            batch = self._receipts[:RECEIPT_BATCH]
+            del self._receipts[:RECEIPT_BATCH]
+            try:
+                await self._apply_receipts([r for r, _ in batch])
+                results: list[BaseException | None] = [None] * len(batch)
+            except Exception:
+                # One bad receipt must not fail its neighbours: apply them one by one.
+                results = []
+                for r, _ in batch:
+                    try:
+                        await self._apply_receipts([r])
+                        results.append(None)
+                    except Exception as exc:
+                        results.append(exc)
+            for (_, waiter), failure in zip(batch, results, strict=True):
+                if waiter.done():
+                    continue
+                if failure is None:
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(failure)
+
+    async def _apply_receipts(self, receipts: list[DeliveryReceipt]) -> None:
+        early: list[DeliveryReceipt] = []
         async with self.db().session() as s:
             unscoped(s)
-            part = await s.scalar(
-                select(MessagePart).where(
-                    MessagePart.provider == receipt.provider,
-                    MessagePart.provider_message_id == receipt.provider_message_id,
-                )
-            )
-            if part is None:
-                # The carrier answered before our submission record committed: keep it.
-                s.add(
-                    PendingReceipt(
-                        provider=receipt.provider,
-                        provider_message_id=receipt.provider_message_id,
-                        state=receipt.state.value,
-                        error_code=receipt.error_code,
-                        done_at=receipt.done_at,
+            found: dict[tuple[str, str], MessagePart] = {}
+            for provider in {r.provider for r in receipts}:
+                pids = [r.provider_message_id for r in receipts if r.provider == provider]
+                rows = await s.scalars(
+                    select(MessagePart).where(
+                        MessagePart.provider == provider,
+                        MessagePart.provider_message_id.in_(pids),
                     )
                 )
-            else:
-                scoped_to(s, part.tenant_id)
-                await apply_receipt(s, part, receipt.state, receipt.error_code, receipt.done_at)
+                found.update({(provider, p.provider_message_id): p for p in rows})
+            by_tenant: dict[uuid.UUID, list[Any]] = {}
+            for receipt in receipts:
+                part = found.get((receipt.provider, receipt.provider_message_id))
+                if part is None:
+                    # The carrier answered before our submission record committed: keep it.
+                    s.add(
+                        PendingReceipt(
+                            provider=receipt.provider,
+                            provider_message_id=receipt.provider_message_id,
+                            state=receipt.state.value,
+                            error_code=receipt.error_code,
+                            done_at=receipt.done_at,
+                        )
+                    )
+                    early.append(receipt)
+                else:
+                    by_tenant.setdefault(part.tenant_id, []).append(
+                        (part, receipt.state, receipt.error_code, receipt.done_at)
+                    )
+            for tenant_id, items in by_tenant.items():
+                scoped_to(s, tenant_id)
+                await apply_many(s, items)
+                unscoped(s)
             await s.commit()
+            # The record may have committed meanwhile, having looked for early receipts
+            # before these were visible: look again now (the sweep is the backstop).
+            applied = 0
+            for receipt in early:
+                pid = receipt.provider_message_id
+                applied += await apply_orphans(s, provider=receipt.provider, provider_id=pid)
+            if applied:
+                await s.commit()
 
     async def on_inbound(self, message: InboundSms) -> None:
         await self.receive_sms(message)
@@ -106,7 +208,7 @@ class MessagingSink:
         async with self.db().session() as s:
             tenant_id = await tenant_for(s, Channel.SMS, sms.recipient)
             if tenant_id is None:
-                log.warning("inbound SMS to %s matches no tenant; dropped", sms.recipient)
+                await _keep_unrouted(s, sms)
                 return None
             scoped_to(s, tenant_id)
             pid = sms.provider_message_ids[0] if sms.provider_message_ids else None

@@ -145,6 +145,26 @@ class PendingReceipt(Base):
     __table_args__ = (Index("ix_message_pending_receipts_id", "provider", "provider_message_id"),)
 
 
+class UnroutedInbound(Base):
+    """An inbound SMS to a number no tenant owns: kept for operators, not dropped."""
+
+    __tablename__ = "message_unrouted_inbound"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    provider_message_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    sender: Mapped[str] = mapped_column(String(320))
+    recipient: Mapped[str] = mapped_column(String(320))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_message_unrouted_inbound_id", "provider", "provider_message_id"),
+        Index("ix_message_unrouted_inbound_recipient", "recipient", "created_at"),
+    )
+
+
 class MessageAttachment(TenantScoped, Base):
     __tablename__ = "message_attachments"
 

@@ -67,7 +67,10 @@ def build_mail_transport(settings: Settings) -> MailTransport:
         return LogMailTransport()
     return SmtpTransport(
         SmtpConfig.from_url(
-            settings.smtp_url, starttls=settings.smtp_starttls, timeout=settings.smtp_timeout
+            settings.smtp_url,
+            starttls=settings.smtp_starttls,
+            timeout=settings.smtp_timeout,
+            ca_file=settings.smtp_ca_file,
         )
     )
 

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 ON_COMMIT_KEY = "messages.on_commit"
 SMS_PROVIDER = "sms.provider"
 MAIL_TRANSPORT = "mail.transport"
+BATCH = 200  # messages per read / record transaction in schedule_many
 
 
 def on_commit(session: AsyncSession, job: Callable[[], None]) -> None:
@@ -122,6 +123,45 @@ class Sender:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def schedule_many(
+        self, message_ids: list[uuid.UUID], tenant_id: uuid.UUID, attempt: int
+    ) -> None:
+        """Submit a batch claimed together (a campaign chunk): one read and one record
+        transaction per BATCH messages instead of two per message, submissions concurrent
+        (the provider's window bounds them)."""
+        task = asyncio.get_running_loop().create_task(
+            self.submit_many(message_ids, tenant_id, attempt), name="send-batch"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def submit_many(
+        self, message_ids: list[uuid.UUID], tenant_id: uuid.UUID, attempt: int
+    ) -> None:
+        for start in range(0, len(message_ids), BATCH):
+            chunk = message_ids[start : start + BATCH]
+            try:
+                jobs = await self._load_many(chunk, tenant_id, attempt)
+                outcomes = await asyncio.gather(*(self._hand_over(j) for _, j in jobs))
+                results = [(mid, out) for (mid, _), out in zip(jobs, outcomes, strict=True)]
+                await self._record(results, tenant_id)
+            except Exception:
+                # The claims stay `sending`; the sweep queues them again once stale.
+                log.exception("sending a batch of %d messages failed unexpectedly", len(chunk))
+
+    async def _load_many(
+        self, message_ids: list[uuid.UUID], tenant_id: uuid.UUID, attempt: int
+    ) -> list[tuple[uuid.UUID, OutboundSms | OutboundEmail]]:
+        async with self.db().session() as s:
+            scoped_to(s, tenant_id)
+            msgs = await s.scalars(select(Message).where(Message.id.in_(message_ids)))
+            out: list[tuple[uuid.UUID, OutboundSms | OutboundEmail]] = []
+            for msg in msgs:
+                job = await self._job(s, msg, attempt)
+                if job is not None:
+                    out.append((msg.id, job))
+            return out
+
     async def wait_idle(self) -> None:
         """Wait for every scheduled submission of this process to finish."""
         while self._tasks:
@@ -142,7 +182,7 @@ class Sender:
             if job is None:
                 return
             outcome = await self._hand_over(job)
-            await self._record(message_id, tenant_id, outcome)
+            await self._record([(message_id, outcome)], tenant_id)
         except Exception:
             # The claim stays `sending`; the sweep queues it again once it is stale.
             log.exception("sending message %s failed unexpectedly", message_id)
@@ -153,40 +193,44 @@ class Sender:
         async with self.db().session() as s:
             scoped_to(s, tenant_id)
             msg = await s.get(Message, message_id)
-            # Only the claim we were scheduled for: a rolled-back or superseded one is not ours.
-            if (
-                msg is None
-                or msg.status is not MessageStatus.SENDING
-                or msg.attempts != attempt
-                or msg.provider_message_id is not None
-            ):
-                return None
-            if msg.channel is Channel.SMS:
-                return OutboundSms(
-                    message_id=msg.id,
-                    to=msg.recipient,
-                    text=msg.body,
-                    sender=msg.sender,
-                    # Differs between concurrent multipart messages to one handset, which is
-                    # all the 8-bit concatenation reference needs.
-                    reference=msg.id.int % 256,
-                )
-            files = await s.scalars(
-                select(MessageAttachment)
-                .where(MessageAttachment.message_id == msg.id)
-                .order_by(MessageAttachment.id)
-            )
-            return OutboundEmail(
-                message_id=msg.rfc_message_id or f"<{msg.id.hex}@huitong.local>",
-                sender=msg.sender or self.settings.smtp_from,
-                to=[msg.recipient],
-                subject=msg.subject or "",
+            return None if msg is None else await self._job(s, msg, attempt)
+
+    async def _job(
+        self, s: AsyncSession, msg: Message, attempt: int
+    ) -> OutboundSms | OutboundEmail | None:
+        # Only the claim we were scheduled for: a rolled-back or superseded one is not ours.
+        if (
+            msg.status is not MessageStatus.SENDING
+            or msg.attempts != attempt
+            or msg.provider_message_id is not None
+        ):
+            return None
+        if msg.channel is Channel.SMS:
+            return OutboundSms(
+                message_id=msg.id,
+                to=msg.recipient,
                 text=msg.body,
-                html=msg.html,
-                attachments=[Attachment(f.filename, f.content_type, f.data) for f in files],
-                in_reply_to=msg.in_reply_to,
-                references=[msg.in_reply_to] if msg.in_reply_to else [],
+                sender=msg.sender,
+                # Differs between concurrent multipart messages to one handset, which is
+                # all the 8-bit concatenation reference needs.
+                reference=msg.id.int % 256,
             )
+        files = await s.scalars(
+            select(MessageAttachment)
+            .where(MessageAttachment.message_id == msg.id)
+            .order_by(MessageAttachment.id)
+        )
+        return OutboundEmail(
+            message_id=msg.rfc_message_id or f"<{msg.id.hex}@huitong.local>",
+            sender=msg.sender or self.settings.smtp_from,
+            to=[msg.recipient],
+            subject=msg.subject or "",
+            text=msg.body,
+            html=msg.html,
+            attachments=[Attachment(f.filename, f.content_type, f.data) for f in files],
+            in_reply_to=msg.in_reply_to,
+            references=[msg.in_reply_to] if msg.in_reply_to else [],
+        )
 
     async def _hand_over(self, job: OutboundSms | OutboundEmail) -> Outcome:
         if isinstance(job, OutboundEmail):
@@ -214,42 +258,64 @@ class Sender:
             return Outcome(name, error=("unavailable", str(exc)), retry=True)
         return Outcome(name, ids=result.provider_message_ids, segments=result.segments)
 
-    async def _record(self, message_id: uuid.UUID, tenant_id: uuid.UUID, out: Outcome) -> None:
-        # The provider already has the message: retry the record a few times before giving
-        # up, since a lost record means the stale sweep submits it a second time.
+    async def _record(self, results: list[tuple[uuid.UUID, Outcome]], tenant_id: uuid.UUID) -> None:
+        # The provider already has the messages: retry the record a few times before giving
+        # up, since a lost record means the stale sweep submits them a second time.
         for attempt in range(5):
             try:
-                await self._record_once(message_id, tenant_id, out)
+                await self._record_once(results, tenant_id)
                 return
             except Exception:
                 if attempt == 4:
                     raise
-                log.warning("recording the outcome of %s failed; retrying", message_id)
+                log.warning("recording the outcome of %d message(s) failed; retrying", len(results))
                 await asyncio.sleep(0.2 * 2**attempt)
 
-    async def _record_once(self, message_id: uuid.UUID, tenant_id: uuid.UUID, out: Outcome) -> None:
+    async def _record_once(
+        self, results: list[tuple[uuid.UUID, Outcome]], tenant_id: uuid.UUID
+    ) -> None:
+        """One transaction for the outcomes of a batch (or of one message)."""
         async with self.db().session() as s:
             scoped_to(s, tenant_id)
-            msg = await s.get(Message, message_id, with_for_update=True)
-            if msg is None:
-                return
-            if out.error is None:
-                await self._sent(s, msg, out)
-            elif msg.status is MessageStatus.SENDING:
-                code, text = out.error
-                if out.retry:
-                    change_status(s, msg, MessageStatus.QUEUED, error_code=code, error_text=text)
-                    wait = out.retry_after or backoff_seconds(msg.attempts, self.settings)
-                    msg.next_attempt_at = utcnow() + timedelta(seconds=wait)
-                    log.info("message %s queued again in %.1fs: %s %s", msg.id, wait, code, text)
-                else:
-                    change_status(s, msg, MessageStatus.FAILED, error_code=code, error_text=text)
+            # One locking read for the batch, in id order (no deadlock with another batch).
+            ids = sorted({mid for mid, _ in results})
+            rows = await s.scalars(
+                select(Message).where(Message.id.in_(ids)).order_by(Message.id).with_for_update()
+            )
+            found = {m.id: m for m in rows}
+            sent: list[Message] = []
+            for message_id, out in results:
+                msg = found.get(message_id)
+                if msg is None:
+                    continue
+                if out.error is None:
+                    if self._sent(s, msg, out):
+                        sent.append(msg)
+                elif msg.status is MessageStatus.SENDING:
+                    code, text = out.error
+                    if out.retry:
+                        change_status(
+                            s, msg, MessageStatus.QUEUED, error_code=code, error_text=text
+                        )
+                        wait = out.retry_after or backoff_seconds(msg.attempts, self.settings)
+                        msg.next_attempt_at = utcnow() + timedelta(seconds=wait)
+                        log.info(
+                            "message %s queued again in %.1fs: %s %s", msg.id, wait, code, text
+                        )
+                    else:
+                        change_status(
+                            s, msg, MessageStatus.FAILED, error_code=code, error_text=text
+                        )
+            if sent:
+                await s.flush()
+                await apply_pending(s, sent)
             await s.commit()
 
-    async def _sent(self, s: AsyncSession, msg: Message, out: Outcome) -> None:
+    def _sent(self, s: AsyncSession, msg: Message, out: Outcome) -> bool:
+        """Record provider ids and `sent`; False for a duplicate answer (nothing changed)."""
         if msg.provider_message_id is not None:
             log.warning("message %s was submitted twice (%s)", msg.id, out.ids)
-            return
+            return False
         msg.provider = out.provider
         msg.provider_message_id = out.ids[0] if out.ids else None
         if out.segments is not None and msg.channel is Channel.SMS:
@@ -267,5 +333,4 @@ class Sender:
         if msg.status is MessageStatus.SENDING:
             msg.error_code = msg.error_text = None
             change_status(s, msg, MessageStatus.SENT)
-        await s.flush()
-        await apply_pending(s, msg)
+        return True

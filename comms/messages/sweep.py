@@ -1,4 +1,5 @@
-"""The periodic sweep: resume what a dead sender left, retry what is due, expire the old."""
+"""The periodic sweep: resume what a dead sender left, retry what is due, expire the old,
+and apply early receipts that missed their submission record."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from comms.db.engine import Database
 from comms.db.tenancy import unscoped
 from comms.messages.lifecycle import change_status, enqueue
 from comms.messages.models import Message
+from comms.messages.receipts import apply_orphans
 from comms.messages.state import MessageStatus
 from comms.settings import Settings
 
@@ -21,6 +23,7 @@ class SweepResult:
     resumed: int = 0
     expired: int = 0
     enqueued: int = 0
+    receipts: int = 0
 
 
 async def sweep(
@@ -84,4 +87,6 @@ async def sweep(
             for msg in due:
                 enqueue(s, msg)
                 out.enqueued += 1
+            # Early receipts whose record landed without seeing them (receipts.apply_orphans).
+            out.receipts = await apply_orphans(s, limit=limit)
     return out

@@ -4,6 +4,7 @@ Message-ID, STARTTLS or implicit TLS."""
 from __future__ import annotations
 
 import email.utils
+import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
@@ -22,9 +23,17 @@ class SmtpConfig:
     implicit_tls: bool = False  # smtps:// (port 465): TLS from the first byte
     starttls: bool = True  # smtp://: upgrade when the server offers STARTTLS
     timeout: float = 30.0
+    ca_file: str | None = None  # PEM CA bundle that signs the relay's cert; None = system CAs
 
     @classmethod
-    def from_url(cls, url: str, *, starttls: bool = True, timeout: float = 30.0) -> SmtpConfig:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        starttls: bool = True,
+        timeout: float = 30.0,
+        ca_file: str | None = None,
+    ) -> SmtpConfig:
         """smtp://user:pass@host:port or smtps://…; user and password may be %-encoded."""
         u = urlsplit(url)
         if u.scheme not in ("smtp", "smtps") or not u.hostname:
@@ -38,6 +47,7 @@ class SmtpConfig:
             implicit_tls=implicit,
             starttls=starttls and not implicit,
             timeout=timeout,
+            ca_file=ca_file or None,
         )
 
 
@@ -69,6 +79,17 @@ def build_mime(mail: OutboundEmail) -> EmailMessage:
     return m
 
 
+def _cert_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate failure behind an error; aiosmtplib wraps it differently for
+    implicit TLS (a connect error) and STARTTLS."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 class SmtpTransport:
     name = "smtp"
 
@@ -88,6 +109,8 @@ class SmtpTransport:
                 # None: STARTTLS if the server offers it; False: never.
                 start_tls=None if c.starttls else False,
                 timeout=c.timeout,
+                validate_certs=True,
+                cert_bundle=c.ca_file,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             first = exc.recipients[0]
@@ -96,5 +119,15 @@ class SmtpTransport:
             # 5xx is the server's final word; 4xx (greylisting, full queue) is worth a retry.
             raise MailError(str(exc.code), exc.message, permanent=exc.code >= 500) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
+            bad_cert = _cert_error(exc)
+            if bad_cert is not None:
+                # Not retried into success by itself, but a fixed HUITONG_SMTP_CA_FILE or
+                # relay certificate lets the queued mail go: transient, with a clear reason.
+                raise MailError(
+                    "tls_certificate",
+                    f"the certificate of {c.host}:{c.port} is not trusted "
+                    f"({bad_cert.verify_message}); check HUITONG_SMTP_CA_FILE",
+                    permanent=False,
+                ) from exc
             raise MailError("unavailable", str(exc) or type(exc).__name__, permanent=False) from exc
         return mail.message_id

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 DeliverHandler = Callable[[bytes], Awaitable[int]]  # deliver_sm body -> command_status
 MAX_SEQUENCE = 0x7FFFFFFF  # SMPP 3.4 §5.1.4: 0x00000001 - 0x7FFFFFFF, then wrap
 INBOUND_QUEUE = 256  # deliver_sm waiting for the sink; beyond it the SMSC is told to retry
+DELIVER_CONCURRENCY = 64  # deliver_sm handled at once per bind
 
 
 class LinkLost(ConnectionError):
@@ -164,8 +165,23 @@ class Session:
             self._mark_closed(reason)
 
     async def _deliver_loop(self) -> None:
-        while True:
-            header, body = await self._inbound.get()
+        # Several deliver_sm in progress at once (SMPP answers by sequence number, in any
+        # order): receipts then reach the sink together and commit in one transaction.
+        slots = asyncio.Semaphore(DELIVER_CONCURRENCY)
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                header, body = await self._inbound.get()
+                await slots.acquire()
+                task = asyncio.create_task(self._deliver_one(header, body, slots))
+                running.add(task)
+                task.add_done_callback(running.discard)
+        finally:
+            for task in running:
+                task.cancel()
+
+    async def _deliver_one(self, header: Header, body: bytes, slots: asyncio.Semaphore) -> None:
+        try:
             try:
                 status = await self._on_deliver(body)
             except Exception:
@@ -174,6 +190,8 @@ class Session:
             if self.is_open:
                 with contextlib.suppress(ConnectionError, OSError):
                     await self._write(pdu.response(header, status))
+        finally:
+            slots.release()
 
     async def _keepalive(self) -> None:
         # enquire_link on a fixed beat: it proves the SMSC (not just TCP) is alive, and keeps
