@@ -10,8 +10,10 @@ from telephony.apn.models import (
     NasClient,
 )
 from telephony.calls.models import Call, CallLeg, CallTransition
+from telephony.conference.models import Conference, Participant, Room
 from telephony.ivr.models import Entry, Flow, FlowVersion
 from telephony.ringback.models import Rule, Tone
+from telephony.voicemail.models import Mailbox, VoicemailMessage
 from telephony.vpmn.models import Cdr, Member, NumberingPlan, TariffPlan
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "CallLeg",
     "CallTransition",
     "Cdr",
+    "Conference",
     "Device",
     "DeviceData",
     "DeviceSession",
@@ -28,10 +31,14 @@ __all__ = [
     "Flow",
     "FlowVersion",
     "Lease",
+    "Mailbox",
     "Member",
     "NasClient",
     "NumberingPlan",
+    "Participant",
+    "Room",
     "Rule",
     "TariffPlan",
     "Tone",
+    "VoicemailMessage",
 ]

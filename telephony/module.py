@@ -1,6 +1,6 @@
 """How `telephony` plugs into the hub (its routers, topics, subscribers and models)."""
 
-from comms.modules import Module
+from comms.modules import Module, Periodic
 from telephony.apn.api import router as apn_router
 from telephony.apn.device_api import router as device_router
 from telephony.apn.events import TOPICS as APN_TOPICS
@@ -13,6 +13,9 @@ from telephony.ivr.api import router as ivr_router
 from telephony.ivr.webhooks import router as ivr_webhooks_router
 from telephony.ringback.api import router as ringback_router
 from telephony.stasis.cli import ari_command
+from telephony.voicemail.api import router as voicemail_router
+from telephony.voicemail.events import TOPICS as VOICEMAIL_TOPICS
+from telephony.voicemail.tasks import purge_once, voicemail_purge
 from telephony.vpmn.api import router as vpmn_router
 
 module = Module(
@@ -26,11 +29,13 @@ module = Module(
         ringback_router,
         ivr_router,
         ivr_webhooks_router,
+        voicemail_router,
     ),
-    topics=(*APN_TOPICS, *CALL_TOPICS),
+    topics=(*APN_TOPICS, *CALL_TOPICS, *VOICEMAIL_TOPICS),
     subscribers=tuple(apn_subscribers),
     models="telephony.models",
     migrations="telephony:migrations/versions",
     depends_on=("comms",),
-    commands=(radius_command, ari_command),
+    commands=(radius_command, ari_command, voicemail_purge),
+    periodic=(Periodic("voicemail-purge", 3600.0, purge_once),),
 )

@@ -66,6 +66,8 @@ class _HttpTransport:
             raise http_error(response.status_code, op.method, url, _message(response), op.nickname)
         if response.status_code == 204 or not response.content:
             return None
+        if key.endswith("_file"):
+            return response.content  # a recording's audio, not JSON
         return response.json()
 
 

@@ -229,6 +229,7 @@ class SimMedia(SimCore):
         self._emit_recording(rec, "RecordingFinished")
         if state == "done":
             self.stored_recordings[name] = rec.format
+            self.stored_durations[name] = rec.duration
 
     def _finish_recordings(self, target_uri: str, digit: str | None = None) -> None:
         """End the target's recordings: all of them, or those a DTMF digit terminates."""

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 # Which tone a caller hears for this resolution at this moment (None: plain ringing).
 RingbackLookup = Callable[[AsyncSession, Resolution, datetime], Awaitable[str | None]]
+# Offered a call nobody answered (tenant, call, caller channel, ringback playback id); True
+# when it took the caller over (voicemail), so the caller is not hung up.
+UnansweredHook = Callable[[uuid.UUID, uuid.UUID, str, str | None], Awaitable[bool]]
 LEG_ARG = "leg"
 BUSY_CAUSES = frozenset({17})
 
@@ -66,11 +69,13 @@ class CallFlows:
         live: LiveCalls,
         *,
         ringback: RingbackLookup = no_ringback,
+        unanswered: UnansweredHook | None = None,
     ) -> None:
         self.ari = ari
         self.db = db
         self.live = live
         self.ringback = ringback
+        self.unanswered = unanswered
 
     def session(self, tenant_id: uuid.UUID) -> Any:
         s = self.db.sessionmaker()
@@ -289,7 +294,11 @@ class CallFlows:
             await self._dial_step(live)
             return
         busy = cause in BUSY_CAUSES
-        await self._hangup(live.caller_channel, "busy" if busy else "no_answer")
+        taken = self.unanswered is not None and await self.unanswered(
+            live.tenant_id, live.call_id, live.caller_channel, live.playback_id
+        )
+        if not taken:
+            await self._hangup(live.caller_channel, "busy" if busy else "no_answer")
         await self._finish(
             live,
             Disposition.BUSY if busy else Disposition.NO_ANSWER,

@@ -8,6 +8,7 @@ from typing import Any
 
 from comms.db.engine import Database
 from comms.db.tenancy import unscoped
+from comms.settings import Settings
 from telephony.ari import AriClient
 from telephony.calls import service as calls
 from telephony.calls.stasis import (
@@ -21,6 +22,7 @@ from telephony.calls.state import LegState
 from telephony.ivr.engine import LookupFn
 from telephony.ivr.stasis import IvrCalls
 from telephony.stasis.live import LiveCalls
+from telephony.voicemail.stasis import VoicemailFlows
 
 # Events an IVR session waits for on its channel.
 IVR_EVENTS = (
@@ -46,11 +48,21 @@ class StasisApp:
         *,
         ringback: RingbackLookup = no_ringback,
         lookup: LookupFn | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.ari = ari
         self.db = db
         self.live = LiveCalls()
-        self.flows = CallFlows(ari, db, self.live, ringback=ringback)
+        # Voicemail needs the messaging settings (email/SMS notices); without them unanswered
+        # calls are hung up as before.
+        self.voicemail = VoicemailFlows(ari, db, settings) if settings else None
+        self.flows = CallFlows(
+            ari,
+            db,
+            self.live,
+            ringback=ringback,
+            unanswered=self.voicemail.take if self.voicemail else None,
+        )
         self.ivr = IvrCalls(ari, db, self._route_from_ivr, lookup=lookup)
         self.reconciled = 0
         ari.add_handler(self._on_stasis_start, "StasisStart")
@@ -58,6 +70,13 @@ class StasisApp:
         ari.add_handler(self.flows.on_dial, "Dial")
         ari.add_handler(self.flows.on_playback_finished, "PlaybackFinished")
         ari.add_handler(self.flows.on_channel_destroyed, "ChannelDestroyed")
+        if self.voicemail:
+            ari.add_handler(self.voicemail.on_playback_finished, "PlaybackFinished")
+            ari.add_handler(
+                self.voicemail.on_recording_finished, "RecordingFinished", "RecordingFailed"
+            )
+            ari.add_handler(self.voicemail.on_hangup_request, "ChannelHangupRequest")
+            ari.add_handler(self.voicemail.on_channel_destroyed, "ChannelDestroyed")
         ari.on_connected = self.reconcile
 
     async def start(self) -> None:

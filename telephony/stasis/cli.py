@@ -27,7 +27,7 @@ async def run_stasis(settings: Settings, telephony: TelephonySettings) -> None:
             loop.add_signal_handler(sig, stop.set)
     try:
         async with AriClient(telephony.ari_base_url, telephony.ari_app) as ari:
-            app = StasisApp(ari, hub.db, ringback=ringback_lookup)
+            app = StasisApp(ari, hub.db, ringback=ringback_lookup, settings=settings)
             await app.start()
             try:
                 await stop.wait()
