@@ -9,6 +9,8 @@ from telephony.apn.radius.cli import radius_command
 from telephony.apn.ws import router as device_ws_router
 from telephony.calls.api import router as calls_router
 from telephony.calls.events import TOPICS as CALL_TOPICS
+from telephony.conference.api import router as conference_router
+from telephony.conference.events import TOPICS as CONFERENCE_TOPICS
 from telephony.ivr.api import router as ivr_router
 from telephony.ivr.webhooks import router as ivr_webhooks_router
 from telephony.ringback.api import router as ringback_router
@@ -30,8 +32,9 @@ module = Module(
         ivr_router,
         ivr_webhooks_router,
         voicemail_router,
+        conference_router,
     ),
-    topics=(*APN_TOPICS, *CALL_TOPICS, *VOICEMAIL_TOPICS),
+    topics=(*APN_TOPICS, *CALL_TOPICS, *VOICEMAIL_TOPICS, *CONFERENCE_TOPICS),
     subscribers=tuple(apn_subscribers),
     models="telephony.models",
     migrations="telephony:migrations/versions",

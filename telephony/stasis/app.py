@@ -19,6 +19,8 @@ from telephony.calls.stasis import (
     tenant_from_args,
 )
 from telephony.calls.state import LegState
+from telephony.conference.dialing import CONF_ARG
+from telephony.conference.stasis import ConferenceFlows
 from telephony.ivr.engine import LookupFn
 from telephony.ivr.stasis import IvrCalls
 from telephony.stasis.live import LiveCalls
@@ -49,6 +51,7 @@ class StasisApp:
         ringback: RingbackLookup = no_ringback,
         lookup: LookupFn | None = None,
         settings: Settings | None = None,
+        conference: ConferenceFlows | None = None,
     ) -> None:
         self.ari = ari
         self.db = db
@@ -64,6 +67,7 @@ class StasisApp:
             unanswered=self.voicemail.take if self.voicemail else None,
         )
         self.ivr = IvrCalls(ari, db, self._route_from_ivr, lookup=lookup)
+        self.conference = conference or ConferenceFlows(ari, db)
         self.reconciled = 0
         ari.add_handler(self._on_stasis_start, "StasisStart")
         ari.add_handler(self.ivr.on_event, *IVR_EVENTS)
@@ -77,6 +81,11 @@ class StasisApp:
             )
             ari.add_handler(self.voicemail.on_hangup_request, "ChannelHangupRequest")
             ari.add_handler(self.voicemail.on_channel_destroyed, "ChannelDestroyed")
+        conf = self.conference
+        ari.add_handler(conf.on_playback_finished, "PlaybackFinished")
+        ari.add_handler(conf.on_dtmf, "ChannelDtmfReceived")
+        ari.add_handler(conf.on_hangup_request, "ChannelHangupRequest")
+        ari.add_handler(conf.on_channel_destroyed, "ChannelDestroyed")
         ari.on_connected = self.reconcile
 
     async def start(self) -> None:
@@ -85,11 +94,16 @@ class StasisApp:
     async def close(self) -> None:
         """Stop IVR sessions (the client is closed by its owner)."""
         await self.ivr.close()
+        await self.conference.close()
 
     async def _on_stasis_start(self, event: dict[str, Any]) -> None:
         # An entry DID runs its IVR flow; any other number is dialled in the VPMN.
         args = [str(a) for a in event.get("args", [])]
+        if args[:1] == [CONF_ARG] and await self.conference.on_stasis_start(event):
+            return
         if args[:1] == [LEG_ARG]:
+            return
+        if await self.conference.try_dial_in(event, tenant_from_args(args)):
             return
         if await self.ivr.try_start(event, tenant_from_args(args)):
             return
