@@ -122,7 +122,12 @@ class SimMedia(SimCore):
             last = index == len(pb.medias) - 1
             pb.index, pb.state = index, "playing"
             self._emit_playback(pb)
-            if media in self.failing_media or not media.startswith(MEDIA_SCHEMES):
+            # Asterisk cannot open a recording: that is not stored, so that media fails.
+            missing = (
+                media.startswith("recording:")
+                and media.removeprefix("recording:") not in self.stored_recordings
+            )
+            if missing or media in self.failing_media or not media.startswith(MEDIA_SCHEMES):
                 pb.state = "failed" if last else "continuing"
                 self._emit_playback(pb)
                 continue

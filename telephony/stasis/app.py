@@ -24,6 +24,7 @@ from telephony.conference.stasis import ConferenceFlows
 from telephony.ivr.engine import LookupFn
 from telephony.ivr.stasis import IvrCalls
 from telephony.stasis.live import LiveCalls
+from telephony.voicemail.listen import MailboxMenu
 from telephony.voicemail.stasis import VoicemailFlows
 
 # Events an IVR session waits for on its channel.
@@ -52,13 +53,20 @@ class StasisApp:
         lookup: LookupFn | None = None,
         settings: Settings | None = None,
         conference: ConferenceFlows | None = None,
+        voicemail_number: str = "*98",
+        voicemail_max_seconds: int = 180,
     ) -> None:
         self.ari = ari
         self.db = db
         self.live = LiveCalls()
         # Voicemail needs the messaging settings (email/SMS notices); without them unanswered
         # calls are hung up as before.
-        self.voicemail = VoicemailFlows(ari, db, settings) if settings else None
+        self.voicemail = (
+            VoicemailFlows(ari, db, settings, max_seconds=voicemail_max_seconds)
+            if settings
+            else None
+        )
+        self.mailbox_menu = MailboxMenu(ari, db, voicemail_number)
         self.flows = CallFlows(
             ari,
             db,
@@ -81,6 +89,10 @@ class StasisApp:
             )
             ari.add_handler(self.voicemail.on_hangup_request, "ChannelHangupRequest")
             ari.add_handler(self.voicemail.on_channel_destroyed, "ChannelDestroyed")
+        menu = self.mailbox_menu
+        ari.add_handler(menu.on_dtmf, "ChannelDtmfReceived")
+        ari.add_handler(menu.on_playback_finished, "PlaybackFinished")
+        ari.add_handler(menu.on_channel_destroyed, "ChannelDestroyed")
         conf = self.conference
         ari.add_handler(conf.on_playback_finished, "PlaybackFinished")
         ari.add_handler(conf.on_dtmf, "ChannelDtmfReceived")
@@ -102,6 +114,8 @@ class StasisApp:
         if args[:1] == [CONF_ARG] and await self.conference.on_stasis_start(event):
             return
         if args[:1] == [LEG_ARG]:
+            return
+        if await self.mailbox_menu.try_start(event, tenant_from_args(args)):
             return
         if await self.conference.try_dial_in(event, tenant_from_args(args)):
             return

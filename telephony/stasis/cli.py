@@ -12,6 +12,7 @@ import click
 from comms.hub import Hub
 from comms.settings import Settings
 from telephony.ari import AriClient
+from telephony.conference.stasis import ConferenceFlows
 from telephony.ringback.service import ringback_lookup
 from telephony.settings import TelephonySettings
 from telephony.stasis.app import StasisApp
@@ -27,7 +28,21 @@ async def run_stasis(settings: Settings, telephony: TelephonySettings) -> None:
             loop.add_signal_handler(sig, stop.set)
     try:
         async with AriClient(telephony.ari_base_url, telephony.ari_app) as ari:
-            app = StasisApp(ari, hub.db, ringback=ringback_lookup, settings=settings)
+            conference = ConferenceFlows(
+                ari,
+                hub.db,
+                max_attempts=telephony.conference_dial_attempts,
+                retry_delay=telephony.conference_retry_delay,
+            )
+            app = StasisApp(
+                ari,
+                hub.db,
+                ringback=ringback_lookup,
+                settings=settings,
+                conference=conference,
+                voicemail_number=telephony.voicemail_number,
+                voicemail_max_seconds=telephony.voicemail_max_seconds,
+            )
             await app.start()
             try:
                 await stop.wait()
