@@ -61,6 +61,8 @@ class Conference(TenantScoped, Timestamped, Base):
     locked: Mapped[bool] = mapped_column(default=False)
     # Who pays for dial-out legs (a member's short number), for in-network rating.
     organiser: Mapped[str | None] = mapped_column(String(20), default=None)
+    # ARI stored-recording name of the mixed audio, when the room records.
+    recording: Mapped[str | None] = mapped_column(String(200), default=None)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
 

@@ -77,6 +77,7 @@ class ConferenceOut(BaseModel):
     state: ConferenceState
     locked: bool
     organiser: str | None
+    recording: str | None
     started_at: datetime
     ended_at: datetime | None
 

@@ -194,6 +194,8 @@ async def start_meeting(
     )
     await session.commit()
     await ari.bridges.create("mixing", bridge_id=conf.bridge_id)
+    if room is not None and room.record:
+        conf.recording = await start_recording(ari, conf)
     for p in people:
         try:
             p.channel_id = await originate(ari, p, organiser or "Huitong")
@@ -202,6 +204,17 @@ async def start_meeting(
             p.state = ParticipantState.FAILED
     await session.commit()
     return conf
+
+
+async def start_recording(ari: AriClient, conf: Conference) -> str | None:
+    """Record the bridge's mix; Asterisk stores it when the bridge is destroyed."""
+    name = f"conf-{conf.id.hex}"
+    try:
+        await ari.bridges.record(conf.bridge_id, name, "wav", if_exists="overwrite")
+    except AriError as exc:
+        log.warning("conference %s: cannot record: %s", conf.id, exc)
+        return None
+    return name
 
 
 # ------------------------------------------------------------------ reading

@@ -18,10 +18,12 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
 from comms.bus import publish
 from comms.db.base import utcnow
 from comms.db.engine import Database
-from comms.db.tenancy import scoped_to
+from comms.db.tenancy import scoped_to, unscoped
 from telephony.ari import AriClient, AriError
 from telephony.conference import service
 from telephony.conference.dialing import LegId, originate
@@ -214,13 +216,18 @@ class ConferenceFlows:
             p.joined_at = now
             publish(s, ParticipantJoined.topic, ParticipantJoined(**service.facts(p, now)))
             bridge_id = conf.bridge_id
+            room = await s.get(Room, conf.room_id) if conf.room_id else None
             await s.commit()
+            if start:
+                await self._quietly(self.ari.bridges.create("mixing", bridge_id=bridge_id))
+                if room is not None and room.record:
+                    conf.recording = await service.start_recording(self.ari, conf)
+                    await s.commit()
         leg.then = ""
         if wait:
             await self._quietly(self.ari.channels.start_moh(leg.channel_id))
             return
         if start:
-            await self._quietly(self.ari.bridges.create("mixing", bridge_id=bridge_id))
             for waiter in waiters:
                 await self._quietly(self.ari.channels.stop_moh(waiter))
         await self._quietly(self.ari.bridges.add_channel(bridge_id, [*waiters, leg.channel_id]))
@@ -237,18 +244,57 @@ class ConferenceFlows:
         channel_id = event["channel"]["id"]
         leg = self.legs.pop(channel_id, None)
         ref = LegId.parse(channel_id)
-        if leg is None and ref is None:
-            return
-        tenant_id = leg.tenant_id if leg else ref.tenant_id  # type: ignore[union-attr]
-        pid = leg.participant_id if leg else ref.participant_id  # type: ignore[union-attr]
         cause = event.get("cause")
+        if leg is not None:
+            await self._gone(leg.tenant_id, leg.participant_id, cause, answered=True)
+        elif ref is not None:
+            # A dial-out leg this process never saw answer (or saw before a restart).
+            await self._gone(ref.tenant_id, ref.participant_id, cause, answered=False)
+        else:
+            found = await self._by_channel(channel_id)
+            if found is not None:  # a dial-in leg from before this process started
+                await self._gone(*found, cause, answered=True)
+
+    async def reconcile(self, alive: set[str]) -> int:
+        """After a (re)connect: participants in the room whose channel vanished have left."""
+        async with self.db.session() as s:
+            unscoped(s)
+            rows = (
+                await s.execute(
+                    select(Participant.tenant_id, Participant.id, Participant.channel_id).where(
+                        Participant.state.in_((ParticipantState.PIN, *service.IN_CALL)),
+                        Participant.channel_id.is_not(None),
+                    )
+                )
+            ).all()
+        gone = [(t, p) for t, p, ch in rows if ch not in alive]
+        for tenant_id, pid in gone:
+            await self._gone(tenant_id, pid, None, answered=True)
+        return len(gone)
+
+    async def _by_channel(self, channel_id: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+        async with self.db.session() as s:
+            unscoped(s)
+            row = (
+                await s.execute(
+                    select(Participant.tenant_id, Participant.id).where(
+                        Participant.channel_id == channel_id,
+                        Participant.state.in_(service.LIVE),
+                    )
+                )
+            ).first()
+        return (row[0], row[1]) if row else None
+
+    async def _gone(
+        self, tenant_id: uuid.UUID, pid: uuid.UUID, cause: Any, *, answered: bool
+    ) -> None:
         async with self.session(tenant_id) as s:
             p = await s.get(Participant, pid)
             if p is None:
                 return
             conf = await s.get(Conference, p.conference_id)
             assert conf is not None
-            if p.state is ParticipantState.DIALING and leg is None:
+            if p.state is ParticipantState.DIALING and not answered:
                 await self._not_reached(s, conf, p, cause)
                 return
             await self._left(s, conf, p, cause)

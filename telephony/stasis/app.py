@@ -156,6 +156,7 @@ class StasisApp:
                 gone.sort(key=lambda leg: leg.channel_id == live.caller_channel)
                 for leg in gone:
                     await self.flows.channel_gone(live, leg.channel_id, None)
+        await self.conference.reconcile(alive)
         self.reconciled += 1
 
     @property

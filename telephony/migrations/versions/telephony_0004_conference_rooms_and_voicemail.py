@@ -2,7 +2,7 @@
 
 Revision ID: telephony_0004
 Revises: telephony_0002
-Create Date: 2026-11-27 00:24:44.598232
+Create Date: 2026-11-27 00:40:08.639639
 """
 from collections.abc import Sequence
 
@@ -45,6 +45,7 @@ def upgrade() -> None:
     sa.Column('bridge_id', sa.String(length=100), nullable=False),
     sa.Column('locked', sa.Boolean(), nullable=False),
     sa.Column('organiser', sa.String(length=20), nullable=True),
+    sa.Column('recording', sa.String(length=200), nullable=True),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Uuid(), nullable=False),

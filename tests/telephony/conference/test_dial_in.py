@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 from conference_testkit import OUTSIDER, make_room, people, setup_members, topics, until
 
@@ -123,3 +125,47 @@ async def _no_bridges(sim: AriSimulator) -> bool:
 
 async def _gone(sim: AriSimulator, channel: str) -> bool:
     return channel not in sim.channels
+
+
+async def test_recording_room_records_the_bridge_from_when_the_moderator_starts_it(
+    hub: Hub,
+    client: httpx.AsyncClient,
+    tenant: TenantCtx,
+    sim: AriSimulator,
+    stasis: StasisApp,
+) -> None:
+    await setup_members(hub, tenant.id)
+    await make_room(hub, tenant.id, record=True)
+    host = dial(sim, tenant, "6100", MODERATOR)
+    await until(lambda: _played(sim, host, "sound:conf-getpin"))
+    sim.send_dtmf(host, "9999#")
+    await until(lambda: bool(sim.requests_for(nickname="record")))
+    conf_id = str((await people(hub, tenant.id))[MODERATOR].conference_id)
+    [record] = sim.requests_for(nickname="record")
+    assert record.path_params["bridgeId"] == f"conf-{uuid.UUID(conf_id).hex}"
+    got = (await client.get(f"/api/v1/conferences/{conf_id}", headers=tenant.auth)).json()
+    assert got["recording"] == record.query["name"]
+    sim.remote_hangup(host)
+    await until(lambda: record.query["name"] in sim.stored_recordings)
+
+
+async def test_a_guest_who_hung_up_while_the_app_was_disconnected_is_settled_on_reconnect(
+    hub: Hub, tenant: TenantCtx, sim: AriSimulator, stasis: StasisApp
+) -> None:
+    await setup_members(hub, tenant.id)
+    await make_room(hub, tenant.id)
+    host = dial(sim, tenant, "6100", MODERATOR)
+    await until(lambda: _played(sim, host, "sound:conf-getpin"))
+    sim.send_dtmf(host, "9999#")
+    guest = dial(sim, tenant, "6100", OUTSIDER)
+    await until(lambda: _played(sim, guest, "sound:conf-getpin"))
+    sim.send_dtmf(guest, "1234#")
+    await until(lambda: _bridged(sim, guest, host))
+    await sim.drop_connections()
+    sim.remote_hangup(guest)  # Asterisk will never tell us
+    assert sim.dropped
+    await until(lambda: stasis.reconciled >= 2)
+    found = await people(hub, tenant.id)
+    assert found[OUTSIDER].state == "left" and found[MODERATOR].state == "joined"
+    left = await topics(hub, tenant.id, "telephony.conference.participant_left")
+    assert [e["number"] for e in left] == [OUTSIDER]
