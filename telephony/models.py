@@ -11,8 +11,10 @@ from telephony.apn.models import (
 )
 from telephony.callcentre.models import Agent, AgentTransition, Membership, Queue, QueueCall
 from telephony.calls.models import Call, CallLeg, CallTransition
+from telephony.conference.models import Conference, Participant, Room
 from telephony.ivr.models import Entry, Flow, FlowVersion
 from telephony.ringback.models import Rule, Tone
+from telephony.voicemail.models import Mailbox, VoicemailMessage
 from telephony.vpmn.models import Cdr, Member, NumberingPlan, TariffPlan
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "CallLeg",
     "CallTransition",
     "Cdr",
+    "Conference",
     "Device",
     "DeviceData",
     "DeviceSession",
@@ -31,13 +34,17 @@ __all__ = [
     "Flow",
     "FlowVersion",
     "Lease",
+    "Mailbox",
     "Member",
     "Membership",
     "NasClient",
     "NumberingPlan",
+    "Participant",
     "Queue",
     "QueueCall",
+    "Room",
     "Rule",
     "TariffPlan",
     "Tone",
+    "VoicemailMessage",
 ]

@@ -57,6 +57,18 @@ class TelephonySettings(BaseSettings):
         "announcements, agents made available through the API.",
     )
 
+    # Voicemail and conferences (the Stasis app).
+    voicemail_number: str = Field(
+        "*98", description="Number members dial to listen to their voicemail (PIN by DTMF)."
+    )
+    voicemail_max_seconds: int = Field(180, description="Longest voicemail message recorded.")
+    conference_dial_attempts: int = Field(
+        2, description="Rounds of calls (desk then mobile) to a meeting member before giving up."
+    )
+    conference_retry_delay: float = Field(
+        30.0, description="Seconds between two rounds of calls to a member who did not answer."
+    )
+
     @property
     def ari_base_url(self) -> str:
         """ari_url with the /ari path AriClient expects."""

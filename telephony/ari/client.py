@@ -97,6 +97,8 @@ class _HttpTransport:
             raise http_error(status, op.method, url, _message(content, reason), op.nickname)
         if status == 204 or not content:
             return None
+        if key.endswith("_file"):
+            return content  # a recording's audio, not JSON
         return json.loads(content)
 
 

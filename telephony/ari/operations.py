@@ -118,6 +118,9 @@ CLIENT_OPERATIONS: dict[str, ClientOperation] = {
     # recordings
     "recordings.list_stored": _op("listStored", "GET", "/recordings/stored"),
     "recordings.get_stored": _op("getStored", "GET", "/recordings/stored/{recordingName}"),
+    "recordings.get_stored_file": _op(
+        "getStoredFile", "GET", "/recordings/stored/{recordingName}/file"
+    ),
     "recordings.delete_stored": _op("deleteStored", "DELETE", "/recordings/stored/{recordingName}"),
     "recordings.get_live": _op("getLive", "GET", "/recordings/live/{recordingName}"),
     "recordings.stop_live": _op("stop", "POST", "/recordings/live/{recordingName}/stop"),

@@ -178,6 +178,11 @@ class RecordingsApi(ResourceGroup):
             StoredRecording, await self._t.call("recordings.get_stored", {"recordingName": name})
         )
 
+    async def get_stored_file(self, name: str) -> bytes:
+        """A stored recording's audio bytes (as Asterisk wrote them, e.g. WAV)."""
+        data = await self._t.call("recordings.get_stored_file", {"recordingName": name})
+        return bytes(data or b"")
+
     async def delete_stored(self, name: str) -> None:
         """Delete a stored recording."""
         await self._t.call("recordings.delete_stored", {"recordingName": name})

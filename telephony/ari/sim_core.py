@@ -42,12 +42,17 @@ class SimCore:
         # maxDurationSeconds) so a test can run a "30 s" timeout in 0.3 s.
         self.time_scale = time_scale
         self.endpoints: dict[str, EndpointBehaviour] = {}
+        # Per-attempt outcomes: each outbound call to the endpoint takes the next one, then
+        # ``endpoints``/``default_behaviour`` apply (e.g. busy first, answer on the retry).
+        self.endpoint_scripts: dict[str, list[EndpointBehaviour]] = {}
         self.default_behaviour = EndpointBehaviour()
         self.channels: dict[str, SimChannel] = {}
         self.bridges: dict[str, SimBridge] = {}
         self.playbacks: dict[str, SimPlayback] = {}
         self.live_recordings: dict[str, SimRecording] = {}
         self.stored_recordings: dict[str, str] = {}
+        # Seconds of audio each stored recording holds (its /file is a WAV that long).
+        self.stored_durations: dict[str, int] = {}
         self._seq = itertools.count(1)
         self._epoch = int(time.time())
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -94,6 +99,9 @@ class SimCore:
 
     def behaviour(self, endpoint: str) -> EndpointBehaviour:
         """How ``endpoint`` (e.g. "PJSIP/alice") responds to outbound calls."""
+        script = self.endpoint_scripts.get(endpoint)
+        if script:
+            return script.pop(0)
         return self.endpoints.get(endpoint, self.default_behaviour)
 
     def scaled(self, ari_seconds: float) -> float:

@@ -122,7 +122,12 @@ class SimMedia(SimCore):
             last = index == len(pb.medias) - 1
             pb.index, pb.state = index, "playing"
             self._emit_playback(pb)
-            if media in self.failing_media or not media.startswith(MEDIA_SCHEMES):
+            # Asterisk cannot open a recording: that is not stored, so that media fails.
+            missing = (
+                media.startswith("recording:")
+                and media.removeprefix("recording:") not in self.stored_recordings
+            )
+            if missing or media in self.failing_media or not media.startswith(MEDIA_SCHEMES):
                 pb.state = "failed" if last else "continuing"
                 self._emit_playback(pb)
                 continue
@@ -229,6 +234,7 @@ class SimMedia(SimCore):
         self._emit_recording(rec, "RecordingFinished")
         if state == "done":
             self.stored_recordings[name] = rec.format
+            self.stored_durations[name] = rec.duration
 
     def _finish_recordings(self, target_uri: str, digit: str | None = None) -> None:
         """End the target's recordings: all of them, or those a DTMF digit terminates."""

@@ -1,11 +1,15 @@
 """The simulator's REST routes: one row per ARI operation it serves, checked against the spec.
 
 Handlers return (status, JSON) the way Asterisk does: 200 with a model, 201 for play/record,
-204 with no body for actions, and {"message": ...} bodies for errors.
+204 with no body for actions, and {"message": ...} bodies for errors; bytes for a recording's
+file.
 """
 
 from __future__ import annotations
 
+import io
+import math
+import wave
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -263,8 +267,32 @@ def _stored(sim: SimEngine, c: Call) -> str:
 
 
 def _delete_stored(sim: SimEngine, c: Call) -> Result:
-    del sim.stored_recordings[_stored(sim, c)]
+    name = _stored(sim, c)
+    del sim.stored_recordings[name]
+    sim.stored_durations.pop(name, None)
     return NO_CONTENT
+
+
+def _stored_file(sim: SimEngine, c: Call) -> Result:
+    # Asterisk streams the file's bytes; the simulator makes an 8 kHz mono WAV of a 440 Hz
+    # tone as long as the recording lasted (at least one second, so players accept it).
+    name = _stored(sim, c)
+    return 200, wav_tone(max(1, sim.stored_durations.get(name, 1)))
+
+
+def wav_tone(seconds: int, rate: int = 8000) -> bytes:
+    """A small 16-bit mono WAV: what a simulated recording's file holds."""
+    frames = bytearray()
+    for i in range(seconds * rate):
+        sample = int(8000 * math.sin(2 * math.pi * 440 * i / rate))
+        frames += sample.to_bytes(2, "little", signed=True)
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(bytes(frames))
+    return out.getvalue()
 
 
 def _finish_live(state: str) -> Handler:
@@ -364,6 +392,7 @@ SIM_ROUTES: tuple[SimRoute, ...] = (
         _ok(lambda s, c: {"name": _stored(s, c), "format": s.stored_recordings[_stored(s, c)]}),
     ),
     R("DELETE", "/recordings/stored/{recordingName}", "deleteStored", _delete_stored),
+    R("GET", "/recordings/stored/{recordingName}/file", "getStoredFile", _stored_file),
     R(
         "GET",
         "/recordings/live/{recordingName}",

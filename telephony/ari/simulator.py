@@ -293,6 +293,8 @@ class AriSimulator(SimEngine):
             self._notify()
             if payload is None:
                 return Response(status_code=status)
+            if isinstance(payload, bytes):
+                return Response(payload, status_code=status, media_type="audio/wav")
             return JSONResponse(payload, status_code=status)
 
         return endpoint

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 # Which tone a caller hears for this resolution at this moment (None: plain ringing).
 RingbackLookup = Callable[[AsyncSession, Resolution, datetime], Awaitable[str | None]]
+# Offered a call nobody answered (tenant, call, caller channel, ringback playback id); True
+# when it took the caller over (voicemail), so the caller is not hung up.
+UnansweredHook = Callable[[uuid.UUID, uuid.UUID, str, str | None], Awaitable[bool]]
 LEG_ARG = "leg"
 BUSY_CAUSES = frozenset({17})
 
@@ -68,6 +71,7 @@ class CallFlows:
         *,
         ringback: RingbackLookup = no_ringback,
         directory_seconds: float = 5.0,
+        unanswered: UnansweredHook | None = None,
     ) -> None:
         self.ari = ari
         self.db = db
@@ -76,6 +80,7 @@ class CallFlows:
         # A member added or changed reaches new calls within this many seconds.
         self.directory_seconds = directory_seconds
         self._directories: dict[uuid.UUID, tuple[float, PlanView, tuple[MemberView, ...]]] = {}
+        self.unanswered = unanswered
 
     def session(self, tenant_id: uuid.UUID) -> Any:
         s = self.db.sessionmaker()
@@ -320,7 +325,11 @@ class CallFlows:
             await self._dial_step(live)
             return
         busy = cause in BUSY_CAUSES
-        await self._hangup(live.caller_channel, "busy" if busy else "no_answer")
+        taken = self.unanswered is not None and await self.unanswered(
+            live.tenant_id, live.call_id, live.caller_channel, live.playback_id
+        )
+        if not taken:
+            await self._hangup(live.caller_channel, "busy" if busy else "no_answer")
         await self._finish(
             live,
             Disposition.BUSY if busy else Disposition.NO_ANSWER,

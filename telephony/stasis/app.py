@@ -9,6 +9,7 @@ from typing import Any
 from comms.db.engine import Database
 from comms.db.tenancy import unscoped
 from comms.queries import Queries
+from comms.settings import Settings
 from telephony.ari import AriClient
 from telephony.callcentre.control import DIAL_PREFIX
 from telephony.callcentre.stasis import QueueCalls
@@ -23,9 +24,13 @@ from telephony.calls.stasis import (
     tenant_from_args,
 )
 from telephony.calls.state import CallState, LegState
+from telephony.conference.dialing import CONF_ARG
+from telephony.conference.stasis import ConferenceFlows
 from telephony.ivr.engine import LookupFn
 from telephony.ivr.stasis import IvrCalls
 from telephony.stasis.live import LiveCalls
+from telephony.voicemail.listen import MailboxMenu
+from telephony.voicemail.stasis import VoicemailFlows
 
 # Events an IVR session waits for on its channel.
 IVR_EVENTS = (
@@ -54,11 +59,29 @@ class StasisApp:
         click_poll_interval: float = 0.5,
         queries: Queries | None = None,
         queue_tick: float = 1.0,
+        settings: Settings | None = None,
+        conference: ConferenceFlows | None = None,
+        voicemail_number: str = "*98",
+        voicemail_max_seconds: int = 180,
     ) -> None:
         self.ari = ari
         self.db = db
         self.live = LiveCalls()
-        self.flows = CallFlows(ari, db, self.live, ringback=ringback)
+        # Voicemail needs the messaging settings (email/SMS notices); without them unanswered
+        # calls are hung up as before.
+        self.voicemail = (
+            VoicemailFlows(ari, db, settings, max_seconds=voicemail_max_seconds)
+            if settings
+            else None
+        )
+        self.mailbox_menu = MailboxMenu(ari, db, voicemail_number)
+        self.flows = CallFlows(
+            ari,
+            db,
+            self.live,
+            ringback=ringback,
+            unanswered=self.voicemail.take if self.voicemail else None,
+        )
         self.click = ClickToCall(ari, db, poll_interval=click_poll_interval)
         self.queues = QueueCalls(ari, db, queries=queries, tick_seconds=queue_tick)
         self.ivr = IvrCalls(
@@ -69,6 +92,7 @@ class StasisApp:
             queries=queries,
             enqueue=self._queue_from_ivr,
         )
+        self.conference = conference or ConferenceFlows(ari, db)
         self.reconciled = 0
         ari.add_handler(self._on_stasis_start, "StasisStart")
         ari.add_handler(self.ivr.on_event, *IVR_EVENTS)
@@ -85,6 +109,22 @@ class StasisApp:
             "PlaybackFinished",
             "RecordingFinished",
         )
+        if self.voicemail:
+            ari.add_handler(self.voicemail.on_playback_finished, "PlaybackFinished")
+            ari.add_handler(
+                self.voicemail.on_recording_finished, "RecordingFinished", "RecordingFailed"
+            )
+            ari.add_handler(self.voicemail.on_hangup_request, "ChannelHangupRequest")
+            ari.add_handler(self.voicemail.on_channel_destroyed, "ChannelDestroyed")
+        menu = self.mailbox_menu
+        ari.add_handler(menu.on_dtmf, "ChannelDtmfReceived")
+        ari.add_handler(menu.on_playback_finished, "PlaybackFinished")
+        ari.add_handler(menu.on_channel_destroyed, "ChannelDestroyed")
+        conf = self.conference
+        ari.add_handler(conf.on_playback_finished, "PlaybackFinished")
+        ari.add_handler(conf.on_dtmf, "ChannelDtmfReceived")
+        ari.add_handler(conf.on_hangup_request, "ChannelHangupRequest")
+        ari.add_handler(conf.on_channel_destroyed, "ChannelDestroyed")
         ari.on_connected = self.reconcile
 
     async def start(self) -> None:
@@ -98,14 +138,21 @@ class StasisApp:
         await self.click.close()
         await self.queues.close()
         await self.ivr.close()
+        await self.conference.close()
 
     async def _on_stasis_start(self, event: dict[str, Any]) -> None:
         # An entry DID runs its IVR flow; any other number is dialled in the VPMN.
         args = [str(a) for a in event.get("args", [])]
+        if args[:1] == [CONF_ARG] and await self.conference.on_stasis_start(event):
+            return
         if args[:1] == [LEG_ARG]:
             return
         if args[:1] == [CLICK_ARG]:
             await self.click.on_stasis_start(event)
+            return
+        if await self.mailbox_menu.try_start(event, tenant_from_args(args)):
+            return
+        if await self.conference.try_dial_in(event, tenant_from_args(args)):
             return
         if await self.ivr.try_start(event, tenant_from_args(args)):
             return
@@ -181,6 +228,7 @@ class StasisApp:
                 for leg in gone:
                     await flows.channel_gone(live, leg.channel_id, None)
         await self.queues.reconcile(alive)
+        await self.conference.reconcile(alive)
 
     @property
     def active_calls(self) -> int:

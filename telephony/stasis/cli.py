@@ -13,6 +13,7 @@ import click
 from comms.hub import Hub
 from comms.settings import Settings
 from telephony.ari import AriClient
+from telephony.conference.stasis import ConferenceFlows
 from telephony.ringback.service import ringback_lookup
 from telephony.settings import TelephonySettings
 from telephony.stasis.app import StasisApp
@@ -39,6 +40,12 @@ async def run_stasis(settings: Settings, telephony: TelephonySettings) -> None:
             loop.add_signal_handler(sig, stop.set)
     try:
         async with AriClient(telephony.ari_base_url, telephony.ari_app) as ari:
+            conference = ConferenceFlows(
+                ari,
+                hub.db,
+                max_attempts=telephony.conference_dial_attempts,
+                retry_delay=telephony.conference_retry_delay,
+            )
             app = StasisApp(
                 ari,
                 hub.db,
@@ -46,6 +53,10 @@ async def run_stasis(settings: Settings, telephony: TelephonySettings) -> None:
                 click_poll_interval=telephony.ari_click_poll_interval,
                 queries=hub.queries,
                 queue_tick=telephony.cc_tick_seconds,
+                settings=settings,
+                conference=conference,
+                voicemail_number=telephony.voicemail_number,
+                voicemail_max_seconds=telephony.voicemail_max_seconds,
             )
             await app.start()
             freeze_startup_heap()

@@ -150,6 +150,8 @@ async def test_every_client_operation_round_trips(
     await ari.recordings.cancel_live("rec2")
     await ari.recordings.list_stored()
     assert ari_spec.validate_model("StoredRecording", await ari.recordings.get_stored("rec1")) == []
+    audio = await ari.recordings.get_stored_file("rec1")
+    assert audio[:4] == b"RIFF" and audio[8:12] == b"WAVE"
     await ari.recordings.delete_stored("rec1")
     snoop = await c.snoop(ch, sim.app, spy="in", whisper="none", app_args="supervisor")
     await c.list()

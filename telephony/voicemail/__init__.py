@@ -1,0 +1,1 @@
+"""Voicemail: per-member mailboxes, messages recorded after a missed call, delivered by email."""
