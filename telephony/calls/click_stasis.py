@@ -27,8 +27,8 @@ from comms.db.tenancy import scoped_to, unscoped
 from telephony.ari import AriClient, AriError
 from telephony.calls import service as calls
 from telephony.calls.models import Call, CallLeg, LegRole
-from telephony.calls.state import CallState, LegState
-from telephony.stasis.live import LiveCall, LiveCalls
+from telephony.calls.state import CallState
+from telephony.stasis.live import LiveCall, LiveCalls, rebind_legs, safely
 from telephony.vpmn import service as vpmn
 from telephony.vpmn.models import Disposition
 
@@ -319,14 +319,7 @@ class ClickToCall:
             bridge_id=call.bridge_id,
             ringback=RING_TONE,
         )
-        for leg in legs:
-            if leg.role is LegRole.CALLEE and leg.state is LegState.RINGING:
-                live.ringing.add(leg.channel_id)
-            elif leg.role is LegRole.CALLEE and leg.state is LegState.UP:
-                live.answered_leg = leg.channel_id
-            self.live.bind(leg.channel_id, live)
-        self.live.add(live)
-        return live
+        return rebind_legs(self.live, live, legs)
 
     # ------------------------------------------------------------------ helpers
 
@@ -334,10 +327,4 @@ class ClickToCall:
         await self._safely(self.ari.channels.hangup(channel_id, reason))
 
     async def _safely(self, request: Awaitable[Any]) -> Any:
-        # Either phone can hang up between our decision and our command: the 404 is not an
-        # error, the ChannelDestroyed that follows settles the call.
-        try:
-            return await request
-        except AriError as exc:
-            log.info("ARI request failed (channel likely gone): %s", exc)
-            return None
+        return await safely(request)

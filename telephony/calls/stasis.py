@@ -27,8 +27,8 @@ from comms.db.tenancy import scoped_to
 from telephony.ari import AriClient, AriError
 from telephony.calls import service as calls
 from telephony.calls.models import Call, CallLeg, LegRole
-from telephony.calls.state import CallState, LegState
-from telephony.stasis.live import LiveCall, LiveCalls
+from telephony.calls.state import CallState
+from telephony.stasis.live import LiveCall, LiveCalls, rebind_legs, safely
 from telephony.vpmn import service as vpmn
 from telephony.vpmn.models import Disposition
 from telephony.vpmn.resolve import Action, MemberView, PlanView, Resolution, resolve
@@ -362,14 +362,7 @@ class CallFlows:
             bridge_id=call.bridge_id,
             ringback=call.ringback_media,
         )
-        for leg in legs:
-            if leg.role is LegRole.CALLEE and leg.state is LegState.RINGING:
-                live.ringing.add(leg.channel_id)
-            elif leg.role is LegRole.CALLEE and leg.state is LegState.UP:
-                live.answered_leg = leg.channel_id
-            self.live.bind(leg.channel_id, live)
-        self.live.add(live)
-        return live
+        return rebind_legs(self.live, live, legs)
 
     # ------------------------------------------------------------------ helpers
 
@@ -377,10 +370,4 @@ class CallFlows:
         await self._safely(self.ari.channels.hangup(channel_id, reason))
 
     async def _safely(self, request: Awaitable[Any]) -> Any:
-        # The far end can hang up between our decision and our command: a 404/409 then is
-        # not an error, the ChannelDestroyed that follows settles the call.
-        try:
-            return await request
-        except AriError as exc:
-            log.info("ARI request failed (channel likely gone): %s", exc)
-            return None
+        return await safely(request)

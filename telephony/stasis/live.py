@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from telephony.calls.state import CallState
+from telephony.ari import AriError
+from telephony.calls.models import CallLeg, LegRole
+from telephony.calls.state import CallState, LegState
 from telephony.vpmn.resolve import Target
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -59,3 +66,28 @@ class LiveCalls:
 
     def __len__(self) -> int:
         return len(self.by_id)
+
+
+def rebind_legs(calls: LiveCalls, live: LiveCall, legs: Sequence[CallLeg]) -> LiveCall:
+    """Rebuild a persisted call's ringing/answered callee legs into `live` and index it."""
+    for leg in legs:
+        if leg.role is LegRole.CALLEE and leg.state is LegState.RINGING:
+            live.ringing.add(leg.channel_id)
+        elif leg.role is LegRole.CALLEE and leg.state is LegState.UP:
+            live.answered_leg = leg.channel_id
+        calls.bind(leg.channel_id, live)
+    calls.add(live)
+    return live
+
+
+async def safely(request: Awaitable[Any]) -> Any:
+    """Await an ARI command whose channel may already be gone.
+
+    Either phone can hang up between our decision and our command: a 404/409 then is not an
+    error, the ChannelDestroyed that follows settles the call.
+    """
+    try:
+        return await request
+    except AriError as exc:
+        log.info("ARI request failed (channel likely gone): %s", exc)
+        return None
