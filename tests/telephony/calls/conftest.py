@@ -14,25 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from comms.hub import Hub
 from telephony.ari import AriClient
 from telephony.ari.simulator import AriSimulator
-from telephony.ari.spec import AriSpec, SpecNotFoundError, load_spec
 from telephony.ringback.service import ringback_lookup
 from telephony.stasis.app import StasisApp
 from telephony.vpmn.resolve import Resolution
-
-
-@pytest.fixture(scope="session")
-def ari_spec() -> AriSpec:
-    try:
-        return load_spec()
-    except SpecNotFoundError:
-        pytest.skip("ARI spec not found: set HUITONG_ARI_SPEC_DIR (default ../shared/ari)")
-
-
-@pytest.fixture
-async def sim(ari_spec: AriSpec) -> AsyncIterator[AriSimulator]:
-    async with AriSimulator(spec=ari_spec) as simulator:
-        yield simulator
-        assert simulator.violations == []
 
 
 @pytest.fixture

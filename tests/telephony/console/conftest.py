@@ -15,7 +15,6 @@ from comms.hub import Hub
 from hubtest import drain
 from telephony.ari import AriClient, ReconnectPolicy
 from telephony.ari.simulator import AriSimulator
-from telephony.ari.spec import AriSpec, SpecNotFoundError, load_spec
 from telephony.stasis.app import StasisApp
 
 
@@ -25,20 +24,10 @@ async def base_url(hub: Hub) -> AsyncIterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
-def ari_spec() -> AriSpec:
-    try:
-        return load_spec()
-    except SpecNotFoundError:
-        pytest.skip("ARI spec not found: set HUITONG_ARI_SPEC_DIR (default ../shared/ari)")
-
-
 @pytest.fixture
-async def sim(ari_spec: AriSpec) -> AsyncIterator[AriSimulator]:
-    # Ring timeouts count in ARI seconds: 15 s of ringing takes 0.3 s here.
-    async with AriSimulator(spec=ari_spec, time_scale=0.02) as simulator:
-        yield simulator
-        assert simulator.violations == []
+def sim_time_scale() -> float:
+    # Ring timeouts count in ARI seconds: the simulator runs them 50x as fast.
+    return 0.02
 
 
 @pytest.fixture

@@ -137,9 +137,9 @@ async def test_the_socket_closes_with_4401_when_the_token_expires(
     hub: Hub, base_url: str, client: httpx.AsyncClient, tenant: TenantCtx
 ) -> None:
     agent = await make_person(client, tenant, "agent", "brief")
-    short = Tokens(SECRET, 1).issue(uuid.UUID(agent.user_id), tenant.id, Role.AGENT)
+    short = Tokens(SECRET, 3).issue(uuid.UUID(agent.user_id), tenant.id, Role.AGENT)
     async with connect(ws_url(base_url, short)) as ws:
         assert (await recv(ws))["type"] == "hello"
         with pytest.raises(ConnectionClosed) as info:
-            await recv(ws, timeout=5)
+            await recv(ws, timeout=10)
         assert info.value.rcvd is not None and info.value.rcvd.code == 4401

@@ -10,25 +10,9 @@ import pytest
 from comms.hub import Hub
 from telephony.ari import AriClient, ReconnectPolicy
 from telephony.ari.simulator import AriSimulator
-from telephony.ari.spec import AriSpec, SpecNotFoundError, load_spec
 from telephony.stasis.app import StasisApp
 
 FAST_RECONNECT = ReconnectPolicy(initial_delay=0.02, max_delay=0.2, stable_after=30.0)
-
-
-@pytest.fixture(scope="session")
-def ari_spec() -> AriSpec:
-    try:
-        return load_spec()
-    except SpecNotFoundError:
-        pytest.skip("ARI spec not found: set HUITONG_ARI_SPEC_DIR (default ../shared/ari)")
-
-
-@pytest.fixture
-async def sim(ari_spec: AriSpec) -> AsyncIterator[AriSimulator]:
-    async with AriSimulator(spec=ari_spec) as simulator:
-        yield simulator
-        assert simulator.violations == []
 
 
 @pytest.fixture
