@@ -87,7 +87,7 @@ async def topics(hub: Hub, tenant_id: uuid.UUID, prefix: str) -> list[dict[str, 
         return [{"topic": r.topic, **r.payload} for r in rows if r.topic.startswith(prefix)]
 
 
-async def until(check: Callable[[], Awaitable[bool] | bool], timeout: float = 5) -> None:
+async def until(check: Callable[[], Awaitable[bool] | bool], timeout: float = 15) -> None:
     """Poll ``check`` (plain or async) until it holds."""
     async with asyncio.timeout(timeout):
         while True:
