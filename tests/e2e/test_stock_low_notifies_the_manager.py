@@ -8,14 +8,15 @@ rules on `erp.stock.low`, one per channel, both to the payload user `manager_id`
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from peers_testkit import Smsc, body_of, mails, mails_to, quiet, until
 
 from comms.hub import Hub
 from erp_testkit import move, published
 from hubtest import TenantCtx, make_tenant
-from peers_testkit import Smsc, body_of, mails, mails_to, quiet, until
 
 pytestmark = pytest.mark.slow
 
@@ -23,10 +24,12 @@ MANAGER_MOBILE = "+8613800138021"
 API = "/api/v1/erp"
 
 
-async def post(c: httpx.AsyncClient, t: TenantCtx, url: str, body: dict[str, object]) -> dict:  # type: ignore[type-arg]
+async def post(
+    c: httpx.AsyncClient, t: TenantCtx, url: str, body: dict[str, Any]
+) -> dict[str, Any]:
     r = await c.post(url, headers=t.auth, json=body)
     assert r.status_code in (200, 201), r.text
-    data: dict = r.json()  # type: ignore[type-arg]
+    data: dict[str, Any] = r.json()
     return data
 
 
