@@ -44,12 +44,30 @@ class Sms:
     text: str
 
 
+# GSM 03.38 default alphabet and its escape table, one septet per byte (SMPP sends GSM 7-bit
+# unpacked), written out here so the peer does not decode with the hub's own code.
+GSM7 = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXT = {0x0A: "\f", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\", 0x3C: "[", 0x3D: "~"}
+GSM7_EXT |= {0x3E: "]", 0x40: "|", 0x65: "€"}
+
+
 def _text(data_coding: int, raw: bytes) -> str:
-    # The hub sends UCS-2 (data_coding 8) or unpacked GSM 7-bit (0); the journeys assert on
-    # ASCII text, which GSM 7-bit shares with ASCII byte for byte.
+    """UCS-2 (data_coding 8) or unpacked GSM 7-bit (0), as the hub sends."""
     if data_coding == 8:
         return raw.decode("utf-16-be")
-    return raw.decode("ascii", "replace")
+    out, escaped = [], False
+    for b in raw:
+        if escaped:
+            out.append(GSM7_EXT.get(b, "?"))
+            escaped = False
+        elif b == 0x1B:
+            escaped = True
+        else:
+            out.append(GSM7[b])
+    return "".join(out)
 
 
 class Smsc:

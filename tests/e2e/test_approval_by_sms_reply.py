@@ -21,6 +21,8 @@ pytestmark = pytest.mark.slow
 APPROVER_MOBILE, REQUESTER_MOBILE = "+8613900139031", "+8613900139032"
 STRANGER = "+8613700137099"
 REQUESTER = "zhao.requester@buy.cn"
+# Long enough that the approver's SMS needs two segments: the SMSC sees concatenated parts.
+REASON = "12 routers and 4 switches for the Shenzhen office"
 
 
 async def test_a_reply_from_the_approvers_mobile_approves_and_the_requester_is_told(
@@ -46,7 +48,7 @@ async def test_a_reply_from_the_approvers_mobile_approves_and_the_requester_is_t
     r = await c.post(
         f"{API}/approvals",
         headers=requester_auth,
-        json={"kind": "purchase", "amount": 480000, "reason": "12 routers for Shenzhen"},
+        json={"kind": "purchase", "amount": 480000, "reason": REASON},
     )
     assert r.status_code == 201, r.text
     request_id = r.json()["id"]
@@ -57,6 +59,8 @@ async def test_a_reply_from_the_approvers_mobile_approves_and_the_requester_is_t
     m = re.search(r"Reply Y (\d{4}) to approve, N \1 to reject", ask.text)
     assert m, ask.text
     code = m.group(1)
+    assert REASON in ask.text and REQUESTER in ask.text  # who asks for what, "@" and all
+    assert len(smsc.submits) == 2  # two segments, one message
 
     async def status() -> str:
         got = await c.get(f"{API}/approvals/{request_id}", headers=t.auth)
@@ -85,7 +89,7 @@ async def test_a_reply_from_the_approvers_mobile_approves_and_the_requester_is_t
     )
     assert decided["requester_id"] == requester and decided["final"] is True
     [told] = smsc.to(REQUESTER_MOBILE)
-    assert "approved" in told.text and "12 routers for Shenzhen" in told.text
+    assert "approved" in told.text and REASON in told.text
     [mail] = mails_to(maildir, REQUESTER)
     assert "approved" in body_of(mail)
     # The approver got one SMS (the ask) and nothing went to the stranger.
