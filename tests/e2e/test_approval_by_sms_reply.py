@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 APPROVER_MOBILE, REQUESTER_MOBILE = "+8613900139031", "+8613900139032"
 STRANGER = "+8613700137099"
-REQUESTER = "zhao.requester@buy.cn"
+REQUESTER, APPROVER = "zhao.requester@buy.cn", "li.approver@buy.cn"
 # Long enough that the approver's SMS needs two segments: the SMSC sees concatenated parts.
 REASON = "12 routers and 4 switches for the Shenzhen office"
 
@@ -36,7 +36,7 @@ async def test_a_reply_from_the_approvers_mobile_approves_and_the_requester_is_t
         json={"inbound_sms_numbers": [INBOUND_NUMBER]},
     )
     assert r.status_code == 200, r.text
-    approver, _ = await make_user(c, t, "li.approver@buy.cn", "supervisor", APPROVER_MOBILE)
+    approver, _ = await make_user(c, t, APPROVER, "supervisor", APPROVER_MOBILE)
     requester, requester_auth = await make_user(c, t, REQUESTER, "agent", REQUESTER_MOBILE)
     r = await c.post(
         f"{API}/approval-chains",
@@ -91,7 +91,11 @@ async def test_a_reply_from_the_approvers_mobile_approves_and_the_requester_is_t
     [told] = smsc.to(REQUESTER_MOBILE)
     assert "approved" in told.text and REASON in told.text
     [mail] = mails_to(maildir, REQUESTER)
-    assert "approved" in body_of(mail)
+    assert mail["Subject"] == "Your purchase request: approved"
+    assert REASON in body_of(mail)
+    # The approver's email with the links came too, naming the same code.
+    [asked] = mails_to(maildir, APPROVER)
+    assert f"Y {code}" in body_of(asked)
     # The approver got one SMS (the ask) and nothing went to the stranger.
     assert len(smsc.to(APPROVER_MOBILE)) == 1
     assert smsc.to(STRANGER) == []
