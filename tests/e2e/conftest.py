@@ -10,3 +10,6 @@ for folder in ("erp", "telephony/apn", "crm"):
     path = str(_TESTS / folder)
     if path not in sys.path:
         sys.path.insert(0, path)
+
+# The real-peer fixtures (SMSC, SMTP server, a hub wired to them) for every journey here.
+from peers_testkit import api, peer_hub, smsc, smtp_server  # noqa: E402, F401
