@@ -16,6 +16,7 @@ export class Meetings {
     this.list = new Map(); // conference id -> conference
     this.open = null; // the conference shown
     this.people = new Map(); // participant id -> participant, of the open conference
+    this.loaded = false; // pushes wait until the pane was opened once (it reads then)
     $("#meeting-form").addEventListener("submit", (e) => { e.preventDefault(); this.start(); });
     $("#meeting-controls").hidden = !this.moderator;
   }
@@ -24,6 +25,7 @@ export class Meetings {
     try {
       const rows = (await api("/api/v1/conferences?live=true")) || [];
       this.list = new Map(rows.map((c) => [c.id, c]));
+      this.loaded = true;
       if (this.open && !this.list.has(this.open.id)) this.list.set(this.open.id, this.open);
       this.renderList();
       if (this.open) await this.show(this.open.id);
@@ -58,6 +60,7 @@ export class Meetings {
 
   // A conference push: merge it into the list and, for the open meeting, the participants.
   push(m) {
+    if (!this.loaded) return;
     const c = this.list.get(m.conference_id);
     if (!c) { this.load(); return; } // a meeting started elsewhere (a dial-in room, a colleague)
     if (m.event === "locked") c.locked = m.locked;
