@@ -17,12 +17,27 @@ from sqlalchemy import select
 from comms.audit.models import AuditEntry
 from comms.auth.models import Role, User
 from comms.bus import Event, HandlerContext, SubscriberSet
+from comms.bus.topics import EventPayload
 from comms.realtime.fanout import fanout_of
 from telephony.conference.events import TOPICS
 from telephony.conference.models import Participant
-from telephony.console.handlers import _facts, _uuid
 
 subs = SubscriberSet("console_conference")
+
+
+# Local copies of two small helpers (not handlers.py's private ones: that file is another
+# branch's, and a payload may arrive as a dict when the topic class is not registered).
+def _facts(payload: EventPayload | Any) -> dict[str, Any]:
+    if isinstance(payload, EventPayload):
+        return payload.model_dump(mode="json")
+    return dict(payload) if isinstance(payload, dict) else {}
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None
 
 
 async def starter(ctx: HandlerContext, conference_id: uuid.UUID) -> User | None:

@@ -75,6 +75,15 @@ async def test_meeting_pushes_reach_supervisors_and_the_starter_only_in_their_te
         locked = await recv_type(ws_boss, "conference")
         assert (locked["event"], locked["locked"]) == ("locked", True)
 
+        parts = await client.get(f"/api/v1/conferences/{conf_id}/participants", headers=boss.auth)
+        wang = next(p for p in parts.json() if p["number"] == "8003")
+        r = await client.delete(
+            f"/api/v1/conferences/{conf_id}/participants/{wang['id']}", headers=boss.auth
+        )
+        assert r.status_code == 204, r.text
+        gone = await recv_type(ws_boss, "conference")
+        assert (gone["event"], gone["name"], gone["state"]) == ("participant_left", "王芳", "left")
+
         r = await client.post(f"/api/v1/conferences/{conf_id}/end", headers=boss.auth)
         assert r.status_code == 200, r.text
         seen: set[str] = set()
