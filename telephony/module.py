@@ -16,6 +16,7 @@ from telephony.conference.api import router as conference_router
 from telephony.conference.events import TOPICS as CONFERENCE_TOPICS
 from telephony.console.api import page as console_page
 from telephony.console.api import router as console_router
+from telephony.console.conference_push import subs as conference_push_subscribers
 from telephony.console.handlers import subs as console_subscribers
 from telephony.console.ws import router as console_ws_router
 from telephony.ivr.api import router as ivr_router
@@ -54,7 +55,7 @@ module = Module(
         *VOICEMAIL_TOPICS,
         *CONFERENCE_TOPICS,
     ),
-    subscribers=(*apn_subscribers, *console_subscribers),
+    subscribers=(*apn_subscribers, *console_subscribers, *conference_push_subscribers),
     models="telephony.models",
     migrations="telephony:migrations/versions",
     depends_on=("comms",),

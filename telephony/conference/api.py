@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from comms.deps import AdminDep, AgentDep, HubDep, SessionDep, SupervisorDep, ViewerDep
 from telephony.ari import AriClient
@@ -59,6 +59,14 @@ async def start_meeting(
 ) -> object:
     """Call every member now (desk then mobile for members) and bridge whoever answers."""
     return await service.start_meeting(s, hub.settings, ari, actor, body)
+
+
+@router.get("/conferences", response_model=list[ConferenceOut])
+async def list_conferences(
+    actor: ViewerDep, s: SessionDep, live: Annotated[bool, Query()] = False
+) -> object:
+    """Newest first (at most 100); `live=true`: only meetings that have not ended."""
+    return await service.list_conferences(s, live=live)
 
 
 @router.get("/conferences/{conference_id}", response_model=ConferenceOut)

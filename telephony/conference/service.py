@@ -47,6 +47,7 @@ from telephony.vpmn.resolve import Action
 log = logging.getLogger(__name__)
 IN_CALL = (ParticipantState.WAITING, ParticipantState.JOINED)
 LIVE = (ParticipantState.DIALING, ParticipantState.PIN, *IN_CALL)
+LIST_LIMIT = 100
 
 # ------------------------------------------------------------------ rooms
 
@@ -225,6 +226,14 @@ async def get_conference(session: AsyncSession, conference_id: uuid.UUID) -> Con
     if conf is None:
         raise NotFound("conference not found")
     return conf
+
+
+async def list_conferences(session: AsyncSession, *, live: bool = False) -> list[Conference]:
+    """Newest first; `live` keeps meetings not yet ended (waiting or active)."""
+    q = select(Conference).order_by(Conference.started_at.desc()).limit(LIST_LIMIT)
+    if live:
+        q = q.where(Conference.state != ConferenceState.ENDED)
+    return list(await session.scalars(q))
 
 
 async def participants(session: AsyncSession, conference_id: uuid.UUID) -> list[Participant]:

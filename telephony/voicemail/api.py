@@ -9,7 +9,13 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from comms.deps import AdminDep, SessionDep, ViewerDep
 from telephony.voicemail import service
-from telephony.voicemail.schemas import MailboxIn, MailboxOut, VoicemailOut
+from telephony.voicemail.schemas import (
+    HeardIn,
+    MailboxIn,
+    MailboxOut,
+    MyMailboxOut,
+    VoicemailOut,
+)
 
 router = APIRouter(prefix="/api/v1/voicemail", tags=["voicemail"])
 MAX_GREETING_BYTES = 2 * 1024 * 1024
@@ -47,6 +53,20 @@ async def upload_greeting(
     return await service.set_greeting_audio(s, actor, member_id, data)
 
 
+@router.get("/me", response_model=MyMailboxOut)
+async def my_mailbox(actor: ViewerDep, s: SessionDep) -> object:
+    """The caller's own mailbox: the member whose mobile is the user's mobile (nulls if none)."""
+    member, box = await service.my_mailbox(s, actor)
+    if member is None:
+        return MyMailboxOut()
+    return MyMailboxOut(
+        member_id=member.id,
+        name=member.name,
+        short_number=member.short_number,
+        mailbox_id=box.id if box else None,
+    )
+
+
 @router.get("/messages", response_model=list[VoicemailOut])
 async def list_messages(
     actor: ViewerDep, s: SessionDep, member_id: Annotated[uuid.UUID | None, Query()] = None
@@ -67,7 +87,15 @@ async def get_message_audio(message_id: uuid.UUID, actor: ViewerDep, s: SessionD
     return Response(audio, media_type=content_type)
 
 
+@router.post("/messages/{message_id}/heard", response_model=VoicemailOut)
+async def mark_heard(
+    message_id: uuid.UUID, body: HeardIn, actor: ViewerDep, s: SessionDep
+) -> object:
+    return await service.mark_heard(s, message_id, body.heard)
+
+
 @router.delete("/messages/{message_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_message(message_id: uuid.UUID, actor: AdminDep, s: SessionDep) -> Response:
+async def delete_message(message_id: uuid.UUID, actor: ViewerDep, s: SessionDep) -> Response:
+    """An admin, or the member whose mailbox it is."""
     await service.delete_message(s, actor, message_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -50,3 +50,19 @@ class VoicemailOut(BaseModel):
     recording: str
     heard: bool
     expires_at: datetime
+
+
+class HeardIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    heard: bool = True
+
+
+class MyMailboxOut(BaseModel):
+    """The signed-in user's member record (matched by mobile number) and mailbox; all null
+    when no member has the user's mobile (or the caller is an API key)."""
+
+    member_id: uuid.UUID | None = None
+    name: str | None = None
+    short_number: str | None = None
+    mailbox_id: uuid.UUID | None = None

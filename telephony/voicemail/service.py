@@ -16,10 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.audit import service as audit
+from comms.auth.models import Role, User
 from comms.auth.principal import Principal
 from comms.bus import publish
 from comms.db.base import utcnow
-from comms.errors import Conflict, InvalidInput, NotFound
+from comms.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from comms.messages import service as messages
 from comms.messages.addresses import normalise_email
 from comms.messages.models import Channel
@@ -248,16 +249,44 @@ async def message_audio(session: AsyncSession, message_id: uuid.UUID) -> tuple[b
     return audio or b"", msg.content_type
 
 
-async def mark_heard(session: AsyncSession, message_id: uuid.UUID) -> VoicemailMessage:
+async def mark_heard(
+    session: AsyncSession, message_id: uuid.UUID, heard: bool = True
+) -> VoicemailMessage:
     msg = await get_message(session, message_id)
-    msg.heard = True
+    msg.heard = heard
     await session.commit()
     return msg
 
 
+async def member_of_user(session: AsyncSession, user_id: uuid.UUID) -> Member | None:
+    """The VPMN member a signed-in user is: users and members share the mobile number
+    (both E.164, unique per tenant); there is no other link between the two."""
+    user = await session.get(User, user_id)
+    if user is None or not user.mobile:
+        return None
+    return await session.scalar(select(Member).where(Member.mobile == user.mobile))
+
+
+async def my_mailbox(
+    session: AsyncSession, actor: Principal
+) -> tuple[Member | None, Mailbox | None]:
+    """The caller's own member record and mailbox (None when there is none)."""
+    member = await member_of_user(session, actor.user_id) if actor.user_id else None
+    if member is None:
+        return None, None
+    box = await session.scalar(select(Mailbox).where(Mailbox.member_id == member.id))
+    return member, box
+
+
 async def delete_message(session: AsyncSession, actor: Principal, message_id: uuid.UUID) -> str:
-    """Delete one message; returns its ARI recording name (the caller may delete it there)."""
+    """Delete one message (an admin, or the mailbox's own member); returns its ARI
+    recording name (the caller may delete it there)."""
     msg = await get_message(session, message_id)
+    if not actor.role.allows(Role.ADMIN):
+        member = await member_of_user(session, actor.user_id) if actor.user_id else None
+        box = await session.get(Mailbox, msg.mailbox_id)
+        if member is None or box is None or box.member_id != member.id:
+            raise PermissionDenied("only an admin or the mailbox's member may delete a message")
     recording = msg.recording
     await session.delete(msg)
     audit.record(session, actor, "voicemail.message.delete", "voicemail_message", message_id)

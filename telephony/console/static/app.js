@@ -2,10 +2,12 @@
 import { api, session, signIn } from "/console/api.js";
 import { callcentre } from "/console/callcentre.js";
 import { $, $$, fill, h, seconds, toast } from "/console/dom.js";
+import { Meetings } from "/console/meetings.js";
 import { Messages } from "/console/sms.js";
 import { Phone } from "/console/phone.js";
 import { startAudio } from "/console/sip.js";
 import { ConsoleSocket } from "/console/socket.js";
+import { Voicemail } from "/console/voicemail.js";
 import { Wallboard } from "/console/wallboard.js";
 
 const SUPERVISOR_ROLES = new Set(["supervisor", "admin"]);
@@ -80,11 +82,15 @@ async function start() {
   const messages = new Messages({ dial: phone.dial, visible: () => document.body.dataset.tab === "messages" });
   let profile = null; // the call-centre agent profile (endpoint, state), if any
   const wallboard = supervisor ? new Wallboard({ mine: () => profile }) : null;
+  const meetings = new Meetings({ supervisor, dial: phone.dial }).bind();
+  const voicemail = new Voicemail({ me, supervisor, dial: phone.dial });
 
   for (const b of $$(".tabs button")) b.onclick = () => {
     selectTab(b.dataset.tab);
     if (b.dataset.tab === "messages") messages.loadThreads();
     if (b.dataset.tab === "wallboard") wallboard?.load();
+    if (b.dataset.tab === "meetings") meetings.load();
+    if (b.dataset.tab === "voicemail") voicemail.load();
   };
   selectTab("phone");
 
@@ -113,6 +119,7 @@ async function start() {
     phone.loadHistory();
     messages.loadThreads();
     wallboard?.load();
+    if (document.body.dataset.tab === "meetings") meetings.load();
   }
 
   const routes = {
@@ -134,6 +141,7 @@ async function start() {
     queue: (m) => wallboard?.queue(m),
     sms: (m) => messages.inbound(m),
     notification: (m) => toast(m.title, m.body, m.urgency),
+    conference: (m) => meetings.push(m),
   };
   socket?.close();
   socket = new ConsoleSocket(() => session.token, {

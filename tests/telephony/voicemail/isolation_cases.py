@@ -58,4 +58,7 @@ CASES: dict[str, Case] = {
     "/api/v1/voicemail/mailboxes/{member_id}/greeting": Case(make_mailbox),
     "/api/v1/voicemail/messages/{message_id}": Case(make_message),
     "/api/v1/voicemail/messages/{message_id}/audio": Case(make_message),
+    "/api/v1/voicemail/messages/{message_id}/heard": Case(
+        make_message, bodies={"POST": {"heard": True}}
+    ),
 }
