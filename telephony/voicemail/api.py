@@ -71,18 +71,18 @@ async def my_mailbox(actor: ViewerDep, s: SessionDep) -> object:
 async def list_messages(
     actor: ViewerDep, s: SessionDep, member_id: Annotated[uuid.UUID | None, Query()] = None
 ) -> object:
-    return await service.list_messages(s, member_id)
+    return await service.list_messages(s, actor, member_id)
 
 
 @router.get("/messages/{message_id}", response_model=VoicemailOut)
 async def get_message(message_id: uuid.UUID, actor: ViewerDep, s: SessionDep) -> object:
-    return await service.get_message(s, message_id)
+    return await service.get_message(s, message_id, actor)
 
 
 @router.get("/messages/{message_id}/audio", response_class=Response)
 async def get_message_audio(message_id: uuid.UUID, actor: ViewerDep, s: SessionDep) -> Response:
     """The recording as Asterisk stored it (WAV); listening marks the message heard."""
-    audio, content_type = await service.message_audio(s, message_id)
+    audio, content_type = await service.message_audio(s, message_id, actor)
     await service.mark_heard(s, message_id)
     return Response(audio, media_type=content_type)
 
@@ -91,7 +91,7 @@ async def get_message_audio(message_id: uuid.UUID, actor: ViewerDep, s: SessionD
 async def mark_heard(
     message_id: uuid.UUID, body: HeardIn, actor: ViewerDep, s: SessionDep
 ) -> object:
-    return await service.mark_heard(s, message_id, body.heard)
+    return await service.mark_heard(s, message_id, body.heard, actor)
 
 
 @router.delete("/messages/{message_id}", status_code=status.HTTP_204_NO_CONTENT)

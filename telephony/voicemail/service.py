@@ -225,24 +225,50 @@ async def store_message(
 
 
 async def list_messages(
-    session: AsyncSession, member_id: uuid.UUID | None = None
+    session: AsyncSession, actor: Principal, member_id: uuid.UUID | None = None
 ) -> list[VoicemailMessage]:
+    """Supervisors and admins read every mailbox; anyone else only their own (403 otherwise)."""
     q = select(VoicemailMessage).order_by(VoicemailMessage.recorded_at.desc())
+    if not actor.role.allows(Role.SUPERVISOR):
+        own = await member_of_user(session, actor.user_id) if actor.user_id else None
+        if own is None:
+            if member_id is not None:
+                raise PermissionDenied("a voicemail box can be read by its member or a supervisor")
+            return []
+        if member_id is not None and member_id != own.id:
+            raise PermissionDenied("a voicemail box can be read by its member or a supervisor")
+        member_id = own.id
     if member_id is not None:
         box = await get_mailbox(session, member_id)
         q = q.where(VoicemailMessage.mailbox_id == box.id)
     return list(await session.scalars(q))
 
 
-async def get_message(session: AsyncSession, message_id: uuid.UUID) -> VoicemailMessage:
+async def get_message(
+    session: AsyncSession, message_id: uuid.UUID, actor: Principal | None = None
+) -> VoicemailMessage:
+    """One message; with an `actor`, only for a supervisor/admin or the mailbox's member."""
     msg = await session.get(VoicemailMessage, message_id)
     if msg is None:
         raise NotFound("voicemail message not found")
+    if actor is not None and not actor.role.allows(Role.SUPERVISOR):
+        await _check_owner(session, actor, msg, "read")
     return msg
 
 
-async def message_audio(session: AsyncSession, message_id: uuid.UUID) -> tuple[bytes, str]:
-    msg = await get_message(session, message_id)
+async def _check_owner(
+    session: AsyncSession, actor: Principal, msg: VoicemailMessage, what: str
+) -> None:
+    member = await member_of_user(session, actor.user_id) if actor.user_id else None
+    box = await session.get(Mailbox, msg.mailbox_id)
+    if member is None or box is None or box.member_id != member.id:
+        raise PermissionDenied(f"only the mailbox's member or a supervisor may {what} a message")
+
+
+async def message_audio(
+    session: AsyncSession, message_id: uuid.UUID, actor: Principal | None = None
+) -> tuple[bytes, str]:
+    msg = await get_message(session, message_id, actor)
     audio = await session.scalar(
         select(VoicemailMessage.audio).where(VoicemailMessage.id == msg.id)
     )
@@ -250,9 +276,12 @@ async def message_audio(session: AsyncSession, message_id: uuid.UUID) -> tuple[b
 
 
 async def mark_heard(
-    session: AsyncSession, message_id: uuid.UUID, heard: bool = True
+    session: AsyncSession,
+    message_id: uuid.UUID,
+    heard: bool = True,
+    actor: Principal | None = None,
 ) -> VoicemailMessage:
-    msg = await get_message(session, message_id)
+    msg = await get_message(session, message_id, actor)
     msg.heard = heard
     await session.commit()
     return msg
@@ -283,10 +312,7 @@ async def delete_message(session: AsyncSession, actor: Principal, message_id: uu
     recording name (the caller may delete it there)."""
     msg = await get_message(session, message_id)
     if not actor.role.allows(Role.ADMIN):
-        member = await member_of_user(session, actor.user_id) if actor.user_id else None
-        box = await session.get(Mailbox, msg.mailbox_id)
-        if member is None or box is None or box.member_id != member.id:
-            raise PermissionDenied("only an admin or the mailbox's member may delete a message")
+        await _check_owner(session, actor, msg, "delete")
     recording = msg.recording
     await session.delete(msg)
     audit.record(session, actor, "voicemail.message.delete", "voicemail_message", message_id)

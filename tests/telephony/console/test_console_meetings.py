@@ -135,3 +135,33 @@ async def test_a_user_reads_their_own_mailbox_by_mobile_and_only_they_or_an_admi
         f"/api/v1/voicemail/messages?member_id={members['6001'].id}", headers=zhang.auth
     )
     assert left.json() == []
+
+
+async def test_only_the_mailbox_member_or_a_supervisor_reads_a_voicemail(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    members = await setup_members(hub, tenant.id)
+    await make_person(client, tenant, "agent", "zhang", mobile="+8613912345678")
+    li = await make_person(client, tenant, "agent", "li")
+    boss = await make_person(client, tenant, "supervisor", "boss")
+    msg = await leave_message(hub, tenant.id, members["6001"], "+8613700000000")
+    box = f"/api/v1/voicemail/messages?member_id={members['6001'].id}"
+
+    for path in (
+        box,
+        f"/api/v1/voicemail/messages/{msg.id}",
+        f"/api/v1/voicemail/messages/{msg.id}/audio",
+    ):
+        r = await client.get(path, headers=li.auth)
+        assert r.status_code == 403, (path, r.text)
+    r = await client.post(
+        f"/api/v1/voicemail/messages/{msg.id}/heard", headers=li.auth, json={"heard": True}
+    )
+    assert r.status_code == 403
+    unfiltered = await client.get("/api/v1/voicemail/messages", headers=li.auth)
+    assert unfiltered.status_code == 200 and unfiltered.json() == []  # li owns no mailbox
+
+    r = await client.get(box, headers=boss.auth)
+    assert [m["id"] for m in r.json()] == [str(msg.id)]
+    r = await client.get(f"/api/v1/voicemail/messages/{msg.id}/audio", headers=boss.auth)
+    assert r.status_code == 200 and r.content[:4] == b"RIFF"

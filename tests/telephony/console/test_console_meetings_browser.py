@@ -14,6 +14,7 @@ from browser_kit import chromium, collect_errors, need_browser, shoot, sign_in
 from console_testkit import make_person
 from meeting_kit import ZHANG_MOBILE, conf_stasis, leave_message, setup_members
 
+from comms.auth.principal import Principal
 from comms.db.tenancy import scoped_to
 from comms.hub import Hub
 from hubtest import TenantCtx
@@ -131,7 +132,9 @@ async def test_a_supervisor_runs_a_meeting_live_and_plays_a_voicemail_in_the_con
 
     async with hub.db.session() as s:
         scoped_to(s, tenant.id)
-        assert await voicemail.list_messages(s, members["6001"].id) == []
+        assert (
+            await voicemail.list_messages(s, Principal.system(tenant.id), members["6001"].id) == []
+        )
 
 
 async def accept(dialog: Dialog) -> None:
