@@ -199,7 +199,9 @@ class ConferenceFlows:
         async with self.session(leg.tenant_id) as s:
             p = await s.get(Participant, leg.participant_id)
             assert p is not None
-            conf = await s.get(Conference, p.conference_id)
+            # Row lock: a guest joining while the first moderator starts the room must see
+            # either WAITING (and be moved in by the moderator) or ACTIVE, never miss both.
+            conf = await s.get(Conference, p.conference_id, with_for_update=True)
             assert conf is not None
             start = conf.state is ConferenceState.WAITING and p.role is Role.MODERATOR
             waiters: list[str] = []
@@ -217,12 +219,14 @@ class ConferenceFlows:
             publish(s, ParticipantJoined.topic, ParticipantJoined(**service.facts(p, now)))
             bridge_id = conf.bridge_id
             room = await s.get(Room, conf.room_id) if conf.room_id else None
-            await s.commit()
             if start:
+                # The bridge exists before the lock is released: a guest let in next adds
+                # their channel to it straight away.
                 await self._quietly(self.ari.bridges.create("mixing", bridge_id=bridge_id))
-                if room is not None and room.record:
-                    conf.recording = await service.start_recording(self.ari, conf)
-                    await s.commit()
+            await s.commit()
+            if start and room is not None and room.record:
+                conf.recording = await service.start_recording(self.ari, conf)
+                await s.commit()
         leg.then = ""
         if wait:
             await self._quietly(self.ari.channels.start_moh(leg.channel_id))
