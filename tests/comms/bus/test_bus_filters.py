@@ -94,3 +94,40 @@ async def test_relay_skips_deliveries_the_filter_rejects_and_keeps_the_rest(
     assert await _deliveries(filter_hub, "filtered.loud") == 2  # no row for the other three
     assert await count_effects(filter_hub, "filtered.loud") == 2
     assert await count_effects(filter_hub, "recorder") == 5  # unfiltered neighbour gets all
+
+
+# A handler that publishes a follow-up event: what a worker batch commits for the next hop.
+chain = SubscriberSet("chain")
+
+
+@chain.on(ThingHappened, name="echo", when={"note": {"echo"}})
+async def echo(ctx: HandlerContext, event: Event[Any]) -> None:
+    publish(ctx.session, ThingHappened.topic, ThingHappened(n=event.payload.n, note="echoed"))
+
+
+CHAIN = Module(name="test_chain", subscribers=tuple(chain))
+
+
+async def test_a_worker_without_its_own_relay_hands_over_what_its_batch_published(
+    settings: Settings, tenant: TenantCtx
+) -> None:
+    dispatcher = RecordingDispatcher()
+    hub = Hub(settings, [*all_modules(), CHAIN], dispatcher=dispatcher)
+    try:
+        async with hub.db.session() as s:
+            scoped_to(s, tenant.id)
+            publish(s, ThingHappened.topic, ThingHappened(n=1, note="echo"))
+            await s.commit()
+        await hub.relay.run_once()
+        first = dispatcher.take()
+        # No relay was started in this process (as in a prefork child): after the batch the
+        # follow-up event's deliveries are handed over at once, no poll needed.
+        await hub._deliver_and_relay(first)
+        follow_up = dispatcher.take()
+        assert follow_up and not set(follow_up) & set(first)
+        runner = hub.deliveries()
+        await runner.run(follow_up)  # the echoed event publishes nothing more
+        assert runner.published is False
+        assert await count_effects(hub, "recorder") == 2
+    finally:
+        await hub.stop()
