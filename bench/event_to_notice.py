@@ -400,7 +400,12 @@ async def latency(args: argparse.Namespace) -> int:
         )
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
     lost = sum(r["events"] - r["at_smsc"] for r in results)
-    print("  every event reached the SMSC:", "OK" if lost == 0 else f"NO ({lost} missing)")
+    # Not arrived within the wait (60 s + 1 s per 50 events) means behind, not lost: the
+    # outbox and the messages table keep them until sent.
+    print(
+        "  every event's SMS at the SMSC within the wait:",
+        "yes" if lost == 0 else f"NO ({lost} still on the way when the bench stopped waiting)",
+    )
     return 0
 
 
