@@ -118,7 +118,7 @@ async def test_template_for_an_unregistered_topic_is_accepted_with_a_warning(
         TEMPLATES,
         headers=tenant.auth,
         json={
-            "topic": "erp.approval.requested",
+            "topic": "erp.quote.requested",
             "channel": "sms",
             "locale": "en",
             "body": "{{ x }}",
