@@ -15,7 +15,21 @@ Parts:
   honest: the sum of the ledger equals on_hand, no movement left on_hand below zero, and
   erp.stock.low / erp.stock.replenished alternate (one notice per dip).
 
-  The notice part (event -> notifications -> SMS/email) is added by the notifications work.
+* latency (erp -> notifications -> comms): REAL `erp.order.confirmed` events. Orders are
+  created as drafts before the clock starts (one per event, each for its own customer number,
+  lines spread over 50 items so confirms do not queue on one stock row); then, at the offered
+  rate, each order is confirmed by `erp.orders.service.move_order` in its own transaction (the
+  reservation, the state change and the event commit together). A notifications rule (urgent,
+  "the contact on the event", SMS then email) turns the event into a notice and queues the SMS
+  through comms' messages service; comms' sender submits it to smpp34's SMSC, which runs in
+  a separate process. Latency = SMSC's arrival stamp - the moment the confirming COMMIT
+  returned (both wall clock, same machine). PostgreSQL database `huitong_notice_bench`, Redis
+  db 11, --workers x `huitong worker --pool prefork` subprocesses; this process is `serve`
+  (publishes and relays). Hop 1 = event created -> notice created, hop 2 = SMS queued ->
+  claimed by the sender (rows' own timestamps).
+
+    python bench/event_to_notice.py                        # both parts, latency at 10 and 500/s
+    python bench/event_to_notice.py latency --rates 10,500 --seconds 10
 """
 
 from __future__ import annotations
@@ -23,13 +37,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import random
+import re
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy import func, select
@@ -156,17 +174,262 @@ async def stock(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+ORDER_NO = re.compile(rb"SO-(\d+)")
+N_ITEMS = 50
+
+
+def _smsc_proc(port_q: Any, stamps: Any, stop: Any) -> None:
+    """The SMSC in its own process: stamps each submit_sm's arrival by the order number."""
+    from bench.notice_latency import Smsc
+
+    async def run() -> None:
+        smsc = Smsc(ORDER_NO)
+        await smsc.start()
+        port_q.put(smsc.port)
+        sent = 0
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+            new = list(smsc.arrived.items())[sent:]
+            sent += len(new)
+            for item in new:
+                stamps.put(item)
+        await smsc.stop()
+
+    asyncio.run(run())
+
+
+async def _confirm(hub: Any, tid: uuid.UUID, order_id: uuid.UUID) -> float:
+    from erp.orders import service as orders
+    from erp.orders.models import OrderStatus
+
+    async with hub.db.session() as s:
+        scoped_to(s, tid)
+        order = await orders.get_order(s, order_id)
+        await orders.move_order(s, order, OrderStatus.CONFIRMED, reason="bench")
+        await s.commit()
+    return time.time()
+
+
+async def _offer_orders(
+    hub: Any,
+    tid: uuid.UUID,
+    orders: list[tuple[int, uuid.UUID]],
+    rate: float,
+    arrived: dict[int, float],
+    pull: Any,
+) -> dict[str, float]:
+    from bench.notice_latency import pct, stages
+
+    started = datetime.now(UTC)
+    commit_at: dict[int, float] = {}
+    gate = asyncio.Semaphore(8)
+
+    async def one(number: int, oid: uuid.UUID) -> None:
+        async with gate:
+            commit_at[number] = await _confirm(hub, tid, oid)
+
+    tasks = []
+    t0 = time.perf_counter() + 0.05
+    for i, (number, oid) in enumerate(orders):
+        delay = t0 + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(number, oid)))
+    await asyncio.gather(*tasks)
+    achieved = len(orders) / (time.perf_counter() - t0)
+    deadline = time.monotonic() + 60 + len(orders) / 50
+    while time.monotonic() < deadline:
+        pull()
+        if all(n in arrived for n, _ in orders):
+            break
+        await asyncio.sleep(0.05)
+    lat = [arrived[n] - c for n, c in commit_at.items() if n in arrived]
+    hop1, hop2 = await stages(hub, started)
+    return {
+        "offered": rate,
+        "achieved": achieved,
+        "events": len(orders),
+        "at_smsc": len(lat),
+        "p50": pct(lat, 50) * 1000,
+        "p99": pct(lat, 99) * 1000,
+        "max": max(lat, default=float("nan")) * 1000,
+        "hop1": hop1,
+        "hop2": hop2,
+    }
+
+
+async def latency(args: argparse.Namespace) -> int:
+    """ERP commit -> SMS at the SMSC; see the module docstring."""
+    import multiprocessing as mp
+    import queue as queue_mod
+
+    import redis
+
+    from bench import notice_latency as nl
+    from comms.modules import discover_modules
+    from erp.orders import service as orders
+    from erp.orders.schemas import OrderIn
+    from notifications import service as notif
+    from notifications.schemas import RuleIn
+
+    ctx = mp.get_context("spawn")
+    port_q, stamps, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+    smsc_p = ctx.Process(target=_smsc_proc, args=(port_q, stamps, stop), daemon=True)
+    smsc_p.start()
+    port = port_q.get(timeout=30)
+    arrived: dict[int, float] = {}
+
+    def pull() -> None:
+        while True:
+            try:
+                n, at = stamps.get_nowait()
+            except queue_mod.Empty:
+                return
+            arrived.setdefault(n, at)
+
+    tmp = Path(tempfile.mkdtemp(prefix="e2n-bench-"))
+    db_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{nl.PG_DB}"
+    smpp_url = f"smpp://esme:secret@127.0.0.1:{port}?source_addr=HUITONG&window=100&tps=5000"
+    redis.Redis.from_url(nl.REDIS_URL).flushdb()
+    await _admin(f'DROP DATABASE IF EXISTS "{nl.PG_DB}" WITH (FORCE)')
+    await _admin(f'CREATE DATABASE "{nl.PG_DB}"')
+    modules = [*discover_modules(), nl.module]
+    await asyncio.to_thread(upgrade, db_url, modules)
+    settings = Settings(
+        database_url=db_url,
+        broker_url=nl.REDIS_URL,
+        data_dir=tmp,
+        secret_key=SECRET,
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        extra_modules="",
+        log_level="WARNING",
+        sms_provider="smpp",
+        smpp_url=smpp_url,
+        bus_poll_interval=args.poll_interval,
+    )
+    hub = Hub(settings, modules)
+    procs: list[Any] = []
+    results = []
+    try:
+        await hub.start(relay=True, worker=False)
+        async with hub.db.session() as s:
+            made = await create_tenant(s, hub.credentials, "bench", "bench@bench.cn", "password-1")
+        tid = made.tenant.id
+        total = 20 + int(sum(r * args.seconds for r in args.rates))
+        async with hub.db.session() as s:
+            scoped_to(s, tid)
+            await notif.create_rule(
+                s,
+                hub.topics,
+                RuleIn.model_validate(
+                    {
+                        "name": "order confirmed",
+                        "topic": "erp.order.confirmed",
+                        "recipients": [{"kind": "contact"}],
+                        "channels": ["sms", "email"],
+                        "urgency": "urgent",
+                    }
+                ),
+            )
+            wh = Warehouse(code="BENCH", name="bench warehouse")
+            items = [Item(sku=f"E2N-{i}", name=f"item {i}") for i in range(N_ITEMS)]
+            s.add_all([wh, *items])
+            await s.flush()
+            for it in items:
+                await ledger.change(s, it, wh, total, kind=MovementKind.RECEIPT)
+            await s.commit()
+        print(f"creating {total:,} draft orders", file=sys.stderr, flush=True)
+        drafts: list[tuple[int, uuid.UUID]] = []
+        for start in range(0, total, 500):
+            async with hub.db.session() as s:
+                scoped_to(s, tid)
+                for i in range(start, min(total, start + 500)):
+                    body = OrderIn.model_validate(
+                        {
+                            "contact_name": f"Customer {i}",
+                            "contact_phone": f"+86139{i:08d}",
+                            "lines": [
+                                {
+                                    "item_id": str(items[i % N_ITEMS].id),
+                                    "warehouse_id": str(wh.id),
+                                    "qty": 1,
+                                    "unit_price": 990,
+                                }
+                            ],
+                        }
+                    )
+                    o = await orders.create_order(s, body)
+                    drafts.append((int(o.number.removeprefix("SO-")), o.id))
+                await s.commit()
+        procs = nl.start_workers(
+            args, nl.worker_env(db_url, smpp_url, tmp, args.poll_interval), tmp
+        )
+        print("warming up", file=sys.stderr, flush=True)
+        warm = await _offer_orders(hub, tid, drafts[:20], 20, arrived, pull)
+        if warm["at_smsc"] < warm["events"]:
+            raise RuntimeError(f"warm-up SMS did not reach the SMSC: {warm}")
+        at = 20
+        for rate in args.rates:
+            n = int(rate * args.seconds)
+            print(f"confirming {rate:g} orders/s for {args.seconds:g} s", file=sys.stderr)
+            results.append(await _offer_orders(hub, tid, drafts[at : at + n], rate, arrived, pull))
+            at += n
+            await asyncio.sleep(1)
+    finally:
+        nl.stop_workers(procs, tmp)
+        await hub.stop()
+        stop.set()
+        smsc_p.join(timeout=10)
+        await _admin(f'DROP DATABASE IF EXISTS "{nl.PG_DB}" WITH (FORCE)')
+    print(
+        f"latency: erp.order.confirmed commit -> submit_sm at the SMSC (own process); "
+        f"PostgreSQL + Redis, {args.workers} x `huitong worker --pool prefork --concurrency "
+        f"{args.concurrency}`, HUITONG_BUS_POLL_INTERVAL={args.poll_interval:g}"
+    )
+    print(
+        "| offered/s | achieved/s | events | SMS at SMSC | p50 ms | p99 ms | max ms "
+        "| hop 1 p50 | hop 2 p50 |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(
+            f"| {r['offered']:g} | {r['achieved']:.0f} | {r['events']:,} | {r['at_smsc']:,} "
+            f"| {r['p50']:.0f} | {r['p99']:.0f} | {r['max']:.0f} "
+            f"| {r['hop1']:.0f} | {r['hop2']:.0f} |"
+        )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
+    lost = sum(r["events"] - r["at_smsc"] for r in results)
+    # Not arrived within the wait (60 s + 1 s per 50 events) means behind, not lost: the
+    # outbox and the messages table keep them until sent.
+    print(
+        "  every event's SMS at the SMSC within the wait:",
+        "yes" if lost == 0 else f"NO ({lost} still on the way when the bench stopped waiting)",
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parts = p.add_subparsers(dest="part", required=True)
-    st = parts.add_parser("stock", help="stock movements per second, 20 writers on one item")
-    st.add_argument("--writers", type=int, default=20)
-    st.add_argument("--moves", type=int, default=200, help="movements per writer")
-    st.add_argument("--initial", type=int, default=50, help="stock received before the run")
+    p.add_argument("parts", nargs="*", choices=["stock", "latency"], default=[])
+    p.add_argument("--writers", type=int, default=20, help="stock: concurrent writers")
+    p.add_argument("--moves", type=int, default=200, help="stock: movements per writer")
+    p.add_argument("--initial", type=int, default=50, help="stock: received before the run")
+    p.add_argument(
+        "--rates",
+        type=lambda v: [float(x) for x in v.split(",")],
+        default=[10.0, 500.0],
+        help="latency: events/s offered, one run each",
+    )
+    p.add_argument("--seconds", type=float, default=10.0, help="latency: seconds per rate")
+    p.add_argument("--workers", type=int, default=1, help="latency: huitong worker processes")
+    p.add_argument("--concurrency", type=int, default=2, help="latency: pool size per worker")
+    p.add_argument("--poll-interval", type=float, default=0.2, help="latency: bus poll (s)")
     args = p.parse_args(argv)
-    if args.part == "stock":
-        return asyncio.run(stock(args))
-    return 2
+    rc = 0
+    for part in args.parts or ["stock", "latency"]:
+        rc |= asyncio.run(stock(args) if part == "stock" else latency(args))
+    return rc
 
 
 if __name__ == "__main__":

@@ -82,7 +82,8 @@ def free_port() -> int:
 class Smsc:
     """smpp34's server; stamps the arrival of each submit_sm by the `#seq` in its text."""
 
-    def __init__(self) -> None:
+    def __init__(self, seq: re.Pattern[bytes] = SEQ) -> None:
+        self.seq = seq
         self.port = free_port()
         self.server = smpp34.Server("127.0.0.1", self.port, system_id="BENCHSMSC")
         self.arrived: dict[int, float] = {}
@@ -100,7 +101,7 @@ class Smsc:
                 continue
             now = time.time()
             self.submits += 1
-            m = SEQ.search(bytes(ev.short_message))
+            m = self.seq.search(bytes(ev.short_message))
             if m:
                 self.arrived.setdefault(int(m.group(1)), now)
             ev.accept(str(self.submits))

@@ -69,6 +69,8 @@ class Hub:
         self._executor: LoopThread | ForeignLoop = LoopThread()
         self._relay: Relay | None = None
         self._relay_task: asyncio.Task[None] | None = None
+        self._relay_pid = 0  # the process whose relay runs (a prefork child has none)
+        self._child_relay: tuple[int, Relay] | None = None
         self._worker: EmbeddedWorker | None = None
         self._periodic_tasks: list[asyncio.Task[None]] = []
 
@@ -100,7 +102,21 @@ class Hub:
         return await self.deliveries().run(delivery_ids)
 
     def _deliver_from_worker(self, delivery_ids: list[int]) -> None:
-        self._executor.run(self.run_deliveries(delivery_ids))
+        self._executor.run(self._deliver_and_relay(delivery_ids))
+
+    async def _deliver_and_relay(self, delivery_ids: list[int]) -> None:
+        runner = self.deliveries()
+        await runner.run(delivery_ids)
+        if runner.published and self._relay_pid != os.getpid():
+            # No relay runs in this process (a prefork child) to wake: hand over what the
+            # batch published now, not at a relay's next poll (up to bus_poll_interval later).
+            if self._child_relay is None or self._child_relay[0] != os.getpid():
+                relay = Relay(self.db, self.subscribers, self.dispatcher, self.settings)
+                self._child_relay = (os.getpid(), relay)
+            try:
+                await self._child_relay[1].run_once(sweep=False)
+            except Exception:
+                log.exception("relaying after a delivery batch failed; the relay's poll will")
 
     def start_relay_in_background(self) -> None:
         """Run the relay on the loop deliveries use (`huitong worker`): one engine, one loop.
@@ -111,6 +127,7 @@ class Hub:
 
         def start() -> None:
             self._relay_task = loop.create_task(self.relay.run_forever(), name="bus-relay")
+            self._relay_pid = os.getpid()
             self._start_periodic()
 
         loop.call_soon_threadsafe(start)
@@ -126,6 +143,7 @@ class Hub:
             await asyncio.to_thread(self._worker.start)
         if relay:
             self._relay_task = asyncio.create_task(self.relay.run_forever(), name="bus-relay")
+            self._relay_pid = os.getpid()
             self._start_periodic()
             await self.messaging.start()  # resumes interrupted sends, then sweeps
 

@@ -38,7 +38,13 @@ for _pattern in NOTIFIABLE:
     subs.on(_pattern, name="event:" + _pattern)(on_notifiable)
 
 
-@subs.on(MessageStatusChanged, name="message_status")
+# Only outbound outcomes move a notice: the relay makes no delivery for queued/sending/
+# received statuses (two fewer deliveries per SMS notice). The handler checks again.
+@subs.on(
+    MessageStatusChanged,
+    name="message_status",
+    when={"direction": {Direction.OUTBOUND}, "status": dispatch.OUTCOMES},
+)
 async def on_message_status(ctx: HandlerContext, event: Event[MessageStatusChanged]) -> None:
     if event.payload.direction is not Direction.OUTBOUND:
         return

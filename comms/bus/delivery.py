@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from comms.bus.models import Delivery, DeliveryStatus, OutboxEvent
+from comms.bus.publish import PENDING_KEY
 from comms.bus.subscribers import HandlerContext, SubscriberRegistry
 from comms.bus.topics import Event, TopicRegistry
 from comms.db.base import utcnow
@@ -49,6 +50,7 @@ class DeliveryRunner:
         self.subscribers = subscribers
         self.settings = settings
         self.services = services or {}
+        self.published = False  # whether the last run's commit carried new events
 
     async def run(self, delivery_ids: Sequence[int]) -> int:
         """Run the still-pending deliveries among `delivery_ids`; returns how many succeeded."""
@@ -112,6 +114,7 @@ class DeliveryRunner:
                 if outcomes:
                     # ORM bulk UPDATE by primary key: one executemany for the whole batch.
                     await s.execute(update(Delivery), outcomes)
+                self.published = bool(s.info.get(PENDING_KEY))
         return done
 
     def _outcome(self, attempt: int, error: str | None) -> dict[str, Any]:

@@ -50,6 +50,10 @@ def publish(
 @sa_event.listens_for(Session, "after_commit")
 def _wake_relay(session: Session) -> None:
     # Commit-then-emit: only after the commit is the event real, so only now poke the relay.
+    # SQLAlchemy also calls this when a savepoint is released (a bus handler's): the events
+    # are not visible yet, so keep the mark for the outer commit.
+    if session.in_nested_transaction():
+        return
     if session.info.pop(PENDING_KEY, False):
         wake: Callable[[], None] | None = session.info.get(WAKE_KEY)
         if wake is not None:
@@ -58,4 +62,6 @@ def _wake_relay(session: Session) -> None:
 
 @sa_event.listens_for(Session, "after_rollback")
 def _forget_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint's rollback; the outer transaction's events may still commit
     session.info.pop(PENDING_KEY, None)

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import and_, delete, insert, or_, select, update
 
@@ -92,9 +92,13 @@ class Relay:
         async with self.db.session() as s:
             unscoped(s)
             async with s.begin():
+                # Payloads are read only when some subscriber filters on them.
+                cols = [OutboxEvent.id, OutboxEvent.topic, OutboxEvent.tenant_id]
+                if self.subscribers.filtered:
+                    cols.append(OutboxEvent.payload)
                 events = (
                     await s.execute(
-                        select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.tenant_id)
+                        select(*cols)
                         .where(OutboxEvent.dispatched_at.is_(None))
                         .order_by(OutboxEvent.id)
                         .limit(batch)
@@ -112,8 +116,11 @@ class Relay:
                             "attempts": 0,
                             "handed_at": now,
                         }
-                        for ev_id, topic, tenant_id in events
-                        for sub in self.subscribers.for_topic(topic)
+                        for ev in events
+                        for ev_id, tenant_id in [(ev[0], ev[2])]
+                        for sub in self.subscribers.for_event(
+                            str(ev[1]), cast("dict[str, Any]", ev[3]) if len(ev) > 3 else None
+                        )
                     ]
                     if rows:
                         ids.extend(await s.scalars(insert(Delivery).returning(Delivery.id), rows))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +24,45 @@ class HandlerContext:
 Handler = Callable[[HandlerContext, Event[Any]], Awaitable[None]]
 
 
+# A subscriber's payload filter: (field, allowed values as JSON strings) pairs, all must hold.
+PayloadFilter = tuple[tuple[str, frozenset[str]], ...]
+
+
+def make_filter(when: Mapping[str, Iterable[Any]] | None) -> PayloadFilter:
+    """Normalise `{"status": {"sent", MessageStatus.FAILED}}` to what the relay compares:
+    enum members and other values become the strings they are stored as in the outbox."""
+    if not when:
+        return ()
+    out = []
+    for fld, allowed in sorted(when.items()):
+        values = frozenset(str(getattr(v, "value", v)) for v in allowed)
+        if not values:
+            raise ValueError(f"filter on {fld!r} allows no value; drop the subscription instead")
+        out.append((fld, values))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Subscriber:
     name: str
     topic: str
     handler: Handler
+    # Evaluated by the relay before it makes a delivery: an event the filter rejects gets no
+    # delivery row for this subscriber at all (a delivery row, a broker hop and a worker
+    # transaction saved). Top-level payload fields only; handlers still check what they need.
+    when: PayloadFilter = ()
+
+    def wants(self, payload: Mapping[str, Any] | None) -> bool:
+        """Whether an event with this payload is for this subscriber (no filter: always)."""
+        if not self.when:
+            return True
+        if payload is None:
+            return True  # nothing to judge by: deliver, the handler decides
+        for fld, allowed in self.when:
+            v = payload.get(fld)
+            if v is None or str(v) not in allowed:
+                return False
+        return True
 
 
 class SubscriberSet:
@@ -39,12 +73,20 @@ class SubscriberSet:
         self.items: list[Subscriber] = []
 
     def on(
-        self, topic: str | type[EventPayload], name: str | None = None
+        self,
+        topic: str | type[EventPayload],
+        name: str | None = None,
+        *,
+        when: Mapping[str, Iterable[Any]] | None = None,
     ) -> Callable[[Handler], Handler]:
+        """`when={"status": {...}}`: only events whose payload field holds one of the values
+        are delivered (the relay filters, so the others cost this subscriber nothing)."""
         topic_name = topic if isinstance(topic, str) else topic.topic
+        flt = make_filter(when)
 
         def deco(fn: Handler) -> Handler:
-            self.items.append(Subscriber(f"{self.prefix}.{name or fn.__name__}", topic_name, fn))
+            full = f"{self.prefix}.{name or fn.__name__}"
+            self.items.append(Subscriber(full, topic_name, fn, flt))
             return fn
 
         return deco
@@ -75,6 +117,7 @@ class SubscriberRegistry:
         self._by_topic: dict[str, list[Subscriber]] = {}
         self._patterns: list[Subscriber] = []
         self._resolved: dict[str, list[Subscriber]] = {}
+        self.filtered = False  # any subscriber with a payload filter: the relay reads payloads
         for s in subscribers:
             self.add(s)
 
@@ -84,6 +127,7 @@ class SubscriberRegistry:
         if "*" in sub.topic and not is_pattern(sub.topic):
             raise ValueError(f"topic pattern {sub.topic!r}: use '*' or 'prefix.*'")
         self._by_name[sub.name] = sub
+        self.filtered = self.filtered or bool(sub.when)
         if is_pattern(sub.topic):
             self._patterns.append(sub)
         else:
@@ -97,6 +141,14 @@ class SubscriberRegistry:
             found += [s for s in self._patterns if topic_matches(s.topic, topic)]
             self._resolved[topic] = found
         return found
+
+    def needs_payload(self, topic: str) -> bool:
+        """Whether deciding this topic's deliveries needs the event's payload."""
+        return any(s.when for s in self.for_topic(topic))
+
+    def for_event(self, topic: str, payload: Mapping[str, Any] | None) -> list[Subscriber]:
+        """The subscribers that get a delivery of this event (topic and payload filter)."""
+        return [s for s in self.for_topic(topic) if s.wants(payload)]
 
     def get(self, name: str) -> Subscriber | None:
         return self._by_name.get(name)
