@@ -120,6 +120,7 @@ class StasisApp:
         ari.add_handler(menu.on_dtmf, "ChannelDtmfReceived")
         ari.add_handler(menu.on_playback_finished, "PlaybackFinished")
         ari.add_handler(menu.on_channel_destroyed, "ChannelDestroyed")
+        ari.add_handler(menu.on_recording_finished, "RecordingFinished", "RecordingFailed")
         conf = self.conference
         ari.add_handler(conf.on_playback_finished, "PlaybackFinished")
         ari.add_handler(conf.on_dtmf, "ChannelDtmfReceived")

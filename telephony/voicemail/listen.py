@@ -1,8 +1,9 @@
 """ARI callbacks of a member listening to their mailbox by phone: PIN, then 5/6/7 per message.
 
 Keys follow Asterisk's own VoiceMail() habits so members need not learn new ones: 5 replays,
-6 skips to the next message, 7 deletes and moves on; the PIN ends with #, three tries.
-Messages play oldest first from the ARI stored recording (``recording:<name>``).
+6 skips to the next message, 7 deletes and moves on, 9 records a new greeting (ended by #);
+the PIN ends with #, three tries. Messages play oldest first from the ARI stored recording
+(``recording:<name>``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from comms.db.engine import Database
 from comms.db.tenancy import scoped_to
 from telephony.ari import AriClient, AriError
 from telephony.voicemail import service
-from telephony.voicemail.models import Mailbox, VoicemailMessage
+from telephony.voicemail.models import Greeting, Mailbox, VoicemailMessage
 from telephony.vpmn import service as vpmn
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ NO_MAILBOX = "sound:vm-incorrect-mailbox"
 GOODBYE = "sound:vm-goodbye"
 NO_MORE = "sound:vm-nomore"
 OPTIONS = "sound:vm-msginstruct"
+SAVED = "sound:vm-msgsaved"
 PIN_TRIES = 3
+GREETING_MAX_SECONDS = 60
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Listener:
     playback: str | None = None
     then: str = ""
     seq: int = 0
+    greeting: str | None = None  # the stored recording being made by key 9
 
     def next_playback(self, then: str) -> str:
         self.seq += 1
@@ -62,6 +66,7 @@ class MailboxMenu:
         self.db = db
         self.number = number
         self.listeners: dict[str, Listener] = {}
+        self.by_greeting: dict[str, Listener] = {}
 
     def session(self, tenant_id: uuid.UUID) -> Any:
         s = self.db.sessionmaker()
@@ -104,6 +109,10 @@ class MailboxMenu:
                 who.digits += digit
                 return
             await self._check_pin(who)
+            return
+        if digit == "9" and who.then in ("menu", "first", "hangup"):
+            await self._stop(who)
+            await self._record_greeting(who)
             return
         if who.then != "menu" or not who.queue:
             return
@@ -162,6 +171,44 @@ class MailboxMenu:
             await service.delete_message(s, Principal.system(who.tenant_id), message_id)
         await self._quietly(self.ari.recordings.delete_stored(recording))
 
+    async def _record_greeting(self, who: Listener) -> None:
+        # One stored recording per mailbox, overwritten by each new greeting, so nothing is
+        # left behind in Asterisk's recordings directory.
+        who.then = "record"
+        who.greeting = f"greeting-{who.mailbox_id.hex}"
+        self.by_greeting[who.greeting] = who
+        await self._quietly(
+            self.ari.channels.record(
+                who.channel_id,
+                who.greeting,
+                "wav",
+                max_duration_seconds=GREETING_MAX_SECONDS,
+                max_silence_seconds=5,
+                beep=True,
+                terminate_on="#",
+                if_exists="overwrite",
+            )
+        )
+
+    async def on_recording_finished(self, event: dict[str, Any]) -> None:
+        """A new greeting is kept only when the recording ended well; then back to the menu."""
+        rec = event["recording"]
+        who = self.by_greeting.pop(rec["name"], None)
+        if who is None or who.channel_id not in self.listeners:
+            return
+        who.greeting = None
+        if event["type"] == "RecordingFinished" and rec.get("state") == "done":
+            async with self.session(who.tenant_id) as s:
+                box = await s.get(Mailbox, who.mailbox_id)
+                if box is not None:
+                    box.greeting = Greeting.RECORDED
+                    box.greeting_recording = rec["name"]
+                    await s.commit()
+            await self._play(who, [SAVED], "first")
+        else:
+            log.info("voicemail greeting recording %s failed: %s", rec["name"], rec.get("cause"))
+            await self._play(who, [OPTIONS], "first")
+
     async def on_playback_finished(self, event: dict[str, Any]) -> None:
         playback = event["playback"]
         channel_id = str(playback.get("target_uri", "")).removeprefix("channel:")
@@ -174,7 +221,9 @@ class MailboxMenu:
             await self._play_current(who)
 
     async def on_channel_destroyed(self, event: dict[str, Any]) -> None:
-        self.listeners.pop(event["channel"]["id"], None)
+        who = self.listeners.pop(event["channel"]["id"], None)
+        if who is not None and who.greeting:
+            self.by_greeting.pop(who.greeting, None)
 
     async def _play(self, who: Listener, media: list[str], then: str) -> None:
         playback_id = who.next_playback(then)

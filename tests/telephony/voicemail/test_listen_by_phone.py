@@ -97,3 +97,36 @@ async def test_a_caller_who_is_not_a_member_hears_no_mailbox_and_is_hung_up(
 
 async def _gone(sim: AriSimulator, channel: str) -> bool:
     return channel not in sim.channels
+
+
+async def test_key_9_records_a_new_greeting_that_later_callers_hear(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx, sim: AriSimulator, stasis: StasisApp
+) -> None:
+    zhang = await setup_zhang(hub, tenant.id)
+    box_out = await client.put(
+        f"/api/v1/voicemail/mailboxes/{zhang.id}", headers=tenant.auth, json={"pin": "2468"}
+    )
+    sim.media_durations["sound:vm-goodbye"] = 30.0  # the member presses 9 before it ends
+    ch = sim.inbound_call(caller_number=ZHANG_MOBILE, exten="*98", args=[f"tenant={tenant.id}"])
+    await until(played(sim, ch, 1))
+    sim.send_dtmf(ch, "2468#")
+    await until(played(sim, ch, 2))  # "you have 0 messages", then goodbye
+    sim.send_dtmf(ch, "9")
+    name = f"greeting-{uuid.UUID(box_out.json()['id']).hex}"
+
+    async def recording() -> bool:
+        return bool(sim.requests_for(nickname="record", channelId=ch))
+
+    await until(recording)
+    [rec] = sim.requests_for(nickname="record", channelId=ch)
+    assert (rec.query["name"], rec.query["terminateOn"]) == (name, "#")
+    sim.send_dtmf(ch, "#")  # ends the recording, as Asterisk does
+    await until(played(sim, ch, 3))
+    assert media(sim, ch)[2] == "sound:vm-msgsaved"
+
+    r = await client.get(f"/api/v1/voicemail/mailboxes/{zhang.id}", headers=tenant.auth)
+    assert (r.json()["greeting"], r.json()["greeting_recording"]) == ("recorded", name)
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        box = await service.get_mailbox(s, zhang.id)
+        assert service.greeting_media(box) == f"recording:{name}"  # what callers now hear
