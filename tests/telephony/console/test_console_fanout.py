@@ -135,12 +135,12 @@ async def test_a_console_notification_reaches_only_the_user_it_names(notice_hub:
                         "user_id": approver.user_id,
                         "title": "Approval requested",
                         "body": "PO-77 needs your approval",
-                        "urgency": "high",
+                        "urgency": "urgent",
                         "created_at": utcnow().isoformat(),
                     },
                 )
                 await s.commit()
             await drain(hub)
             push = await recv_type(ws_me, "notification")
-            assert (push["title"], push["urgency"]) == ("Approval requested", "high")
+            assert (push["title"], push["urgency"]) == ("Approval requested", "urgent")
             assert await silent(ws_other)
