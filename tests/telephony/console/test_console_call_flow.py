@@ -256,7 +256,7 @@ async def test_a_queue_call_from_ring_to_wrap_up_in_the_agent_and_supervisor_con
         await ap.click(f"#history button.tel:text-is('{CALLER}')")
         await ap.wait_for_selector("#call-card.ringing #pick-up", timeout=10000)
         assert await ap.text_content("#pop-caller") == CALLER
-        assert "Han Meimei" in (await ap.text_content("#pop-contact") or "")
+        await ap.wait_for_selector("#pop-contact:has-text('Han Meimei')")  # the pop follows
         sim.remote_answer(await agent_leg(sim, DESK))
         sim.remote_answer(await agent_leg(sim, f"PJSIP/{CALLER}@carrier"))
         await ap.wait_for_selector("#call-card.active #hang-up-phone", timeout=10000)
