@@ -1,17 +1,25 @@
-"""ACD decision time: 1,000 agents, 10,000 waiting callers, one queue.
+"""Call-centre speed: ACD decision time, and the console fan-out of a queue update.
 
     python bench/acd.py [--agents 1000] [--callers 10000] [--decisions 5000]
+                        [--consoles 1000] [--rounds 50] [--client-procs 2] [--deflate]
+    python bench/acd.py --section acd        # or: --section fanout
 
+Section "ACD decision" (1,000 agents, 10,000 waiting callers, one queue):
 Method: index a snapshot once (`QueueBook.build`, timed separately: a Stasis process does it
 at start-up and after a reconnect), then repeat the live cycle the Stasis app runs on every
 change: an agent becomes free (add_agent), a caller arrives (add_caller), decide. Each
 decision is timed with perf_counter_ns around add_agent + add_caller + decide; median and
 p99 are printed for every strategy. Target: p99 < 5 ms.
+
+Section "console fan-out" (bench/console_fanout.py has the method): one queue update
+published through the Redis fan-out reaches N real `/ws/console` sockets of one API process;
+median/p99 of "last console reached". Target: < 250 ms for 1,000 consoles. Needs Redis.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import statistics
 import time
@@ -65,15 +73,38 @@ def run(strategy: Strategy, agents: int, callers: int, decisions: int, seed: int
     )
 
 
+def fanout(args: argparse.Namespace) -> None:
+    import console_fanout  # bench/ is on sys.path when this file runs as a script
+
+    args.clients = args.consoles
+    asyncio.run(console_fanout.bench(args))
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--section", choices=("all", "acd", "fanout"), default="all")
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--callers", type=int, default=10_000)
     parser.add_argument("--decisions", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--consoles", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--gap", type=float, default=0.1, help="seconds between updates")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/15")
+    parser.add_argument("--client-procs", type=int, default=2)
+    parser.add_argument("--deflate", action="store_true")
     args = parser.parse_args()
-    for strategy in Strategy:
-        run(strategy, args.agents, args.callers, args.decisions, args.seed)
+    args.profile = None
+    if args.section in ("all", "acd"):
+        print("== ACD decision")
+        for strategy in Strategy:
+            run(strategy, args.agents, args.callers, args.decisions, args.seed)
+    if args.section in ("all", "fanout"):
+        print("== console fan-out")
+        fanout(args)
 
 
 if __name__ == "__main__":

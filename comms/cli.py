@@ -68,7 +68,15 @@ def serve(host: str | None, port: int | None) -> None:
         f"Huitong API   {base}/api/v1\nAPI docs      {base}/docs\n"
         f"Database      {_safe_url(settings.database_url)}\nWorker        {worker}"
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    # No permessage-deflate: console pushes are small JSON, and compressing each one once
+    # per socket tripled the fan-out time to 1,000 consoles (bench/RESULTS.md).
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        ws_per_message_deflate=False,
+    )
 
 
 @main.command(help="Create a tenant with its first admin; prints tenant_id and api_key as JSON.")

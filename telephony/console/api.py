@@ -10,11 +10,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
 from comms.deps import AgentDep, HubDep, PrincipalDep, SessionDep
-from telephony.callcentre.api import control_of
-from telephony.console import dial as click_to_call
 from telephony.console import service
-from telephony.console.schemas import ConsoleConfig, DialIn, DialOut, ScreenPop
-from telephony.console.settings import ConsoleSettings
+from telephony.console.schemas import ConsoleConfig, ScreenPop
 
 STATIC = Path(__file__).parent / "static"
 # Long-lived caching is safe only for content-addressed names; these are not, so the page
@@ -62,17 +59,3 @@ async def lookup(
 ) -> Any:
     """The screen pop for a number, on demand (a reloaded page, a click-to-call target)."""
     return await service.screen_pop(s, hub.queries, phone)
-
-
-@router.post("/dial", response_model=DialOut, responses={409: {}, 404: {}})
-async def dial(body: DialIn, who: AgentDep, s: SessionDep, hub: HubDep) -> Any:
-    """Click-to-call: the agent's own phone rings first, then calls the number."""
-    settings = ConsoleSettings()
-    return await click_to_call.dial(
-        s,
-        control_of(hub),
-        who.user_id,  # an API key has none: agent_of_user answers 404
-        body.number,
-        context=settings.dial_context,
-        ring_timeout=settings.dial_ring_timeout,
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 
 class WebRtc(BaseModel):
@@ -32,17 +32,3 @@ class ScreenPop(BaseModel):
     contact: dict[str, Any] | None
     # Absent when no package answers erp.recent_orders; [] when the caller has none.
     orders: list[dict[str, Any]] | None = None
-
-
-class DialIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    number: str = Field(min_length=1, max_length=64)
-
-
-class DialOut(BaseModel):
-    """The agent's phone is ringing; answered, it calls `number`."""
-
-    channel_id: str
-    number: str
-    endpoint: str

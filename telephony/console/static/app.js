@@ -135,6 +135,8 @@ async function start() {
           showStats(profile);
         }
         phone.myState(m.from_state, m.to_state);
+        // A call with no offer before it (a colleague's attended transfer): read it back.
+        if (m.to_state === "on_call" && !phone.call) callcentre.me().then((p) => phone.restore(p)).catch(() => {});
       }
       wallboard?.agent(m);
     },

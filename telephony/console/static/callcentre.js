@@ -12,10 +12,13 @@ export const callcentre = {
   resume: () => post("/agents/me/call/resume"),
   mute: (on) => post(`/agents/me/call/${on ? "mute" : "unmute"}`),
   hangup: () => post("/agents/me/call/hangup"),
-  // kind: "agent" | "queue"; blind transfer (the back end has no attended or number transfer yet).
-  transfer: (kind, target) => post("/agents/me/transfer", { kind: "blind", [`${kind}_id`]: target }),
-  // Click-to-call is the console's own route: the agent's phone rings, then calls the number.
-  dial: (number) => api("/api/v1/console/dial", { method: "POST", body: { number } }),
+  // body: {kind: "blind", agent_id | queue_id | number} or {kind: "attended", agent_id}.
+  transfer: (body) => post("/agents/me/transfer", body),
+  // An attended transfer's second step: hand the caller to the colleague, or go back to them.
+  transferStep: (step) => post(`/agents/me/transfer/${step}`),
+  // Click-to-call (dial pad, any number on screen, "call back"): the call centre's agent dial,
+  // so the call has a record, a CDR, pushes and the agent's ringing -> on_call -> wrap-up.
+  dial: (number) => post("/agents/me/call/dial", { number }),
   agents: () => optional(`${CC}/agents`),
   queues: () => optional(`${CC}/queues`),
   queueCalls: (limit = 500) => optional(`${CC}/queue-calls?limit=${limit}`),

@@ -3,6 +3,13 @@ import { api } from "/console/api.js";
 import { callcentre } from "/console/callcentre.js";
 import { $, fill, h, seconds, tel, toast, when } from "/console/dom.js";
 
+// What the call centre dials: digits with an optional leading + (spaces, dashes, dots and
+// brackets as printed on screen are dropped); null when nothing callable is left.
+export function cleanNumber(raw) {
+  const n = String(raw || "").replace(/[\s\-().]/g, "");
+  return /^\+?[0-9]{2,32}$/.test(n) ? n : null;
+}
+
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 
 export class Phone {
@@ -37,6 +44,17 @@ export class Phone {
     if (!busy) { if (this.call && !this.call.outbound) { this.call = null; this.render(); } return; }
     const rows = (await callcentre.queueCalls(50).catch(() => null)) || [];
     const last = rows.find((r) => r.agent_id === profile.id);
+    if (profile.current_call_id && profile.state !== "wrap_up" && last?.call_id !== profile.current_call_id) {
+      // The agent's own dial-out: a call record, no queue call.
+      if (this.call?.id === profile.current_call_id) return;
+      const made = await api(`/api/v1/calls/${profile.current_call_id}`).catch(() => null);
+      if (!made) return;
+      this.call = { id: made.id, caller: made.callee, outbound: true, muted: false, held: false,
+                    state: profile.state === "on_call" ? "active" : "ringing",
+                    pop: await this.lookup(made.callee), since: Date.parse(made.started_at) || Date.now() };
+      this.render();
+      return;
+    }
     if (!last) return;
     if (profile.state === "wrap_up") {
       if (this.call && !this.call.outbound) { this.call = null; this.render(); }
@@ -74,7 +92,7 @@ export class Phone {
   myState(from, to) {
     if (!this.call) return;
     if (to === "on_call" && this.call.state !== "active") { this.call.state = "active"; this.call.since = Date.now(); this.render(); }
-    if (to === "wrap_up") this.ended(true);
+    if (to === "wrap_up") this.ended(!this.call.outbound);
     if (from === "ringing" && (to === "available" || to === "not_ready" || to === "paused")) {
       if (to === "not_ready") toast("Missed offer", `${this.call.caller}: set yourself available again`, "high");
       this.ended(false);
@@ -129,12 +147,37 @@ export class Phone {
 
   async transfer() {
     const c = this.call, kind = $("#transfer-kind").value;
-    const target = $("#transfer-target").value;
-    if (!target) { toast("Transfer", `${kind}: choose where to transfer`, "high"); return; }
+    let body;
+    if (kind === "number") {
+      const number = cleanNumber($("#transfer-number").value);
+      if (!number) { toast("Transfer", "number: digits, optionally a leading +", "high"); return; }
+      body = { kind: "blind", number };
+    } else {
+      const target = $("#transfer-target").value;
+      if (!target) { toast("Transfer", `${kind}: choose where to transfer`, "high"); return; }
+      body = kind === "consult" ? { kind: "attended", agent_id: target } : { kind: "blind", [`${kind}_id`]: target };
+    }
     await this.act("Transfer", async () => {
-      await callcentre.transfer(kind, target);
+      await callcentre.transfer(body);
+      if (kind === "consult") {
+        // Attended: the caller hears music while the agent talks to the colleague.
+        c.consulting = $("#transfer-target").selectedOptions[0]?.textContent || "colleague";
+        toast("Consulting", c.consulting);
+        this.render();
+        return;
+      }
       toast("Transferred", c.caller);
       this.ended(true);
+    });
+  }
+
+  async transferStep(step) {
+    const c = this.call;
+    await this.act(step === "complete" ? "Transfer" : "Back to caller", async () => {
+      await callcentre.transferStep(step);
+      c.consulting = null;
+      if (step === "complete") { toast("Transferred", c.caller); this.ended(true); }
+      else this.render();
     });
   }
 
@@ -147,14 +190,21 @@ export class Phone {
     });
   }
 
-  async startCall(number) {
-    number = String(number || "").trim();
+  async startCall(raw) {
     $("#dial-error").textContent = "";
-    if (!number) { $("#dial-error").textContent = "number: enter a number to call"; return; }
+    if (!String(raw || "").trim()) { $("#dial-error").textContent = "number: enter a number to call"; return; }
+    const number = cleanNumber(raw);
+    if (!number) { $("#dial-error").textContent = "number: digits, optionally a leading +"; return; }
+    if (this.call) { $("#dial-error").textContent = "finish the current call before dialling"; return; }
     try {
       const r = await callcentre.dial(number);
-      toast("Pick up your phone", `${r.endpoint} rings, then calls ${r.number}`);
+      this.call = { id: r.call_id, caller: number, outbound: true, state: "ringing", muted: false,
+                    held: false, pop: null, since: Date.now() };
+      this.render();
+      toast("Pick up your phone", `${this.me.endpoint || "your phone"} rings, then calls ${number}`);
       $("#dial-number").value = "";
+      this.call.pop = await this.lookup(number);
+      if (this.call?.id === r.call_id) this.render();
     } catch (e) {
       $("#dial-error").textContent = e.message;
       toast("Call not placed", e.message, "high");
@@ -226,7 +276,7 @@ export class Phone {
     const ringing = c.state === "ringing";
     card.className = `card call ${ringing ? "ringing" : "active"}`;
     fill(card,
-      h("div", { class: "muted" }, ringing ? "Incoming call" : c.outbound ? "Outgoing call" : "On call",
+      h("div", { class: "muted" }, c.outbound ? "Outgoing call" : ringing ? "Incoming call" : "On call",
         c.queue ? ` · queue ${c.queue}` : "", " · ", h("span", { id: "call-timer" }, "0:00"),
         c.held ? " · on hold" : "", c.muted ? " · muted" : ""),
       h("p", { class: "caller", id: "pop-caller" }, c.caller),
@@ -237,12 +287,13 @@ export class Phone {
         : h("p", { class: "contact muted", id: "pop-contact" }, "Unknown caller"),
       h("div", { class: "controls" },
         ringing && this.audio.mode === "webrtc" ? h("button", { class: "ok", id: "btn-answer", onclick: () => this.answer() }, "Answer") : "",
-        ringing && this.audio.mode !== "webrtc" ? h("span", { class: "pill", id: "pick-up" }, `Pick up your phone${this.me.endpoint ? ` (${this.me.endpoint})` : ""}`) : "",
-        !ringing ? h("button", { id: "btn-hold", "aria-pressed": String(c.held), onclick: () => this.hold() }, c.held ? "Resume" : "Hold") : "",
-        !ringing ? h("button", { id: "btn-mute", "aria-pressed": String(c.muted), onclick: () => this.mute() }, c.muted ? "Unmute" : "Mute") : "",
-        !ringing ? h("button", { class: "danger", id: "btn-hangup", onclick: () => this.hangup() }, "Hang up") : "",
+        ringing && (c.outbound || this.audio.mode !== "webrtc") ? h("span", { class: "pill", id: "pick-up" }, `Pick up your phone${this.me.endpoint ? ` (${this.me.endpoint})` : ""}`) : "",
+        c.outbound && !ringing ? h("span", { class: "pill", id: "hang-up-phone" }, "Hang up on your phone") : "",
+        !ringing && !c.outbound ? h("button", { id: "btn-hold", "aria-pressed": String(c.held), onclick: () => this.hold() }, c.held ? "Resume" : "Hold") : "",
+        !ringing && !c.outbound ? h("button", { id: "btn-mute", "aria-pressed": String(c.muted), onclick: () => this.mute() }, c.muted ? "Unmute" : "Mute") : "",
+        !ringing && !c.outbound ? h("button", { class: "danger", id: "btn-hangup", onclick: () => this.hangup() }, "Hang up") : "",
         h("button", { id: "btn-ticket", onclick: () => this.openTicket() }, "Create ticket")),
-      !ringing ? this.transferForm() : "",
+      c.consulting ? this.consultBar(c) : !ringing && !c.outbound ? this.transferForm() : "",
       h("div", { class: "sections" },
         h("div", {}, h("h2", {}, "Recent tickets"), this.ticketsTable(contact)),
         pop.orders === undefined || pop.orders === null ? "" :
@@ -255,17 +306,30 @@ export class Phone {
 
   transferForm() {
     const targets = h("select", { id: "transfer-target", "aria-label": "Transfer target" });
+    const number = h("input", { id: "transfer-number", inputmode: "tel", placeholder: "Number", "aria-label": "Transfer to number" });
+    number.hidden = true;
     const kind = h("select", { id: "transfer-kind", "aria-label": "Transfer to", onchange: () => fillTargets() },
-      h("option", { value: "agent" }, "Agent"), h("option", { value: "queue" }, "Queue"));
+      h("option", { value: "agent" }, "Agent"), h("option", { value: "queue" }, "Queue"),
+      h("option", { value: "number" }, "Number"), h("option", { value: "consult" }, "Consult agent first"));
     const fillTargets = async () => {
       const k = kind.value;
-      const rows = (k === "agent" ? await callcentre.agents() : await callcentre.queues()) || [];
+      number.hidden = k !== "number"; targets.hidden = k === "number";
+      if (k === "number") return;
+      const agents = k === "agent" || k === "consult";
+      const rows = (agents ? await callcentre.agents() : await callcentre.queues()) || [];
       fill(targets, rows.filter((r) => r.user_id !== this.me.user_id).map((r) =>
-        h("option", { value: r.id }, k === "agent" ? `${r.name} (${r.state})` : r.name)));
+        h("option", { value: r.id }, agents ? `${r.name} (${r.state})` : r.name)));
     };
     fillTargets().catch(() => {});
-    return h("div", { class: "transfer" }, kind, targets,
+    return h("div", { class: "transfer" }, kind, targets, number,
       h("button", { id: "btn-transfer", onclick: () => this.transfer() }, "Transfer"));
+  }
+
+  consultBar(c) {
+    return h("div", { class: "transfer", id: "consult" },
+      h("span", { class: "pill" }, `Consulting ${c.consulting} · caller on hold`),
+      h("button", { class: "ok", id: "btn-transfer-complete", onclick: () => this.transferStep("complete") }, "Complete transfer"),
+      h("button", { id: "btn-transfer-cancel", onclick: () => this.transferStep("cancel") }, "Back to caller"));
   }
 
   ticketsTable(contact) {

@@ -1,10 +1,11 @@
 """A queue call end to end, in three browser tabs: a caller dials the queue's number (ARI
 simulator), the supervisor's wallboard shows them waiting, an agent goes available and gets
 the screen pop with the caller's CRM record, picks up, opens a ticket, the supervisor listens
-in, the agent holds and resumes, then
-transfers to a colleague, whose console pops the same caller; the colleague picks up, hangs
-up from the console, and both write their wrap-ups; the first agent calls the customer back
-from their history. The wallboard follows every step."""
+in, the agent holds and resumes, then transfers (blind) to a colleague, whose console pops the
+same caller; the colleague picks up, consults the first agent and completes an attended
+transfer back to them, who sends the caller on to an outside number; both write their
+wrap-ups; the first agent calls the customer back from their history (the call centre's agent
+dial). The wallboard follows every step."""
 
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ async def agent_leg(sim: AriSimulator, desk: str = DESK) -> str:
     async with asyncio.timeout(5):
         await sim.wait_until(lambda: sim.channels[leg].state == "Ringing")
     return leg
+
+
+async def agent_leg_any(sim: AriSimulator, desk: str) -> str:
+    """The live channel at a desk phone, whatever its state."""
+    async with asyncio.timeout(5):
+        await sim.wait_until(lambda: any(c.endpoint == desk for c in sim.channels.values()))
+    return next(c.id for c in sim.channels.values() if c.endpoint == desk)
 
 
 async def test_a_queue_call_from_ring_to_wrap_up_in_the_agent_and_supervisor_consoles(
@@ -197,23 +205,65 @@ async def test_a_queue_call_from_ring_to_wrap_up_in_the_agent_and_supervisor_con
         await ap.wait_for_selector("#stat-answered:text-is('1')")  # the agent's own figures
         await ap.wait_for_selector(f"#history button.tel:text-is('{CALLER}')")
 
-        # Click-to-call from the history: the agent's own desk phone rings first.
-        await ap.click(f"#history button.tel:text-is('{CALLER}')")
-        await ap.locator(".toast", has_text="Pick up your phone").wait_for()
-        [dialled] = sim.requests_for(nickname="originate")
-        assert (dialled.query["endpoint"], dialled.query["extension"]) == (DESK, CALLER)
-        await shoot(ap, "15-agent-after-wrap-up")
-
-        # The colleague hangs up from the console and wraps up too.
-        await cp.click("#btn-hangup")
+        # The colleague consults the first agent (attended transfer), then hands the caller over.
+        await ap.select_option("#state-select", "available")
+        await sp.wait_for_selector(f"{li_row} .state-pill:text('available')")
+        await cp.select_option("#transfer-kind", "consult")
+        await cp.wait_for_selector(
+            f"#transfer-target option[value='{profile.json()['id']}']", state="attached"
+        )
+        await cp.select_option("#transfer-target", profile.json()["id"])
+        await cp.click("#btn-transfer")
+        await cp.wait_for_selector("#consult #btn-transfer-complete")
+        sim.remote_answer(await agent_leg(sim, DESK))
+        await cp.click("#btn-transfer-complete")
         await cp.wait_for_selector("#wrapup:not([hidden])", timeout=10000)
-        async with asyncio.timeout(5):
-            await sim.wait_until(lambda: caller not in sim.channels)
+        await ap.wait_for_selector("#call-card.active #btn-transfer", timeout=10000)
+        assert await ap.text_content("#pop-caller") == CALLER
+        await sp.wait_for_selector(f"{li_row} .state-pill:text('on_call')")
         await cp.select_option("#wrapup-code", "callback")
-        await cp.fill("#wrapup-notes", "Call back tomorrow")
+        await cp.fill("#wrapup-notes", "Handed back to Li Na")
         await cp.click("#wrapup-form button[type=submit]")
         await cp.wait_for_selector("#wrapup", state="hidden")
-        await sp.wait_for_selector(f"{zhang_row} .state-pill:text('wrap_up')")
+
+        # The first agent sends the caller on to an outside number (blind): the caller hears
+        # music until it answers; the agent goes to wrap-up.
+        far_end = "PJSIP/+8613911112222@carrier"
+        sim.endpoints[far_end] = EndpointBehaviour(outcome="ring")
+        await ap.select_option("#transfer-kind", "number")
+        await ap.fill("#transfer-number", "+86 139-1111-2222")
+        await ap.click("#btn-transfer")
+        await ap.wait_for_selector("#wrapup:not([hidden])", timeout=10000)
+        far = await agent_leg(sim, far_end)
+        sim.remote_answer(far)
+        async with asyncio.timeout(5):
+            await sim.wait_until(
+                lambda: any(set(b.channels) == {caller, far} for b in sim.bridges.values())
+            )
+        sim.remote_hangup(far)
+        async with asyncio.timeout(5):
+            await sim.wait_until(lambda: caller not in sim.channels)
+        await ap.select_option("#wrapup-code", "resolved")
+        await ap.fill("#wrapup-notes", "Sent on to billing")
+        await ap.click("#wrapup-form button[type=submit]")
+        await ap.wait_for_selector("#wrapup", state="hidden")
+
+        # Click-to-call from the history goes through the call centre's agent dial: the desk
+        # phone rings first, then the number; the call has a record.
+        await ap.select_option("#state-select", "available")
+        await sp.wait_for_selector(f"{li_row} .state-pill:text('available')")
+        sim.endpoints[f"PJSIP/{CALLER}@carrier"] = EndpointBehaviour(outcome="ring")
+        await ap.click(f"#history button.tel:text-is('{CALLER}')")
+        await ap.wait_for_selector("#call-card.ringing #pick-up", timeout=10000)
+        assert await ap.text_content("#pop-caller") == CALLER
+        await ap.wait_for_selector("#pop-contact:has-text('Han Meimei')")  # the pop follows
+        sim.remote_answer(await agent_leg(sim, DESK))
+        sim.remote_answer(await agent_leg(sim, f"PJSIP/{CALLER}@carrier"))
+        await ap.wait_for_selector("#call-card.active #hang-up-phone", timeout=10000)
+        await shoot(ap, "15-agent-calls-back")
+        sim.remote_hangup(await agent_leg_any(sim, DESK))
+        await ap.wait_for_selector("#call-card.idle", timeout=10000)
+        await sp.wait_for_selector(f"{li_row} .state-pill:text('available')")
         await shoot(sp, "16-wallboard-after")
         assert errors == []
 
@@ -223,9 +273,15 @@ async def test_a_queue_call_from_ring_to_wrap_up_in_the_agent_and_supervisor_con
         (contact["id"], "phone", "high")
     ]
     calls = await client.get("/api/v1/callcentre/queue-calls", headers=admin)
-    records = {r["agent_id"]: r for r in calls.json()}
-    first, second = records[profile.json()["id"]], records[profile_2.json()["id"]]
+    mine = [r for r in calls.json() if r["agent_id"] == profile.json()["id"]]
+    [theirs] = [r for r in calls.json() if r["agent_id"] == profile_2.json()["id"]]
+    first, last = sorted(mine, key=lambda r: r["entered_at"])
     assert (first["wrapup_code"], first["notes"]) == ("resolved", "Rebooted the router remotely")
-    assert first["transferred_at"] is not None
-    assert (second["wrapup_code"], second["notes"]) == ("callback", "Call back tomorrow")
-    assert first["caller"] == second["caller"] == CALLER
+    assert first["transferred_at"] is not None and theirs["transferred_at"] is not None
+    assert (theirs["wrapup_code"], theirs["notes"]) == ("callback", "Handed back to Li Na")
+    assert (last["wrapup_code"], last["notes"]) == ("resolved", "Sent on to billing")
+    assert last["transferred_at"] is not None
+    assert first["caller"] == theirs["caller"] == last["caller"] == CALLER
+    made = (await client.get("/api/v1/calls?limit=50", headers=admin)).json()
+    [out] = [c for c in made if c["direction"] == "outbound"]
+    assert (out["callee"], out["agent"], out["disposition"]) == (CALLER, "Li Na", "answered")

@@ -80,6 +80,10 @@ async def test_huitong_serve_pushes_an_agent_state_change_to_the_console(tmp_pat
             token = login.json()["access_token"]
             async with connect(ws_url(base, token)) as ws:
                 assert (await recv_type(ws, "hello"))["user_id"] == user.json()["id"]
+                # The client offered permessage-deflate; `huitong serve` declines it (fan-out
+                # cost, docs/console.md).
+                assert ws.response is not None
+                assert "Sec-WebSocket-Extensions" not in ws.response.headers
                 r = await c.post(
                     "/api/v1/callcentre/agents/me/state",
                     headers={"Authorization": f"Bearer {token}"},
