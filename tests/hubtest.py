@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 import bus_fixtures
 from comms.audit.models import AuditEntry
+from comms.bus.models import OutboxEvent
 from comms.db.tenancy import unscoped
 from comms.hub import Hub
 from comms.modules import Module, discover_modules
@@ -71,10 +72,22 @@ async def drain(hub: Hub, rounds: int = 20) -> int:
         await hub.relay.run_once()
         ids = dispatcher.take()
         if not ids:
+            if await undispatched(hub):
+                continue  # a pass whose events all had no (matching) subscriber
             return runs
         await hub.run_deliveries(ids)
         runs += 1
     raise AssertionError("bus did not settle")
+
+
+async def undispatched(hub: Hub) -> int:
+    """Outbox events the relay has not looked at yet."""
+    async with hub.db.session() as s:
+        unscoped(s)
+        n = await s.scalar(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))
+        )
+    return int(n or 0)
 
 
 async def count_effects(hub: Hub, who: str | None = None) -> int:
