@@ -14,7 +14,7 @@ from comms.deps import AdminDep, AgentDep, HubDep, SessionDep, SupervisorDep, Vi
 from comms.errors import Conflict
 from comms.hub import Hub
 from telephony.ari import AriClient
-from telephony.callcentre import control, service, stats
+from telephony.callcentre import consult, control, service, stats
 from telephony.callcentre.models import QueueCall
 from telephony.callcentre.queueing import WAITING, position
 from telephony.callcentre.schemas import (
@@ -227,6 +227,8 @@ def control_of(hub: Hub) -> control.CallControl:
 async def my_transfer(data: TransferIn, actor: AgentDep, s: SessionDep, hub: HubDep) -> object:
     agent = await service.agent_of_user(s, actor.user_id)
     await control.current_call(s, agent)
+    if data.kind == "attended":
+        return await consult.consult(control_of(hub), s, agent, data)
     return await control.transfer(control_of(hub), s, agent, data)
 
 
@@ -240,8 +242,8 @@ async def my_transfer_step(
     if "consult" not in entry.extra:
         raise Conflict("no consultation in progress", field="step")
     if step == "complete":
-        return await control.complete(control_of(hub), s, agent)
-    return await control.cancel(control_of(hub), s, agent)
+        return await consult.complete(control_of(hub), s, agent)
+    return await consult.cancel(control_of(hub), s, agent)
 
 
 @router.post("/agents/me/call/dial", response_model=DialOut)

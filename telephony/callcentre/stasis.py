@@ -287,6 +287,11 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
             agent = await s.get(Agent, uuid.UUID(legs.pop(leg_id)))
             assert queue is not None and agent is not None
             others = [a for a in [await s.get(Agent, uuid.UUID(x)) for x in legs.values()] if a]
+            if "consult_for" in entry.extra:
+                await self._consult_taken(s, entry, queue, agent, others, leg_id, now)
+                for other in legs:
+                    await self._safely(self.ari.channels.hangup(other, "answered_elsewhere"))
+                return
             callback = entry.state is EntryState.OFFERED and entry.overflow_target == "callback"
             bridge_id = f"cc-{entry.id}"
             qc.answered(s, entry, agent, bridge_id, now)
@@ -386,6 +391,7 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
             elif entry.state is EntryState.ANSWERED and entry.ended_at is None:
                 qc.ended(s, entry, queue, agents[0] if agents else None, now)
                 hangups, bridge = list(legs), entry.bridge_id
+                hangups += await self._drop_consult(s, entry, now)
                 disposition, reason = Disposition.ANSWERED, "caller hung up"
             elif entry.state is EntryState.OVERFLOWED:
                 disposition, reason = Disposition.NO_ANSWER, f"overflow: {entry.overflow_target}"
@@ -405,7 +411,8 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
         redispatch = None
         hangup = bridge = None
         moved: tuple[QueueCall, Queue, uuid.UUID | None] | None = None
-        taken: QueueCall | None = None
+        rebind: dict[str, Binding] = {}
+        back: tuple[str, str, str] | None = None
         out: tuple[str, str, int] | None = None
         async with self.session(binding.tenant_id) as s:
             entry = await s.get(QueueCall, binding.entry_id)
@@ -428,12 +435,14 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
                 qc.ended(s, entry, queue, agent, now)
                 bridge = entry.bridge_id
                 transfer = entry.extra.get("transfer")
-                if transfer and transfer.get("number"):
+                if transfer and transfer.get("kind") == "attended":
+                    rebind = await self._handed_over(s, entry, transfer, now)
+                elif transfer and transfer.get("number"):
                     out = await self._transferred_out(s, entry, transfer["number"], now)
-                elif transfer and transfer.get("kind") == "attended":
-                    taken = await self._handed_over(s, entry, transfer, now)
                 elif transfer:
                     moved = await self._transferred(s, entry, transfer, now)
+                elif "consult_for" in entry.extra:
+                    back = await self._consult_over(s, entry)
                 else:
                     hangup = entry.channel_id
                     if entry.call_id is not None:
@@ -445,11 +454,12 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
         if out is not None:
             await self._ring_out(binding, entry.channel_id, entry.bridge_id, out)
             return
-        if taken is not None:
-            # The colleague's consultation leg is now the call's agent leg.
-            self.channels[taken.channel_id] = Binding(binding.tenant_id, taken.id, "caller")
-            for leg in qc.legs(taken):
-                self.channels[leg] = Binding(binding.tenant_id, taken.id, "agent")
+        if rebind:
+            # The consulted party's leg is now the call's agent (or external) leg.
+            self.channels.update(rebind)
+            return
+        if back is not None:
+            await self._back_to_caller(*back)
             return
         if moved is not None:
             new_entry, target_queue, direct = moved
@@ -478,7 +488,9 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
                 entries = await qc.open_entries(s)
             gone: list[tuple[Binding, str]] = []
             for entry in entries:
-                if entry.state is not EntryState.CALLBACK_REQUESTED:
+                # A queue consultation's channel_id names no channel (consult.py).
+                placeholder = "consult_for" in entry.extra
+                if entry.state is not EntryState.CALLBACK_REQUESTED and not placeholder:
                     binding = Binding(entry.tenant_id, entry.id, "caller")
                     self.channels[entry.channel_id] = binding
                     if entry.channel_id not in alive:
