@@ -505,3 +505,4 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
             gone.sort(key=lambda g: g[0].role == "caller")
             for binding, channel in gone:
                 await self._channel_gone(binding, channel)
+            await self.reconcile_dials(alive)

@@ -18,8 +18,8 @@ from telephony.callcentre.models import Agent
 from telephony.callcentre.stasis_base import QueueCallsBase
 from telephony.callcentre.state import AgentState
 from telephony.calls import service as calls
-from telephony.calls.models import Call
-from telephony.calls.state import CallState
+from telephony.calls.models import Call, Direction
+from telephony.calls.state import CallState, LegState
 from telephony.vpmn import service as vpmn
 from telephony.vpmn.models import Disposition
 
@@ -87,7 +87,37 @@ class QueueDial(QueueCallsBase):
                     service.move_agent(s, agent, AgentState.ON_CALL, f"{call.callee} answered")
                 await s.commit()
 
-    async def _dial_gone(self, channel_id: str, cause: int | None) -> None:
+    async def reconcile_dials(self, alive: set[str]) -> None:
+        """After a (re)connect: agent dial-outs carry on from their rows (their legs are named
+        after the call, so events for live ones need no rebinding); answers missed during the
+        gap are caught up, and a call with a vanished leg ends (CDR written, agent freed)."""
+        async with self.db.session() as s:
+            unscoped(s)
+            found: list[tuple[uuid.UUID, dict[str, LegState]]] = []
+            for call in await calls.open_calls(s):
+                if call.direction is not Direction.OUTBOUND or call.queue is not None:
+                    continue
+                legs = {leg.channel_id: leg.state for leg in await calls.legs_of(s, call.id)}
+                if f"{DIAL_PREFIX}{call.id}" in legs:
+                    found.append((call.id, legs))
+        for call_id, legs in found:
+            agent_leg, out_leg = f"{DIAL_PREFIX}{call_id}", f"{OUT_PREFIX}{call_id}"
+            gone = [c for c, st in legs.items() if st is not LegState.GONE and c not in alive]
+            if gone:
+                await self._dial_gone(gone[0], None, vanished=gone)
+            elif out_leg not in legs:
+                if await self._channel_state(agent_leg) == "Up":
+                    await self._dial_answered(agent_leg)  # the agent picked up meanwhile
+            elif await self._channel_state(out_leg) == "Up":
+                await self._dial_answered(out_leg)  # a no-op unless its answer was missed
+
+    async def _channel_state(self, channel_id: str) -> str | None:
+        found = await self._safely(self.ari.channels.get(channel_id))
+        return str(found["state"]) if found else None
+
+    async def _dial_gone(
+        self, channel_id: str, cause: int | None, vanished: list[str] | None = None
+    ) -> None:
         now = self.clock()
         async with self.db.session() as s:
             found = await self._dial_call(s, channel_id)
@@ -100,7 +130,7 @@ class QueueDial(QueueCallsBase):
                 else f"{DIAL_PREFIX}{call.id}"
             )
             for leg in await calls.legs_of(s, call.id):
-                if leg.channel_id == channel_id:
+                if leg.channel_id == channel_id or leg.channel_id in (vanished or ()):
                     calls.mark_leg_gone(leg, cause)
             if call.answered_at is not None:
                 disposition, reason = Disposition.ANSWERED, "hung up"
