@@ -23,9 +23,6 @@ from telephony.callcentre.models import Agent, QueueCall
 from telephony.callcentre.queueing import legs
 from telephony.callcentre.schemas import MonitorIn, MonitorOut, TransferIn
 from telephony.callcentre.state import AgentState, EntryState
-from telephony.calls import service as calls
-from telephony.calls.models import Call, CallLeg, Direction, LegRole
-from telephony.calls.state import CallState, LegState
 from telephony.vpmn import service as vpmn
 from telephony.vpmn.resolve import Action
 
@@ -34,8 +31,6 @@ LEG_ARG = "leg"
 # Consultation legs are named after the queue call, so the Stasis app can settle one that
 # ends before the transfer completes without any shared memory with the API process.
 CONSULT_PREFIX = "consult-"
-DIAL_PREFIX = "dial-"  # dial-<call id>: the agent's leg of a click-to-dial call
-OUT_PREFIX = "out-"  # out-<call id>: the leg to the number dialled
 
 
 class CallControl(Protocol):
@@ -181,47 +176,3 @@ async def monitor(
         bridge_id=bridge_id,
         snoop_id=snoop_id,
     )
-
-
-async def dial(ari: CallControl, session: AsyncSession, agent: Agent, number: str) -> Call:
-    """Click-to-dial: ring the agent's own phone first; the Stasis app calls the number when
-    the agent picks up (legs named after the call, see stasis_dial.py)."""
-    if agent.state is not AgentState.AVAILABLE:
-        raise Conflict(
-            f"the agent is {agent.state.value}: only an available agent dials", field="state"
-        )
-    resolution = await vpmn.resolve_dial(session, caller=agent.endpoint, dialled=number)
-    if resolution.action is Action.ANNOUNCE or not resolution.targets:
-        raise InvalidInput(f"{number!r} is not a number this tenant can call", field="number")
-    call = Call(
-        tenant_id=agent.tenant_id,
-        direction=Direction.OUTBOUND,
-        state=CallState.NEW,
-        caller=agent.name,
-        callee=resolution.dialled,
-        in_network=resolution.in_network,
-        member_id=resolution.member.id if resolution.member else None,
-        agent=agent.name,
-    )
-    session.add(call)
-    await session.flush()
-    agent_leg_id = f"{DIAL_PREFIX}{call.id}"
-    session.add(
-        CallLeg(
-            tenant_id=agent.tenant_id,
-            call_id=call.id,
-            channel_id=agent_leg_id,
-            role=LegRole.CALLER,
-            endpoint=agent.endpoint,
-            state=LegState.RINGING,
-        )
-    )
-    calls.transition(session, call, CallState.RINGING, "ringing the agent")
-    agent.current_call_id = call.id
-    service.move_agent(session, agent, AgentState.RINGING, f"dialling {number}")
-    await session.commit()
-    await _ari(
-        ari.channels.create(agent.endpoint, ari.app, app_args=LEG_ARG, channel_id=agent_leg_id)
-    )
-    await _ari(ari.channels.dial(agent_leg_id, ring_timeout=30))
-    return call

@@ -34,7 +34,6 @@ from telephony.callcentre.control import CONSULT_PREFIX
 from telephony.callcentre.models import Agent, Queue, QueueCall
 from telephony.callcentre.stasis_base import LEG_ARG, Binding, log
 from telephony.callcentre.stasis_clock import QueueClock
-from telephony.callcentre.stasis_dial import QueueDial, is_dial_leg
 from telephony.callcentre.stasis_transfers import QueueTransfers
 from telephony.callcentre.state import AgentState, EntryState
 from telephony.calls import service as calls
@@ -48,7 +47,7 @@ PRIORITY_BOOST = 10
 __all__ = ["Binding", "QueueCalls"]
 
 
-class QueueCalls(QueueClock, QueueTransfers, QueueDial):
+class QueueCalls(QueueClock, QueueTransfers):
     """Drives queued callers; every decision is persisted before the next ARI command."""
 
     def start(self) -> None:
@@ -239,9 +238,6 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
             leg_id = event["peer"]["id"]
             binding = self.channels.get(leg_id)
             if binding is None:
-                if is_dial_leg(leg_id):
-                    async with self.lock:
-                        await self._dial_answered(leg_id)
                 return
             async with self.lock:
                 if binding.role == "agent":
@@ -257,9 +253,6 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
                 if channel_id.startswith(CONSULT_PREFIX):
                     async with self.lock:
                         await self._consult_gone(channel_id, event)
-                elif is_dial_leg(channel_id):
-                    async with self.lock:
-                        await self._dial_gone(channel_id, event.get("cause"))
                 return
             async with self.lock:
                 await self._channel_gone(binding, channel_id)
@@ -505,4 +498,3 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
             gone.sort(key=lambda g: g[0].role == "caller")
             for binding, channel in gone:
                 await self._channel_gone(binding, channel)
-            await self.reconcile_dials(alive)
