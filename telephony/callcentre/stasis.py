@@ -184,6 +184,9 @@ class QueueCalls(QueueClock, QueueTransfers):
         """
         now = self.clock()
         plans: list[tuple[uuid.UUID, str | None, str, str, int]] = []
+        async with self.db.session() as u:
+            unscoped(u)
+            await self.acd.sync(u, now)
         async with self.session(tenant_id) as s:
             queue = await s.get(Queue, queue_id)
             if queue is None:
@@ -193,15 +196,23 @@ class QueueCalls(QueueClock, QueueTransfers):
                 chosen = await s.get(Agent, direct[1])
                 if chosen is not None and chosen.state is AgentState.AVAILABLE:
                     offers = [Offer(direct[0], (chosen.id,))]
-            for offer in offers or await qc.plan_offers(s, queue, now):
+                    self.acd.forget_caller(queue_id, direct[0])
+                    self.acd.taken(chosen.id)
+            for offer in offers or self.acd.decide(queue_id, now):
                 entry = await s.get(QueueCall, offer.caller_id)
-                assert entry is not None
+                rung = [await s.get(Agent, a) for a in offer.agent_ids]
+                free = [a for a in rung if a is not None and a.state is AgentState.AVAILABLE]
+                if entry is None or entry.state not in qc.WAITING or not free:
+                    # The index was behind the rows: give back the side that is still free.
+                    if entry is not None and entry.state in qc.WAITING:
+                        self.acd.caller_waiting(entry)
+                    for agent in free:
+                        self.acd.return_agent(queue_id, agent)
+                    continue
                 call = await calls.get_call(s, entry.call_id) if entry.call_id else None
                 # A callback customer is not on the line: no caller to link the Dial to.
                 on_line = entry.state is not EntryState.CALLBACK_REQUESTED
-                for agent_id in offer.agent_ids:
-                    agent = await s.get(Agent, agent_id)
-                    assert agent is not None
+                for agent in free:
                     leg_id = f"cc-{uuid.uuid4().hex}"
                     qc.offer(s, entry, agent, leg_id, now)
                     if call is not None:
@@ -405,6 +416,7 @@ class QueueCalls(QueueClock, QueueTransfers):
         hangup = bridge = None
         moved: tuple[QueueCall, Queue, uuid.UUID | None] | None = None
         rebind: dict[str, Binding] = {}
+        requeued: QueueCall | None = None
         back: tuple[str, str, str] | None = None
         out: tuple[str, str, int] | None = None
         async with self.session(binding.tenant_id) as s:
@@ -424,6 +436,8 @@ class QueueCalls(QueueClock, QueueTransfers):
             if entry.state is EntryState.OFFERED:
                 qc.offer_failed(s, entry, agent, leg_id, now)
                 redispatch = queue.id
+                if entry.state in qc.WAITING:
+                    requeued = entry
             elif entry.state is EntryState.ANSWERED and entry.ended_at is None:
                 qc.ended(s, entry, queue, agent, now)
                 bridge = entry.bridge_id
@@ -468,6 +482,8 @@ class QueueCalls(QueueClock, QueueTransfers):
             await self._safely(self.ari.channels.hangup(hangup, "normal"))
         if bridge:
             await self._safely(self.ari.bridges.destroy(bridge))
+        if requeued is not None:
+            self.acd.caller_waiting(requeued)  # no timestamp shows a caller back in line
         if redispatch is not None:
             await self._dispatch(binding.tenant_id, redispatch)
 
@@ -496,5 +512,6 @@ class QueueCalls(QueueClock, QueueTransfers):
             # Agent legs first: a vanished offer puts the caller back in line before a
             # vanished caller abandons it.
             gone.sort(key=lambda g: g[0].role == "caller")
+            self.acd.expire()
             for binding, channel in gone:
                 await self._channel_gone(binding, channel)

@@ -17,6 +17,7 @@ from comms.db.engine import Database
 from comms.db.tenancy import scoped_to
 from comms.queries import Queries
 from telephony.ari import AriClient, AriError
+from telephony.callcentre.acd_index import AcdIndex
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class QueueCallsBase:
         queries: Queries | None = None,
         tick_seconds: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
+        acd_recheck_seconds: float = 30.0,
     ) -> None:
         self.ari = ari
         self.db = db
@@ -48,6 +50,8 @@ class QueueCallsBase:
         self.tick_seconds = tick_seconds
         self.clock = clock
         self.channels: dict[str, Binding] = {}
+        # The ACD's books, kept in step with the rows (acd_index.py): an offer costs no reload.
+        self.acd = AcdIndex(recheck_seconds=acd_recheck_seconds)
         self.lock = asyncio.Lock()
         self._ticker: asyncio.Task[None] | None = None
 
