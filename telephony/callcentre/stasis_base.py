@@ -69,6 +69,10 @@ class QueueCallsBase:
         """Offer waiting callers to free agents (QueueCalls implements it)."""
         raise NotImplementedError
 
+    async def _leg_gone(self, binding: Binding, leg_id: str) -> None:
+        """An agent's leg ended (QueueCalls implements it)."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ helpers
 
     async def _safely(self, request: Awaitable[Any]) -> Any:
