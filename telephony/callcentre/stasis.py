@@ -185,14 +185,17 @@ class QueueCalls(QueueClock, QueueOffers):
                     await self._external_answered(binding)
         elif kind == "ChannelDestroyed":
             channel_id = event["channel"]["id"]
-            binding = self.channels.get(channel_id)
-            if binding is None:
-                if channel_id.startswith(CONSULT_PREFIX):
-                    async with self.lock:
-                        await self._consult_gone(channel_id, event)
+            consult = channel_id.startswith(CONSULT_PREFIX)
+            if channel_id not in self.channels and not consult:
                 return
             async with self.lock:
-                await self._channel_gone(binding, channel_id)
+                # Looked up under the lock: a hand-over may have bound a consultation leg
+                # while this event waited.
+                binding = self.channels.get(channel_id)
+                if binding is not None:
+                    await self._channel_gone(binding, channel_id)
+                elif consult:
+                    await self._consult_gone(channel_id, event)
         elif kind == "PlaybackFinished":
             playback = event["playback"]
             channel_id = str(playback.get("target_uri", "")).removeprefix("channel:")
@@ -296,6 +299,13 @@ class QueueCalls(QueueClock, QueueOffers):
                 transfer = entry.extra.get("transfer")
                 if transfer and transfer.get("kind") == "attended":
                     rebind = await self._handed_over(s, entry, transfer, now)
+                    if not rebind and entry.call_id is not None:
+                        # The consulted party hung up before the hand-over: the call is over.
+                        hangup = entry.channel_id
+                        call = await calls.get_call(s, entry.call_id)
+                        await calls.end_call(
+                            s, call, Disposition.ANSWERED, "transferred party left"
+                        )
                 elif transfer and transfer.get("number"):
                     out = await self._transferred_out(s, entry, transfer["number"], now)
                 elif transfer:
@@ -314,8 +324,13 @@ class QueueCalls(QueueClock, QueueOffers):
             await self._ring_out(binding, entry.channel_id, entry.bridge_id, out)
             return
         if rebind:
-            # The consulted party's leg is now the call's agent (or external) leg.
+            # The consulted party's leg is now the call's agent (or external) leg; if it ended
+            # while the hand-over was on its way, settle that now.
             self.channels.update(rebind)
+            for channel, moved_to in rebind.items():
+                if channel in self.vanished:
+                    self.vanished.discard(channel)
+                    await self._channel_gone(moved_to, channel)
             return
         if back is not None:
             await self._back_to_caller(*back)

@@ -50,6 +50,8 @@ class QueueCallsBase:
         self.tick_seconds = tick_seconds
         self.clock = clock
         self.channels: dict[str, Binding] = {}
+        # Consultation legs that ended between "complete" and the hand-over (stasis.py).
+        self.vanished: set[str] = set()
         # The ACD's books, kept in step with the rows (acd_index.py): an offer costs no reload.
         self.acd = AcdIndex(recheck_seconds=acd_recheck_seconds)
         self.lock = asyncio.Lock()

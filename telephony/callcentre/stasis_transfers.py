@@ -206,8 +206,13 @@ class QueueTransfers(QueueCallsBase):
             found = entry.extra.get("consult") if entry is not None else None
             if entry is None or not found or found.get("leg") != channel_id:
                 return
+            if entry.extra.get("transfer") and entry.ended_at is None:
+                # Completed, and the hand-over (the agent's leg ending) not yet seen here:
+                # the party left first; _leg_gone settles it once the leg is the call's.
+                self.vanished.add(channel_id)
+                return
             if entry.extra.get("transfer") or entry.ended_at is not None:
-                return  # completed (the leg lives on as the call's) or the call is over
+                return  # the leg lives on as the call's, or the call is over
             scoped_to(s, entry.tenant_id)
             extra = dict(entry.extra)
             extra.pop("consult")

@@ -217,3 +217,25 @@ async def test_queue_agent_who_hangs_up_during_consultation_returns_the_agent_to
     assert (await agent_now(hub, tenant.id, agent.id)).state is AgentState.ON_CALL
     r = await client.post(f"{API}/agents/me/transfer/complete", headers=person.auth)
     assert r.status_code == 409 and "no consultation" in r.text
+
+
+async def test_consulted_number_hanging_up_as_the_transfer_completes_ends_the_call(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
+) -> None:
+    person, agent, _, caller, leg = await answered_call(hub, client, sim, stasis, tenant)
+    sim.endpoints[FAR] = RING
+    url = f"{API}/agents/me/transfer"
+    await client.post(
+        url, headers=person.auth, json={"kind": "attended", "number": "+8613911112222"}
+    )
+    far = await ringing_leg(sim, FAR)
+    sim.remote_answer(far)
+    async with stasis.queues.lock:  # the Stasis app is busy: it sees both hang-ups late
+        r = await client.post(f"{url}/complete", headers=person.auth)
+        assert r.status_code == 200, r.text
+        sim.remote_hangup(far)
+        await eventually(sim, lambda: far not in sim.channels and leg not in sim.channels)
+    await eventually(sim, lambda: caller not in sim.channels)
+    [entry] = await queue_calls(hub, tenant.id)
+    await call_ended(hub, tenant, entry.call_id)
+    await state_is(hub, tenant, agent.id, AgentState.WRAP_UP)
