@@ -83,7 +83,8 @@ async def bench(args: argparse.Namespace) -> None:
             [
                 {"tenant_id": tenant, "queue_id": queue, "channel_id": f"c{i}",
                  "caller": f"+86137{i:08d}", "state": EntryState.WAITING,
-                 "entered_at": now - timedelta(hours=1, seconds=-i), "extra": {}}
+                 "entered_at": now - timedelta(hours=3) + timedelta(seconds=i / 2),
+                 "extra": {}}
                 for i in range(args.callers)
             ],
         )  # fmt: skip
