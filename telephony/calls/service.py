@@ -77,8 +77,14 @@ async def open_inbound(
     endpoint: str,
     in_network: bool,
     member_id: uuid.UUID | None,
+    flush: bool = True,
 ) -> tuple[Call, CallLeg]:
-    """A call that just entered Stasis: the call row and its caller leg (still unanswered)."""
+    """A call that just entered Stasis: the call row and its caller leg (still unanswered).
+
+    ``flush=False`` leaves the rows to the transaction's one flush, for a caller that adds no
+    row referring to the call from another module (the ORM orders inserts of mappers with
+    no relationship by module and class name: Call, CallLeg, CallTransition).
+    """
     call = Call(
         id=new_id(),
         tenant_id=tenant_id,
@@ -102,6 +108,8 @@ async def open_inbound(
         state=LegState.RINGING,
     )
     session.add(leg)
+    if flush:
+        await session.flush()
     return call, leg
 
 

@@ -125,6 +125,8 @@ class CallFlows:
                 endpoint=endpoint,
                 in_network=resolution.in_network,
                 member_id=resolution.member.id if resolution.member else None,
+                # One flush at commit: the call is inserted already ringing, legs together.
+                flush=False,
             )
             tone = None
             legs: list[tuple[str, str, int]] = []
