@@ -13,7 +13,6 @@ Telephony facts this follows:
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -27,10 +26,10 @@ from comms.db.engine import Database
 from comms.db.tenancy import scoped_to
 from telephony.ari import AriClient, AriError
 from telephony.calls import service as calls
+from telephony.calls.directory import DirectoryCache
 from telephony.calls.models import Call, CallLeg, LegRole
 from telephony.calls.state import CallState
 from telephony.stasis.live import LiveCall, LiveCalls, rebind_legs, safely
-from telephony.vpmn import service as vpmn
 from telephony.vpmn.models import Disposition
 from telephony.vpmn.resolve import Action, MemberView, PlanView, Resolution, resolve
 
@@ -79,8 +78,7 @@ class CallFlows:
         self.live = live
         self.ringback = ringback
         # A member added or changed reaches new calls within this many seconds.
-        self.directory_seconds = directory_seconds
-        self._directories: dict[uuid.UUID, tuple[float, PlanView, tuple[MemberView, ...]]] = {}
+        self.directories = DirectoryCache(directory_seconds)
         self.unanswered = unanswered
 
     def session(self, tenant_id: uuid.UUID) -> Any:
@@ -167,15 +165,7 @@ class CallFlows:
     async def _directory(
         self, s: AsyncSession, tenant_id: uuid.UUID
     ) -> tuple[PlanView, tuple[MemberView, ...]]:
-        """The tenant's numbering plan and members, cached for ``directory_seconds``."""
-        now = time.monotonic()
-        cached = self._directories.get(tenant_id)
-        if cached is not None and cached[0] > now:
-            return cached[1], cached[2]
-        plan = await vpmn.plan_view(s)
-        members = tuple(vpmn.member_view(m) for m in await vpmn.list_members(s))
-        self._directories[tenant_id] = (now + self.directory_seconds, plan, members)
-        return plan, members
+        return await self.directories.get(s, tenant_id)
 
     async def _start_ringback(self, live: LiveCall) -> None:
         if live.ringback:
