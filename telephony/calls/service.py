@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -76,8 +77,14 @@ async def open_inbound(
     endpoint: str,
     in_network: bool,
     member_id: uuid.UUID | None,
+    flush: bool = True,
 ) -> tuple[Call, CallLeg]:
-    """A call that just entered Stasis: the call row and its caller leg (still unanswered)."""
+    """A call that just entered Stasis: the call row and its caller leg (still unanswered).
+
+    ``flush=False`` leaves the rows to the transaction's one flush, for a caller that adds no
+    row referring to the call from another module (the ORM orders inserts of mappers with
+    no relationship by module and class name: Call, CallLeg, CallTransition).
+    """
     call = Call(
         id=new_id(),
         tenant_id=tenant_id,
@@ -96,10 +103,13 @@ async def open_inbound(
         channel_id=channel_id,
         role=LegRole.CALLER,
         endpoint=endpoint,
+        # Every column a callee leg sets, so the flush inserts all legs in one statement.
+        step=0,
         state=LegState.RINGING,
     )
     session.add(leg)
-    await session.flush()
+    if flush:
+        await session.flush()
     return call, leg
 
 
@@ -153,9 +163,19 @@ def mark_leg_gone(leg: CallLeg, cause: int | None) -> None:
 
 
 async def end_call(
-    session: AsyncSession, call: Call, disposition: Disposition, reason: str
+    session: AsyncSession,
+    call: Call,
+    disposition: Disposition,
+    reason: str,
+    *,
+    legs: Sequence[CallLeg] | None = None,
+    directory: tuple[PlanView, Sequence[MemberView]] | None = None,
 ) -> None:
-    """End the call once: write its CDR and publish missed (if never answered) and ended."""
+    """End the call once: write its CDR and publish missed (if never answered) and ended.
+
+    ``legs``: every leg of the call, and ``directory``: the plan and members the call was
+    routed with, when the caller holds them (else they are read).
+    """
     if call.state is CallState.ENDED:
         return
     now = utcnow()
@@ -163,7 +183,7 @@ async def end_call(
     call.disposition = disposition
     call.end_reason = reason
     transition(session, call, CallState.ENDED, reason)
-    for leg in await legs_of(session, call.id):
+    for leg in legs if legs is not None else await legs_of(session, call.id):
         mark_leg_gone(leg, None)
     billable = 0
     if call.answered_at is not None:
@@ -181,6 +201,7 @@ async def end_call(
             disposition=disposition,
         ),
         commit=False,
+        directory=directory,
     )
     facts = _facts(call, now)
     if call.answered_at is None:
