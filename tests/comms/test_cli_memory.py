@@ -45,10 +45,9 @@ class _Worker:
 
 
 class _Hub:
-    frozen: list[int] = []
-
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, frozen: list[int]) -> None:
         self.celery = self
+        self.frozen = frozen
 
     def start_relay_in_background(self) -> None:
         pass
@@ -56,20 +55,21 @@ class _Hub:
     def set_default(self) -> None:
         pass
 
-    def Worker(self, **_: Any) -> _Worker:  # noqa: N802 - Celery's name
+    def Worker(self, **_: Any) -> _Worker:  # Celery's name
         return _Worker(self.frozen)
 
 
 def test_worker_freezes_the_start_up_heap_before_the_pool_forks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("comms.hub.Hub", _Hub)
+    frozen: list[int] = []
+    monkeypatch.setattr("comms.hub.Hub", lambda settings: _Hub(frozen))
     monkeypatch.setenv("HUITONG_BROKER_URL", "redis://127.0.0.1:6379/15")
     assert gc.get_freeze_count() == 0
     try:
         result = CliRunner().invoke(cli.main, ["worker", "--concurrency", "1"])
         assert result.exit_code == 0, result.output
-        assert _Hub.frozen and _Hub.frozen[0] > 0
+        assert frozen and frozen[0] > 0
     finally:
         celeryd_after_setup.disconnect(cli._freeze_before_fork, dispatch_uid="huitong-freeze")
         gc.unfreeze()
