@@ -12,6 +12,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.orm import configure_mappers
+
 from comms.auth.credentials import Passwords, Tokens
 from comms.auth.service import Credentials
 from comms.bus.delivery import DeliveryRunner
@@ -47,6 +49,11 @@ class Hub:
         )
         for m in self.modules:
             m.load_models()
+        # Now, on this thread. Lazily, the first query configures them, in `huitong worker`
+        # on the relay's thread while the main thread forks the pool: a child forked then
+        # can keep them half-configured ("AttributeError: strategy" on each delivery, seen
+        # in bench runs). Configured before the fork, they are also shared with the children.
+        configure_mappers()
         self.topics = TopicRegistry(t for m in self.modules for t in m.topics)
         self.subscribers = SubscriberRegistry(s for m in self.modules for s in m.subscribers)
         self.credentials = Credentials(
