@@ -5,7 +5,8 @@ duplicate window, conversation get-or-create, ORM flush, two outbox rows). A cam
 of 1,000 recipients instead reads each of those once for the whole batch and writes
 messages, conversation counters and outbox events with one multi-row statement each, in
 the caller's transaction. The result per item is the same: queued with its
-`comms.message.status` (queued) and `comms.message.queued` events, or the error
+`comms.message.status` change (queued; one event carries a batch of changes) and its
+`comms.message.queued` event (unless claimed here), or the error
 `queue_message` would have raised (InvalidInput, QuotaExceeded, Suppressed).
 """
 
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus.models import OutboxEvent
 from comms.bus.publish import PENDING_KEY, TOPICS_KEY
-from comms.bus.topics import TopicRegistry
+from comms.bus.topics import EventPayload, TopicRegistry
 from comms.channels.sms.encoding import (
     EmptyMessageError,
     SegmentLimitError,
@@ -36,7 +37,12 @@ from comms.db.tenancy import current_tenant
 from comms.errors import HuitongError, InvalidInput
 from comms.messages.addresses import render
 from comms.messages.conversations import conversation_for
-from comms.messages.events import MessageQueued, MessageStatusChanged
+from comms.messages.events import (
+    MAX_CHANGES,
+    MessageQueued,
+    MessageStatusChanged,
+    StatusChange,
+)
 from comms.messages.exceptions import QuotaExceeded, Suppressed
 from comms.messages.models import Channel, Conversation, Direction, Message
 from comms.messages.service import day_start
@@ -250,7 +256,8 @@ async def _insert_messages(
     if topics is None:
         raise RuntimeError("session has no topic registry; open it from the hub's Database")
     messages: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
+    changes: list[StatusChange] = []
+    work: list[MessageQueued] = []
     for i in accepted:
         item, (text, segments, encoding) = items[i], texts[i]
         mid, conv = uuid.uuid4(), conv_ids[item.to]
@@ -270,13 +277,15 @@ async def _insert_messages(
             "created_at": now,
             "queued_at": now,
         }
-        changes: list[tuple[MessageStatus, MessageStatus | None]] = [(MessageStatus.QUEUED, None)]
+        steps: list[tuple[MessageStatus, MessageStatus | None]] = [(MessageStatus.QUEUED, None)]
         if claim:
             row.update(status=MessageStatus.SENDING, sending_at=now, claimed_at=now, attempts=1)
-            changes.append((MessageStatus.SENDING, MessageStatus.QUEUED))
+            steps.append((MessageStatus.SENDING, MessageStatus.QUEUED))
+        else:
+            work.append(MessageQueued(message_id=mid, channel=Channel.SMS))
         messages.append(row)
-        payloads: list[MessageStatusChanged | MessageQueued] = [
-            MessageStatusChanged(
+        changes += [
+            StatusChange(
                 message_id=mid,
                 conversation_id=conv,
                 channel=Channel.SMS,
@@ -285,21 +294,25 @@ async def _insert_messages(
                 previous=previous,
                 at=now,
             )
-            for status, previous in changes
+            for status, previous in steps
         ]
-        if not claim:
-            payloads.append(MessageQueued(message_id=mid, channel=Channel.SMS))
-        for payload in payloads:
-            events.append(
-                {
-                    "tenant_id": tid,
-                    "topic": payload.topic,
-                    "version": payload.version,
-                    "payload": payload.model_dump(mode="json"),
-                    "created_at": now,
-                }
-            )
         outcomes[i] = Queued(id=mid, created_at=now, segments=segments)
+    # The status changes travel as few events (MAX_CHANGES each); work events one each.
+    payloads: list[EventPayload] = [
+        MessageStatusChanged.of(changes[k : k + MAX_CHANGES])
+        for k in range(0, len(changes), MAX_CHANGES)
+    ]
+    payloads += work
+    events = [
+        {
+            "tenant_id": tid,
+            "topic": payload.topic,
+            "version": payload.version,
+            "payload": payload.model_dump(mode="json"),
+            "created_at": now,
+        }
+        for payload in payloads
+    ]
     await session.execute(insert(Message), messages)
     await session.execute(insert(OutboxEvent), events)
     session.info[PENDING_KEY] = True  # wake the relay after the commit, as publish() does
