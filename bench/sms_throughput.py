@@ -433,6 +433,33 @@ def rss_of_groups(pgids: set[int]) -> int:
     return total
 
 
+def cpu_seconds(pgids: set[int] = frozenset(), pids: set[int] = frozenset()) -> float:
+    """User + system CPU, in seconds, of every process in these groups or with these pids:
+    a load-independent figure (other work on the machine slows the run, not this)."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            rest = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(rest[2]) in pgids or int(d.name) in pids:
+            total += int(rest[11]) + int(rest[12])
+    return total / tick
+
+
+async def pg_backends(engine: Any) -> set[int]:
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = :db"), {"db": PG_DB}
+        )
+        return {int(r[0]) for r in rows}
+
+
 async def run_hub(args: argparse.Namespace) -> dict[str, Any]:
     import httpx
     import redis
@@ -522,6 +549,12 @@ async def run_hub(args: argparse.Namespace) -> dict[str, Any]:
                 "recipients": recipients,
             }
             print(f"  POST campaign of {args.recipients}", file=sys.stderr, flush=True)
+            backends = await pg_backends(engine)
+            cpu0 = (
+                cpu_seconds(pgids),
+                cpu_seconds(pids=backends),
+                cpu_seconds(pids={smsc.pid}),
+            )
             t0 = time.time()
             r = await client.post("/api/v1/sms/campaigns", headers=auth, json=body)
             t_accepted = time.time()
@@ -552,6 +585,12 @@ async def run_hub(args: argparse.Namespace) -> dict[str, Any]:
                 if any(p.poll() is not None for p in procs):
                     out["error"] = "a hub process exited"
                     break
+            backends |= await pg_backends(engine)
+            cpu1 = (
+                cpu_seconds(pgids),
+                cpu_seconds(pids=backends),
+                cpu_seconds(pids={smsc.pid}),
+            )
             counts = (
                 await client.get(f"/api/v1/sms/campaigns/{campaign_id}", headers=auth)
             ).json()["counts"]
@@ -583,6 +622,12 @@ async def run_hub(args: argparse.Namespace) -> dict[str, Any]:
             messages=n,
             wrong_final_status=wrong,
             peak_rss_mb=peak / 2**20,
+            # CPU seconds per 1,000 SMS, POST to last final status (PostgreSQL: the bench
+            # database's backends, sampled at the start and end of the run).
+            cpu_per_1000={
+                k: (b - a) * 1000 / max(n, 1)
+                for k, a, b in zip(("hub", "postgres", "smsc"), cpu0, cpu1, strict=True)
+            },
             counts=counts,
             smsc=json.loads(smsc_stats.read_text()) if smsc_stats.exists() else {},
         )
@@ -616,6 +661,9 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> str:
             f"  end to end {r['end_to_end_per_s']:8.0f} SMS/s ({r['end_to_end_seconds']:.1f} s "
             "from POST to the last final status)",
             f"  peak RSS   {r['peak_rss_mb']:8.0f} MB (serve + worker process groups)",
+            "  CPU per 1,000 SMS: "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in r["cpu_per_1000"].items())
+            + f" (2 cores at this cost: ~{2000 / sum(r['cpu_per_1000'].values()):.0f} SMS/s)",
             f"  final statuses wrong: {r['wrong_final_status']} of {r['messages']}",
             f"  campaign counts: {json.dumps(r['counts'], ensure_ascii=False)}",
             f"  SMSC: {json.dumps(r['smsc'])}",

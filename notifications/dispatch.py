@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus import publish
+from comms.db.sets import among
 from comms.errors import HuitongError
 from comms.messages.events import StatusChange
 from comms.messages.models import Channel
@@ -273,7 +274,7 @@ async def on_message_statuses(
         return
     attempts = await session.scalars(
         select(DeliveryAttempt)
-        .where(DeliveryAttempt.message_id.in_(list(by_message)))
+        .where(among(DeliveryAttempt.message_id, by_message))
         .order_by(DeliveryAttempt.id)
     )
     for attempt in list(attempts):

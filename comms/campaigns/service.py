@@ -35,6 +35,7 @@ from comms.campaigns.schemas import CampaignCreate, GroupCreate, MemberIn
 from comms.campaigns.segments import BUILTIN_VARIABLES, PLACEHOLDER, segment_rows_for
 from comms.db.base import utcnow
 from comms.db.engine import Database
+from comms.db.sets import among
 from comms.db.tenancy import current_tenant, scoped_to, unscoped
 from comms.errors import Conflict, InvalidInput, NotFound
 from comms.messages.addresses import normalise_phone
@@ -286,7 +287,7 @@ async def dispatch_chunk(
     if marketing and rows:
         opted = set(
             await session.scalars(
-                select(SmsOptOut.phone).where(SmsOptOut.phone.in_([r.phone for r in rows]))
+                select(SmsOptOut.phone).where(among(SmsOptOut.phone, [r.phone for r in rows]))
             )
         )
     body = f"{camp.body}{OPT_OUT_LINE}" if marketing else camp.body

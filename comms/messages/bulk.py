@@ -33,6 +33,7 @@ from comms.channels.sms.encoding import (
     with_signature,
 )
 from comms.db.base import utcnow
+from comms.db.sets import among
 from comms.db.tenancy import current_tenant
 from comms.errors import HuitongError, InvalidInput
 from comms.messages.addresses import render
@@ -132,7 +133,7 @@ async def queue_sms_batch(
         for part in _chunks(phones):
             counts = (
                 select(Message.recipient, func.count())
-                .where(*counted, Message.created_at >= since, Message.recipient.in_(part))
+                .where(*counted, Message.created_at >= since, among(Message.recipient, part))
                 .group_by(Message.recipient)
             )
             per_phone.update({p: int(n) for p, n in (await session.execute(counts)).all()})
@@ -143,7 +144,7 @@ async def queue_sms_batch(
             q = select(Message.recipient, Message.body).where(
                 *counted,
                 Message.created_at >= now - timedelta(seconds=window),
-                Message.recipient.in_(part),
+                among(Message.recipient, part),
             )
             recent.update((p, b) for p, b in (await session.execute(q)).all())
     # The same checks, in the same order, as service._carrier_rules, counting this batch in.
@@ -189,7 +190,7 @@ async def _conversations(
         found: dict[str, uuid.UUID] = {}
         for part in _chunks(wanted):
             q = select(Conversation.address, Conversation.id).where(
-                Conversation.channel == Channel.SMS, Conversation.address.in_(part)
+                Conversation.channel == Channel.SMS, among(Conversation.address, part)
             )
             found.update({a: i for a, i in (await session.execute(q)).all()})
         return found

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.channels.sms.provider import DeliveryReceipt, ReceiptState
 from comms.db.base import utcnow
+from comms.db.sets import among
 from comms.db.tenancy import scoped_to, unscoped
 from comms.messages.events import StatusChange
 from comms.messages.lifecycle import StatusBatch
@@ -77,7 +78,9 @@ async def apply_pending(s: AsyncSession, msgs: list[Message], batch: StatusBatch
     """Receipts that raced ahead of the submissions' records, now that their parts exist:
     one query for the whole batch of messages."""
     parts = list(
-        await s.scalars(select(MessagePart).where(MessagePart.message_id.in_([m.id for m in msgs])))
+        await s.scalars(
+            select(MessagePart).where(among(MessagePart.message_id, [m.id for m in msgs]))
+        )
     )
     if not parts:
         return
@@ -85,7 +88,9 @@ async def apply_pending(s: AsyncSession, msgs: list[Message], batch: StatusBatch
     early = list(
         await s.scalars(
             select(PendingReceipt)
-            .where(PendingReceipt.provider_message_id.in_([p.provider_message_id for p in parts]))
+            .where(
+                among(PendingReceipt.provider_message_id, [p.provider_message_id for p in parts])
+            )
             .order_by(PendingReceipt.id)
         )
     )
@@ -168,7 +173,7 @@ async def apply_receipts(
                 MessagePart.message_id,
                 MessagePart.provider_message_id,
                 MessagePart.state,
-            ).where(MessagePart.provider == provider, MessagePart.provider_message_id.in_(pids))
+            ).where(MessagePart.provider == provider, among(MessagePart.provider_message_id, pids))
         )
         parts.update({(provider, r.provider_message_id): r for r in rows})
     early: list[DeliveryReceipt] = []
@@ -227,7 +232,7 @@ async def settle(s: AsyncSession, message_ids: list[uuid.UUID], batch: StatusBat
                 Message.channel,
                 Message.direction,
             )
-            .where(Message.id.in_(message_ids), Message.status == MessageStatus.SENT)
+            .where(among(Message.id, message_ids), Message.status == MessageStatus.SENT)
             .order_by(Message.id)
             .with_for_update()
         )
@@ -237,7 +242,7 @@ async def settle(s: AsyncSession, message_ids: list[uuid.UUID], batch: StatusBat
     states: dict[uuid.UUID, list[tuple[str | None, str | None]]] = {}
     rows = await s.execute(
         select(MessagePart.message_id, MessagePart.state, MessagePart.error_code)
-        .where(MessagePart.message_id.in_(list(msgs)))
+        .where(among(MessagePart.message_id, msgs))
         .order_by(MessagePart.message_id, MessagePart.seq)
     )
     for mid, state, code in rows:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus.delivery import backoff_seconds
 from comms.db.base import utcnow
+from comms.db.sets import among
 from comms.messages.events import StatusChange
 from comms.messages.lifecycle import StatusBatch
 from comms.messages.models import Channel, Message, MessagePart, PendingReceipt
@@ -71,7 +72,7 @@ async def record_outcomes(
                     Message.attempts,
                     Message.provider_message_id,
                 )
-                .where(Message.id.in_(ids))
+                .where(among(Message.id, ids))
                 .order_by(Message.id)
                 .with_for_update()
             )
@@ -201,7 +202,7 @@ async def _early_receipts(s: AsyncSession, parts: list[dict[str, Any]], batch: S
     and only then do the parts go through the ORM path that applies them."""
     pids = [p["provider_message_id"] for p in parts]
     early = await s.scalar(
-        select(PendingReceipt.id).where(PendingReceipt.provider_message_id.in_(pids)).limit(1)
+        select(PendingReceipt.id).where(among(PendingReceipt.provider_message_id, pids)).limit(1)
     )
     if early is None:
         return

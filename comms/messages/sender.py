@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from comms.channels.email.transport import Attachment, MailError, MailTransport, OutboundEmail
 from comms.channels.sms.provider import OutboundSms, SmsProvider, SmsSink, SubmitError, Throttled
 from comms.db.engine import Database
+from comms.db.sets import among
 from comms.db.tenancy import scoped_to
 from comms.messages.models import Channel, Message, MessageAttachment
 from comms.messages.record import Outcome, record_outcomes
@@ -145,7 +146,7 @@ class Sender:
                     Message.recipient,
                     Message.body,
                     Message.sender,
-                ).where(Message.id.in_(message_ids))
+                ).where(among(Message.id, message_ids))
             )
             out: list[tuple[uuid.UUID, OutboundSms | OutboundEmail]] = []
             mails: list[uuid.UUID] = []

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from comms.db.sets import among
 from comms.errors import Conflict, InvalidInput, NotFound
 from comms.messages.addresses import normalise_email, normalise_phone, try_phone
 from crm.contacts.models import Company, Contact, ContactEmail, ContactPhone, TimelineEntry
@@ -173,13 +174,13 @@ async def contacts_by_addresses(s: AsyncSession, addresses: set[str]) -> dict[st
     found: dict[str, uuid.UUID] = {}
     for start in range(0, len(phones), 500):
         part = phones[start : start + 500]
-        q = select(ContactPhone.e164, ContactPhone.contact_id).where(ContactPhone.e164.in_(part))
+        q = select(ContactPhone.e164, ContactPhone.contact_id).where(among(ContactPhone.e164, part))
         found.update({e164: cid for e164, cid in (await s.execute(q)).all()})
     keys = sorted(emails)
     for start in range(0, len(keys), 500):
         part = keys[start : start + 500]
         q = select(ContactEmail.address, ContactEmail.contact_id).where(
-            ContactEmail.address.in_(part)
+            among(ContactEmail.address, part)
         )
         found.update({emails[a]: cid for a, cid in (await s.execute(q)).all()})
     return found
