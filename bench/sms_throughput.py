@@ -42,8 +42,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_DB = "huitong_sms_bench"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+# Per run, so that two benches on one machine (or a bench beside the tests) never share a
+# database or a Celery queue: a stranger's worker would take this run's deliveries.
+PG_DB = os.environ.get("BENCH_PG_DB", f"huitong_sms_bench_{os.getpid()}")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
 SIGNATURE = "【汇通测试】"
 
@@ -479,6 +481,9 @@ async def run_hub(args: argparse.Namespace) -> dict[str, Any]:
     smsc, port, smsc_stats = start_smsc(tmp)
     await pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
     await pg_admin(f'CREATE DATABASE "{PG_DB}"')
+    if os.environ.get("BENCH_PG_LOG_MS"):  # diagnostics: PostgreSQL logs slower statements
+        ms = int(os.environ["BENCH_PG_LOG_MS"])
+        await pg_admin(f'ALTER DATABASE "{PG_DB}" SET log_min_duration_statement = {ms}')
     r = redis.Redis.from_url(REDIS_URL)
     db = r.connection_pool.connection_kwargs.get("db", 0)
     others = [

@@ -294,6 +294,7 @@ async def _insert_messages(
                 status=status,
                 previous=previous,
                 at=now,
+                counterpart=item.to,
             )
             for status, previous in steps
         ]

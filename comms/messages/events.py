@@ -36,6 +36,9 @@ class StatusChange(BaseModel):
     previous: MessageStatus | None
     error_code: str | None = None
     at: datetime
+    # The other party (an outbound message's recipient, an inbound one's sender), so that
+    # subscribers matching people (crm's timeline) need not read every message of a batch.
+    counterpart: str | None = None
 
 
 class MessageStatusChanged(EventPayload):

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus.publish import publish
 from comms.messages.events import MAX_CHANGES, MessageQueued, MessageStatusChanged, StatusChange
-from comms.messages.models import Message
+from comms.messages.models import Direction, Message
 from comms.messages.state import MessageStatus, transition
 
 
@@ -27,6 +27,7 @@ def change_of(msg: Message, previous: MessageStatus | None) -> StatusChange:
         previous=previous,
         error_code=msg.error_code,
         at=at,
+        counterpart=msg.recipient if msg.direction is Direction.OUTBOUND else msg.sender,
     )
 
 

@@ -231,6 +231,7 @@ async def settle(s: AsyncSession, message_ids: list[uuid.UUID], batch: StatusBat
                 Message.conversation_id,
                 Message.channel,
                 Message.direction,
+                Message.recipient,
             )
             .where(among(Message.id, message_ids), Message.status == MessageStatus.SENT)
             .order_by(Message.id)
@@ -267,6 +268,7 @@ async def settle(s: AsyncSession, message_ids: list[uuid.UUID], batch: StatusBat
                 previous=MessageStatus.SENT,
                 error_code=code,
                 at=now,
+                counterpart=m.recipient,
             ),
         )
     table = cast(Table, Message.__table__)

@@ -71,6 +71,7 @@ async def record_outcomes(
                     Message.conversation_id,
                     Message.attempts,
                     Message.provider_message_id,
+                    Message.recipient,
                 )
                 .where(among(Message.id, ids))
                 .order_by(Message.id)
@@ -96,6 +97,7 @@ async def record_outcomes(
                 previous=previous,
                 error_code=code,
                 at=now,
+                counterpart=r.recipient,
             ),
         )
 

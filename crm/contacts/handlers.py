@@ -60,8 +60,8 @@ TIMELINE_STATUSES = {
 async def outbound_to_timeline(ctx: HandlerContext, event: Event[MessageStatusChanged]) -> None:
     """Outbound messages to a known contact appear once and follow their delivery status.
 
-    An event carries up to hundreds of changes (a campaign batch): three queries for all of
-    them, however many recipients are contacts (usually few or none)."""
+    An event carries up to hundreds of changes (a campaign batch): one query finds which
+    recipients are contacts (usually few or none), one more reads those messages."""
     latest = {
         c.message_id: c
         for c in event.payload.changes
@@ -70,28 +70,33 @@ async def outbound_to_timeline(ctx: HandlerContext, event: Event[MessageStatusCh
     if not latest:
         return
     s = ctx.session
-    rows = (
-        await s.execute(
-            select(
-                Message.id, Message.recipient, Message.created_at, Message.subject, Message.body
-            ).where(Message.id.in_(list(latest)))
+    # Who each message went to: from the event (no query), or from the row for events
+    # written before changes carried it.
+    to = {mid: c.counterpart for mid, c in latest.items() if c.counterpart}
+    unknown = [mid for mid in latest if mid not in to]
+    if unknown:
+        rows = await s.execute(select(Message.id, Message.recipient).where(Message.id.in_(unknown)))
+        to.update({mid: recipient for mid, recipient in rows})
+    contacts = await service.contacts_by_addresses(s, set(to.values()))
+    known = [mid for mid, address in to.items() if address in contacts]
+    if not known:
+        return  # a campaign to strangers: nothing more to read
+    found = await s.execute(
+        select(Message.id, Message.created_at, Message.subject, Message.body).where(
+            Message.id.in_(known)
         )
-    ).all()
-    contacts = await service.contacts_by_addresses(s, {r.recipient for r in rows})
-    for r in rows:
-        contact_id = contacts.get(r.recipient)
-        if contact_id is None:
-            continue
-        change = latest[r.id]
+    )
+    for mid, created_at, subject, body in found:
+        change = latest[mid]
         await service.add_timeline_entry(
             s,
-            contact_id,
+            contacts[to[mid]],
             kind=change.channel.value,
-            ref=f"message:{r.id}",
-            at=r.created_at,
+            ref=f"message:{mid}",
+            at=created_at,
             direction=Direction.OUTBOUND.value,
             status=change.status.value,
-            summary=(r.subject or r.body or "")[:200],
+            summary=(subject or body or "")[:200],
         )
 
 
