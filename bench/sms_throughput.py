@@ -457,7 +457,13 @@ async def pg_backends(engine: Any) -> set[int]:
 
     async with engine.connect() as conn:
         rows = await conn.execute(
-            text("SELECT pid FROM pg_stat_activity WHERE datname = :db"), {"db": PG_DB}
+            # The hub's backends: not this script's own (its polling is not the hub's work;
+            # the pool hands the script this one connection each time).
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = :db "
+                "AND pid <> pg_backend_pid()"
+            ),
+            {"db": PG_DB},
         )
         return {int(r[0]) for r in rows}
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, func, insert, select, update
+from sqlalchemy import Table, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -225,19 +225,25 @@ async def _conversations(
                     await session.flush()
                     ids[p] = conv.id
     per_conv = Counter(ids[p] for p in phones)
+    by_count: dict[int, list[uuid.UUID]] = {}
+    for cid, n in per_conv.items():
+        by_count.setdefault(n, []).append(cid)
     table = Conversation.__table__
     assert isinstance(table, Table)
-    await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("cid"))
-        .values(
-            message_count=table.c.message_count + bindparam("n"),
-            last_message_at=case(
-                (table.c.last_message_at < now, now), else_=table.c.last_message_at
-            ),
-        ),
-        [{"cid": cid, "n": n} for cid, n in per_conv.items()],
-    )
+    # One UPDATE per distinct count (a campaign's numbers almost all get one message), not an
+    # executemany of one statement per conversation.
+    for n, cids in sorted(by_count.items()):
+        for start in range(0, len(cids), IN_BATCH):
+            await session.execute(
+                update(table)
+                .where(among(table.c.id, cids[start : start + IN_BATCH]))
+                .values(
+                    message_count=table.c.message_count + n,
+                    last_message_at=case(
+                        (table.c.last_message_at < now, now), else_=table.c.last_message_at
+                    ),
+                )
+            )
     return ids
 
 
