@@ -160,9 +160,8 @@ class MessagingSink:
             # The record may have committed meanwhile, having looked for early receipts
             # before these were visible: look again now (the sweep is the backstop).
             applied = 0
-            for receipt in early:
-                pid = receipt.provider_message_id
-                applied += await apply_orphans(s, provider=receipt.provider, provider_id=pid)
+            if early:
+                applied = await apply_orphans(s, pids=[r.provider_message_id for r in early])
             if applied:
                 await s.commit()
 

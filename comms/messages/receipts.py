@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, select, update
@@ -12,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from comms.channels.sms.provider import DeliveryReceipt, ReceiptState
 from comms.db.base import utcnow
 from comms.db.sets import among
-from comms.db.tenancy import scoped_to, unscoped
 from comms.messages.events import StatusChange
 from comms.messages.lifecycle import StatusBatch
 from comms.messages.models import Message, MessagePart, PendingReceipt
@@ -41,118 +39,40 @@ def rollup(states: list[ReceiptState | None]) -> MessageStatus | None:
     return MessageStatus.UNDELIVERED
 
 
-async def apply_receipt(
-    s: AsyncSession,
-    part: MessagePart,
-    state: ReceiptState,
-    error_code: str | None,
-    done_at: datetime | None,
-    batch: StatusBatch | None = None,
-) -> None:
-    """Record a part's receipt and settle the message when the last part is final (its
-    change goes into `batch` when given, else out as an event of its own)."""
-    if part.state in FINAL_STATES:
-        return  # SMSCs repeat receipts; the first final one stands
-    part.state, part.error_code, part.done_at = state.value, error_code, done_at
-    await s.flush()
-    msg = await s.get(Message, part.message_id, with_for_update=True)
-    if msg is None or msg.status is not MessageStatus.SENT:
-        return
-    parts = list(await s.scalars(select(MessagePart).where(MessagePart.message_id == msg.id)))
-    final = rollup([ReceiptState(p.state) if p.state else None for p in parts])
-    if final is None:
-        return
-    codes = [p.error_code for p in parts if p.error_code]
-    own = batch or StatusBatch()
-    own.change(
-        msg,
-        final,
-        error_code=codes[0] if codes and final is not MessageStatus.DELIVERED else None,
-        error_text=None if final is MessageStatus.DELIVERED else f"receipt: {final.value}",
-    )
-    if batch is None:
-        own.publish(s)
+async def apply_orphans(s: AsyncSession, *, pids: list[str] | None = None, limit: int = 500) -> int:
+    """Early receipts whose submission record has landed since: apply them set-wise.
 
-
-async def apply_pending(s: AsyncSession, msgs: list[Message], batch: StatusBatch) -> None:
-    """Receipts that raced ahead of the submissions' records, now that their parts exist:
-    one query for the whole batch of messages."""
-    parts = list(
-        await s.scalars(
-            select(MessagePart).where(among(MessagePart.message_id, [m.id for m in msgs]))
+    A receipt can beat the sender's record (the SMSC answers the moment it has the message;
+    the record commits once the whole batch is answered): it is kept as a pending receipt,
+    and applied here by the record itself (`pids` = the parts it just wrote), by the sink
+    right after its commit (the two can miss each other), and by the sweep as a backstop."""
+    q = (
+        select(PendingReceipt)
+        .join(
+            MessagePart,
+            (MessagePart.provider == PendingReceipt.provider)
+            & (MessagePart.provider_message_id == PendingReceipt.provider_message_id),
         )
+        .order_by(PendingReceipt.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=PendingReceipt)
     )
-    if not parts:
-        return
-    by_id = {(p.provider, p.provider_message_id): p for p in parts}
-    early = list(
-        await s.scalars(
-            select(PendingReceipt)
-            .where(
-                among(PendingReceipt.provider_message_id, [p.provider_message_id for p in parts])
-            )
-            .order_by(PendingReceipt.id)
+    if pids is not None:
+        q = q.where(among(PendingReceipt.provider_message_id, pids))
+    rows = list(await s.scalars(q))
+    if not rows:
+        return 0
+    receipts = [
+        DeliveryReceipt(
+            r.provider, r.provider_message_id, ReceiptState(r.state), r.error_code, r.done_at
         )
-    )
-    used: list[int] = []
-    for r in early:
-        part = by_id.get((r.provider, r.provider_message_id))
-        if part is None:
-            continue  # the same id from another provider
-        await apply_receipt(s, part, ReceiptState(r.state), r.error_code, r.done_at, batch)
-        used.append(r.id)
-    if used:
-        await s.execute(delete(PendingReceipt).where(PendingReceipt.id.in_(used)))
-
-
-async def apply_orphans(
-    s: AsyncSession,
-    *,
-    provider: str | None = None,
-    provider_id: str | None = None,
-    limit: int = 500,
-) -> int:
-    """Early receipts whose submission record has landed since: apply them (unscoped).
-
-    `on_receipt` keeps a receipt when the part is not there yet, and the sender's record
-    applies it, but the two can miss each other: the record's check runs before the
-    receipt's row commits while the receipt's check ran before the record committed. This
-    catches every such pair (the sink right after its commit, and the sweep)."""
-    rows = (
-        await s.execute(
-            select(PendingReceipt.id, MessagePart)
-            .join(
-                MessagePart,
-                (MessagePart.provider == PendingReceipt.provider)
-                & (MessagePart.provider_message_id == PendingReceipt.provider_message_id),
-            )
-            .where(
-                *(
-                    [
-                        PendingReceipt.provider == provider,
-                        PendingReceipt.provider_message_id == provider_id,
-                    ]
-                    if provider is not None
-                    else []
-                )
-            )
-            .order_by(PendingReceipt.id)
-            .limit(limit)
-        )
-    ).all()
-    done: list[int] = []
-    for rid, part in rows:
-        r = await s.get(PendingReceipt, rid, with_for_update=True)
-        if r is None:
-            continue  # applied by someone else meanwhile
-        scoped_to(s, part.tenant_id)
-        try:
-            await apply_receipt(s, part, ReceiptState(r.state), r.error_code, r.done_at)
-        finally:
-            unscoped(s)
-        await s.delete(r)
-        done.append(rid)
-    return len(done)
+        for r in rows
+    ]
+    batch = StatusBatch()
+    await apply_receipts(s, receipts, batch)  # every part exists: nothing is kept again
+    await s.execute(delete(PendingReceipt).where(among(PendingReceipt.id, [r.id for r in rows])))
+    batch.publish(s)
+    return len(rows)
 
 
 async def apply_receipts(

@@ -21,8 +21,8 @@ from comms.db.base import utcnow
 from comms.db.sets import among
 from comms.messages.events import StatusChange
 from comms.messages.lifecycle import StatusBatch
-from comms.messages.models import Channel, Message, MessagePart, PendingReceipt
-from comms.messages.receipts import apply_pending
+from comms.messages.models import Channel, Message, MessagePart
+from comms.messages.receipts import apply_orphans
 from comms.messages.state import MessageStatus, can_transition
 from comms.settings import Settings
 
@@ -156,9 +156,9 @@ async def record_outcomes(
                 failed.append({"b_id": mid, "b_code": code, "b_text": text})
                 change(r, MessageStatus.FAILED, MessageStatus.SENDING, code)
     await _write(s, now, sent, retry, failed, parts)
-    if parts:
-        await _early_receipts(s, parts, batch)
     batch.publish(s)
+    if parts:
+        await _early_receipts(s, parts)
 
 
 async def _write(
@@ -199,16 +199,6 @@ async def _write(
         await s.execute(insert(PARTS), parts)
 
 
-async def _early_receipts(s: AsyncSession, parts: list[dict[str, Any]], batch: StatusBatch) -> None:
-    """Receipts that raced ahead of these records (rare): one query finds whether any did,
-    and only then do the parts go through the ORM path that applies them."""
-    pids = [p["provider_message_id"] for p in parts]
-    early = await s.scalar(
-        select(PendingReceipt.id).where(among(PendingReceipt.provider_message_id, pids)).limit(1)
-    )
-    if early is None:
-        return
-    msgs = list(
-        await s.scalars(select(Message).where(Message.id.in_({p["message_id"] for p in parts})))
-    )
-    await apply_pending(s, msgs, batch)
+async def _early_receipts(s: AsyncSession, parts: list[dict[str, Any]]) -> None:
+    """Receipts that raced ahead of these records: one query, applied set-wise if any."""
+    await apply_orphans(s, pids=[p["provider_message_id"] for p in parts])
