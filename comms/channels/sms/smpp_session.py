@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 
 DeliverHandler = Callable[[bytes], Awaitable[int]]  # deliver_sm body -> command_status
 MAX_SEQUENCE = 0x7FFFFFFF  # SMPP 3.4 §5.1.4: 0x00000001 - 0x7FFFFFFF, then wrap
-INBOUND_QUEUE = 256  # deliver_sm waiting for the sink; beyond it the SMSC is told to retry
-DELIVER_CONCURRENCY = 64  # deliver_sm handled at once per bind
+INBOUND_QUEUE = 1024  # deliver_sm waiting for the sink; beyond it the SMSC is told to retry
+DELIVER_CONCURRENCY = 256  # deliver_sm handled at once per bind
 
 
 class LinkLost(ConnectionError):
