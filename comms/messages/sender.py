@@ -36,6 +36,7 @@ from comms.settings import Settings
 log = logging.getLogger(__name__)
 
 ON_COMMIT_KEY = "messages.on_commit"
+SENDER_KEY = "messages.sender"  # in session.info: this process's sender (see queue_message)
 SMS_PROVIDER = "sms.provider"
 MAIL_TRANSPORT = "mail.transport"
 BATCH = 200  # messages per read / record transaction in schedule_many
@@ -94,15 +95,31 @@ class Sender:
         self.sink = sink
         self.limiter = RateLimiter(settings.sms_rate)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._gathered: dict[tuple[uuid.UUID, int], list[uuid.UUID]] = {}
+        self._gathering: asyncio.Task[None] | None = None
+        # Set while this process's hub runs its background work: then queue_message claims
+        # new messages itself and hands them over here after its commit (no bus hop).
+        self.accepting = False
         self._started: set[tuple[int, str]] = set()
 
     def schedule(self, message_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int) -> None:
-        """Submit in the background on this loop (called after the claim commits)."""
-        task = asyncio.get_running_loop().create_task(
-            self.submit(message_id, tenant_id, attempt), name=f"send-{message_id}"
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Submit in the background on this loop (called after the claim commits).
+
+        Claims committed in the same moment (a batch of bus deliveries, notices fired by one
+        event) are gathered into one `schedule_many`: one read and one record transaction
+        for all of them instead of two each."""
+        self._gathered.setdefault((tenant_id, attempt), []).append(message_id)
+        if self._gathering is None or self._gathering.done():
+            task = asyncio.get_running_loop().create_task(self._hand_gathered(), name="send-gather")
+            self._gathering = task
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _hand_gathered(self) -> None:
+        await asyncio.sleep(0)  # the other after-commit callbacks of this moment run first
+        gathered, self._gathered = self._gathered, {}
+        for (tenant_id, attempt), ids in gathered.items():
+            self.schedule_many(ids, tenant_id, attempt)
 
     def schedule_many(
         self, message_ids: list[uuid.UUID], tenant_id: uuid.UUID, attempt: int
