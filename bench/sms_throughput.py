@@ -13,7 +13,7 @@ What runs, each in its own process:
   checked one by one;
 * the hub: `huitong serve` (API, relay, SMPP bind) and `huitong worker` (relay + Celery
   prefork on Redis db 14, SMPP binds of its own), on a PostgreSQL database
-  `huitong_sms_bench` created and dropped here.
+  `huitong_sms_bench_<pid>` created and dropped here.
 
 The script POSTs one campaign with --recipients inline numbers, waits until every message
 has its final status, then prints from the database's own timestamps: accepted/s (the
@@ -51,8 +51,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_DB = "huitong_sms_bench"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+# Per run, so that two benches on one machine (or a bench beside the tests) never share a
+# database or a Celery queue: a stranger's worker would take this run's deliveries.
+PG_DB = os.environ.get("BENCH_PG_DB", f"huitong_sms_bench_{os.getpid()}")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
 SIGNATURE = "【汇通测试】"
 
@@ -510,6 +512,39 @@ class MemoryPeaks:
         }
 
 
+def cpu_seconds(pgids: set[int] = frozenset(), pids: set[int] = frozenset()) -> float:
+    """User + system CPU, in seconds, of every process in these groups or with these pids:
+    a load-independent figure (other work on the machine slows the run, not this)."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            rest = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(rest[2]) in pgids or int(d.name) in pids:
+            total += int(rest[11]) + int(rest[12])
+    return total / tick
+
+
+async def pg_backends(engine: Any) -> set[int]:
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            # The hub's backends: not this script's own (its polling is not the hub's work;
+            # the pool hands the script this one connection each time).
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = :db "
+                "AND pid <> pg_backend_pid()"
+            ),
+            {"db": PG_DB},
+        )
+        return {int(r[0]) for r in rows}
+
+
 async def run_hub(args: argparse.Namespace) -> dict[str, Any]:
     import httpx
     import redis
@@ -529,6 +564,9 @@ async def run_hub(args: argparse.Namespace) -> dict[str, Any]:
     smsc, port, smsc_stats = start_smsc(tmp)
     await pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
     await pg_admin(f'CREATE DATABASE "{PG_DB}"')
+    if os.environ.get("BENCH_PG_LOG_MS"):  # diagnostics: PostgreSQL logs slower statements
+        ms = int(os.environ["BENCH_PG_LOG_MS"])
+        await pg_admin(f'ALTER DATABASE "{PG_DB}" SET log_min_duration_statement = {ms}')
     r = redis.Redis.from_url(REDIS_URL)
     db = r.connection_pool.connection_kwargs.get("db", 0)
     others = [
@@ -599,6 +637,12 @@ async def run_hub(args: argparse.Namespace) -> dict[str, Any]:
                 "recipients": recipients,
             }
             print(f"  POST campaign of {args.recipients}", file=sys.stderr, flush=True)
+            backends = await pg_backends(engine)
+            cpu0 = (
+                cpu_seconds({p.pid for p in procs}),
+                cpu_seconds(pids=backends),
+                cpu_seconds(pids={smsc.pid}),
+            )
             t0 = time.time()
             r = await client.post("/api/v1/sms/campaigns", headers=auth, json=body)
             t_accepted = time.time()
@@ -628,6 +672,12 @@ async def run_hub(args: argparse.Namespace) -> dict[str, Any]:
                 if any(p.poll() is not None for p in procs):
                     out["error"] = "a hub process exited"
                     break
+            backends |= await pg_backends(engine)
+            cpu1 = (
+                cpu_seconds({p.pid for p in procs}),
+                cpu_seconds(pids=backends),
+                cpu_seconds(pids={smsc.pid}),
+            )
             counts = (
                 await client.get(f"/api/v1/sms/campaigns/{campaign_id}", headers=auth)
             ).json()["counts"]
@@ -659,6 +709,12 @@ async def run_hub(args: argparse.Namespace) -> dict[str, Any]:
             messages=n,
             wrong_final_status=wrong,
             **memory.stop(),
+            # CPU seconds per 1,000 SMS, POST to last final status (PostgreSQL: the bench
+            # database's backends, sampled at the start and end of the run).
+            cpu_per_1000={
+                k: (b - a) * 1000 / max(n, 1)
+                for k, a, b in zip(("hub", "postgres", "smsc"), cpu0, cpu1, strict=True)
+            },
             counts=counts,
             smsc=json.loads(smsc_stats.read_text()) if smsc_stats.exists() else {},
         )
@@ -697,6 +753,9 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> str:
             "copy-on-write counted once per process)",
             f"  peak USS   {r['peak_uss_mb']:8.0f} MB (private pages only)",
             f"  at the PSS peak, RSS/PSS MB: {', '.join(r['at_pss_peak'])}",
+            "  CPU per 1,000 SMS: "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in r["cpu_per_1000"].items())
+            + f" (2 cores at this cost: ~{2000 / sum(r['cpu_per_1000'].values()):.0f} SMS/s)",
             f"  final statuses wrong: {r['wrong_final_status']} of {r['messages']}",
             f"  campaign counts: {json.dumps(r['counts'], ensure_ascii=False)}",
             f"  SMSC: {json.dumps(r['smsc'])}",

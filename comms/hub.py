@@ -25,6 +25,7 @@ from comms.bus.tasks import CeleryDispatcher, EmbeddedWorker, make_celery
 from comms.bus.topics import TopicRegistry
 from comms.db.engine import Database
 from comms.messages.runtime import Messaging
+from comms.messages.sender import SENDER_KEY
 from comms.modules import Module, Periodic, discover_modules
 from comms.queries import QUERIES
 from comms.queries import collect as collect_queries
@@ -87,7 +88,11 @@ class Hub:
         if self._db is None or self._db_pid != os.getpid():
             self._db = Database(
                 self.settings.database_url,
-                info={TOPICS_KEY: self.topics, WAKE_KEY: self.wake_relay},
+                info={
+                    TOPICS_KEY: self.topics,
+                    WAKE_KEY: self.wake_relay,
+                    SENDER_KEY: self.messaging.sender,
+                },
             )
             self._db_pid = os.getpid()
         return self._db
