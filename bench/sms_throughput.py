@@ -91,11 +91,12 @@ async def run_smsc(port: int, stats_path: Path) -> None:
         "first": 0.0,
         "last": 0.0,
     }
-    inflight = asyncio.Semaphore(64)  # receipts outstanding: an SMSC's window
+    # Receipts outstanding per bind: an SMSC's window is per SMPP session, as the ESME's is.
+    inflight: dict[Any, asyncio.Semaphore] = {}
     tasks: set[asyncio.Task[None]] = set()
     counter = 0
 
-    async def receipt(esme: Any, mid: str, dest: str) -> None:
+    async def receipt(esme: Any, session_id: Any, mid: str, dest: str) -> None:
         stat, err = ("UNDELIV", "034") if dest.endswith("7") else ("DELIVRD", "000")
         text = (
             f"id:{mid} sub:001 dlvrd:001 submit date:2611270000 done date:2611270000 "
@@ -104,7 +105,7 @@ async def run_smsc(port: int, stats_path: Path) -> None:
         # Like a real SMSC, retry a receipt the ESME did not take (busy: a non-zero
         # deliver_sm_resp, or no answer) until it does.
         for attempt in range(100):
-            async with inflight:
+            async with inflight.setdefault(session_id, asyncio.Semaphore(64)):
                 try:
                     resp = await esme.deliver_sm(dest, text, esm_class=0x04, source_addr=dest)
                     if resp.command_status == 0:
@@ -139,7 +140,7 @@ async def run_smsc(port: int, stats_path: Path) -> None:
                 stats["first"] = stats["first"] or time.time()
                 esme = esmes.get(ev.session_id)
                 if esme is not None:
-                    t = asyncio.create_task(receipt(esme, mid, ev.destination_addr))
+                    t = asyncio.create_task(receipt(esme, ev.session_id, mid, ev.destination_addr))
                     tasks.add(t)
                     t.add_done_callback(tasks.discard)
 

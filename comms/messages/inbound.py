@@ -37,6 +37,7 @@ from comms.messages.state import MessageStatus
 log = logging.getLogger(__name__)
 RECEIPT_BATCH = 500  # receipts per transaction
 RECEIPT_LINGER = 0.005  # seconds a batch waits for more receipts before it is committed
+RECEIPT_FLUSHERS = 2  # receipt transactions in flight per process
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class MessagingSink:
     def __init__(self, db: Callable[[], Database]) -> None:
         self.db = db
         self._receipts: list[tuple[DeliveryReceipt, asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._flushers: set[asyncio.Task[None]] = set()
 
     async def on_receipt(self, receipt: DeliveryReceipt) -> None:
         """Returns once the receipt is committed (the adapter acknowledges it only then).
@@ -123,8 +124,12 @@ class MessagingSink:
         committed together: one transaction per batch instead of one per receipt."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._receipts.append((receipt, waiter))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_receipts(), name="receipts")
+        # Two receipt transactions may be in flight per process: one commits while the next
+        # batch is read and written (receipts touch disjoint parts and messages).
+        if len(self._flushers) < RECEIPT_FLUSHERS:
+            task = asyncio.create_task(self._flush_receipts(), name="receipts")
+            self._flushers.add(task)
+            task.add_done_callback(self._flushers.discard)
         await waiter
 
     async def _flush_receipts(self) -> None:
