@@ -71,21 +71,12 @@ class MessageStatusChanged(EventPayload):
 MAX_CHANGES = 500  # per event: bounds the outbox row (about 300 bytes a change)
 
 
-class MessageStatusChangedV1(EventPayload):
+class MessageStatusChangedV1(StatusChange, EventPayload):
     """The single-change form published before v2; events of it still in the outbox at an
     upgrade are delivered as v2."""
 
     topic: ClassVar[str] = "comms.message.status"
     version: ClassVar[int] = 1
-
-    message_id: uuid.UUID
-    conversation_id: uuid.UUID
-    channel: Channel
-    direction: Direction
-    status: MessageStatus
-    previous: MessageStatus | None
-    error_code: str | None = None
-    at: datetime
 
     def upgrade(self) -> MessageStatusChanged:
         return MessageStatusChanged.of([StatusChange(**self.model_dump())])

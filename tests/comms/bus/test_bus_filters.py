@@ -39,6 +39,14 @@ def test_filter_compares_enum_members_as_their_stored_strings() -> None:
     assert not sub.wants({"n": 1})  # a missing field does not match
 
 
+def test_a_list_field_matches_when_any_of_its_values_is_allowed() -> None:
+    # Batch events summarise their items in lists (comms.message.status `statuses`).
+    sub = Subscriber("a.b", "t.x.y", _noop, make_filter({"colours": {Colour.RED}}))
+    assert sub.wants({"colours": ["blue", "red"]})
+    assert not sub.wants({"colours": ["blue"]})
+    assert not sub.wants({"colours": []})
+
+
 def test_unfiltered_subscriber_and_unknown_payload_are_delivered() -> None:
     plain = Subscriber("a.plain", "t.x.y", _noop)
     picky = Subscriber("a.picky", "t.x.y", _noop, make_filter({"note": {"x"}}))
