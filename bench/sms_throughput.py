@@ -538,8 +538,7 @@ async def pg_backends(engine: Any) -> set[int]:
             # The hub's backends: not this script's own (its polling is not the hub's work;
             # the pool hands the script this one connection each time).
             text(
-                "SELECT pid FROM pg_stat_activity WHERE datname = :db "
-                "AND pid <> pg_backend_pid()"
+                "SELECT pid FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
             ),
             {"db": PG_DB},
         )

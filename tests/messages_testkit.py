@@ -45,7 +45,7 @@ async def events(hub: Hub, topic: str, message_id: str | None = None) -> list[di
         payloads: list[dict[str, Any]] = []
         for r in rows:
             # comms.message.status carries a batch of changes: one payload per change here.
-            payloads += r.payload["changes"] if "changes" in r.payload else [r.payload]
+            payloads += r.payload.get("changes", [r.payload])
     return [p for p in payloads if message_id is None or p["message_id"] == message_id]
 
 
