@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from comms.bus import publish
 from comms.bus.topics import EventPayload
@@ -82,7 +83,8 @@ async def create_order(s: AsyncSession, body: OrderIn) -> Order:
 
 
 async def get_order(s: AsyncSession, order_id: uuid.UUID) -> Order:
-    order = await s.get(Order, order_id)
+    # Lines joined in the same query (the relationship's own selectin load is a second one).
+    order = await s.get(Order, order_id, options=[joinedload(Order.lines)])
     if order is None:
         raise NotFound("order not found")
     return order
