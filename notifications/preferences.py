@@ -42,14 +42,6 @@ def best_pref(rows: Iterable[TopicPreference], topic: str) -> TopicPreference | 
     return best
 
 
-async def topic_pref(
-    session: AsyncSession, user_id: uuid.UUID, topic: str
-) -> TopicPreference | None:
-    """The user's preference for `topic` (see `best_pref`)."""
-    rows = await session.scalars(select(TopicPreference).where(TopicPreference.user_id == user_id))
-    return best_pref(rows, topic)
-
-
 @dataclass
 class UserPrefs:
     """Topic preferences and settings of several users, read in two queries."""

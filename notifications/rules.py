@@ -182,7 +182,7 @@ class RuleView:
     urgency: Urgency
     dedupe_field: str | None
     dedupe_minutes: int
-    checks: tuple[Condition, ...] = ()  # `conditions`, validated once when the view is built
+    checks: tuple[Condition, ...]  # `conditions`, validated once when the view is built
 
     def holds(self, payload: dict[str, Any]) -> bool:
         """All of the rule's conditions hold for `payload`."""
