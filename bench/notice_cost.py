@@ -11,7 +11,8 @@ its own transaction (timed: "erp confirm"); then the relay's passes and the deli
 make are run here until the bus is drained, in batches of --batch deliveries (a worker's
 batch). Every subscriber's handler is timed (process CPU, as wall in one process includes
 nothing else); "bus" is the drain's CPU outside the handlers (claims, savepoints, done marks,
-commits, relay passes) plus the sender's submit and record. Figures are ms per order.
+commits, relay passes) plus the sender's submit and record. Figures are per order: CPU ms
+and SQL statements sent (an executemany counts once; BEGIN/COMMIT/SAVEPOINT included).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import event as sa_event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -63,14 +66,22 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+SQL = [0]  # statements sent to PostgreSQL so far (executemany counts once)
+
+
+def _count(*_: Any) -> None:
+    SQL[0] += 1
+
+
 def _timed(fn: Any, into: list[float]) -> Any:
     async def handler(ctx: Any, event: Any) -> None:
-        t0 = time.process_time()
+        t0, q0 = time.process_time(), SQL[0]
         try:
             await fn(ctx, event)
         finally:
             into[0] += 1
             into[1] += time.process_time() - t0
+            into[2] += SQL[0] - q0
 
     return handler
 
@@ -139,21 +150,22 @@ async def run(args: argparse.Namespace) -> None:
         tid, ids = await _setup(hub, args.orders)
         await hub.relay.run_once()
         keep.ids.clear()
-        spent: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0])
+        spent: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0, 0])
+        sa_event.listen(hub.db.engine.sync_engine, "before_cursor_execute", _count)
         for m in modules:
             for declared in m.subscribers:
                 sub = hub.subscribers.get(declared.name)
                 if sub is not None:  # frozen: a bench's probe swaps the handler in place
                     object.__setattr__(sub, "handler", _timed(sub.handler, spent[sub.name]))
-        c0 = time.process_time()
+        c0, q0 = time.process_time(), SQL[0]
         for oid in ids:
             async with hub.db.session() as s:
                 scoped_to(s, tid)
                 order = await orders.get_order(s, oid)
                 await orders.move_order(s, order, OrderStatus.CONFIRMED, reason="cost")
                 await s.commit()
-        confirm = time.process_time() - c0
-        c0, deliveries = time.process_time(), 0
+        confirm, confirm_q = time.process_time() - c0, SQL[0] - q0
+        c0, q0, deliveries = time.process_time(), SQL[0], 0
         while True:
             await hub.relay.run_once()
             batch, keep.ids = keep.ids, []
@@ -162,24 +174,28 @@ async def run(args: argparse.Namespace) -> None:
             for i in range(0, len(batch), args.batch):
                 deliveries += len(batch[i : i + args.batch])
                 await hub.run_deliveries(batch[i : i + args.batch])
-        drain = time.process_time() - c0
+        drain, drain_q = time.process_time() - c0, SQL[0] - q0
     finally:
         await hub.stop()
         await hub.db.dispose()
         await _admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     n = len(ids)
     handlers = sum(v[1] for v in spent.values())
+    handlers_q = sum(v[2] for v in spent.values())
     print(
         f"{n} orders, {deliveries} deliveries ({deliveries / n:.1f} per order), batch {args.batch}"
     )
-    print("| part | calls / order | CPU ms / order |")
-    print("|---|---:|---:|")
-    print(f"| erp confirm (publisher's transaction) | 1 | {confirm / n * 1000:.2f} |")
-    for name, (calls, cpu) in sorted(spent.items(), key=lambda kv: -kv[1][1]):
+    print("| part | calls / order | SQL statements / order | CPU ms / order |")
+    print("|---|---:|---:|---:|")
+    erp_q, erp_ms = confirm_q / n, confirm / n * 1000
+    print(f"| erp confirm (publisher's transaction) | 1 | {erp_q:.1f} | {erp_ms:.2f} |")
+    for name, (calls, cpu, q) in sorted(spent.items(), key=lambda kv: -kv[1][1]):
         if calls:
-            print(f"| handler {name} | {calls / n:.1f} | {cpu / n * 1000:.2f} |")
-    print(f"| bus and sender outside handlers | | {(drain - handlers) / n * 1000:.2f} |")
-    print(f"| **total** | | {(confirm + drain) / n * 1000:.2f} |")
+            print(f"| handler {name} | {calls / n:.1f} | {q / n:.1f} | {cpu / n * 1000:.2f} |")
+    rest, rest_q = (drain - handlers) / n * 1000, (drain_q - handlers_q) / n
+    print(f"| bus and sender outside handlers | | {rest_q:.1f} | {rest:.2f} |")
+    total_q = (confirm_q + drain_q) / n
+    print(f"| **total** | | {total_q:.1f} | {(confirm + drain) / n * 1000:.2f} |")
 
 
 def main() -> None:
