@@ -25,14 +25,15 @@ Parts:
   a separate process. Latency = SMSC's arrival stamp - the moment the confirming COMMIT
   returned (both wall clock, same machine). PostgreSQL database `huitong_notice_bench`, Redis
   db 11, --workers x `huitong worker --pool prefork` subprocesses; this process is `serve`
-  (publishes and relays). Hop 1 = event created -> notice created, hop 2 = SMS queued ->
-  claimed by the sender (rows' own timestamps).
+  (publishes and relays).
   Hops (p50, rows' own timestamps): relay = event created -> handed to the broker; to notice =
   handed -> notice created (broker, worker queue, rule handler); to sender = SMS queued ->
   claimed by comms' sender; to SMSC = claimed -> submit_sm arrived. CPU per SMS, by process,
   from /proc over the offer (start to last arrival): this process (publisher and relay), the
   worker trees, the PostgreSQL backends connected to the bench database (not the server's
-  shared background processes) and the SMSC.
+  shared background processes) and the SMSC, net of each one's idle burn measured for 3 s
+  before the offers; printed only when every SMS arrived (a backlog's work is half done).
+  `bench/notice_cost.py` splits the same path by part, in one process.
 
     python bench/event_to_notice.py                        # both parts, latency at 10 and 500/s
     python bench/event_to_notice.py latency --rates 10,500 --seconds 10
