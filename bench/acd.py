@@ -2,7 +2,7 @@
 
     python bench/acd.py [--agents 1000] [--callers 10000] [--decisions 5000]
                         [--consoles 1000] [--rounds 50] [--client-procs 2] [--deflate]
-    python bench/acd.py --section acd        # or: --section fanout
+    python bench/acd.py --section acd        # or: --section index, --section fanout
 
 Section "ACD decision" (1,000 agents, 10,000 waiting callers, one queue):
 Method: index a snapshot once (`QueueBook.build`, timed separately: a Stasis process does it
@@ -10,6 +10,9 @@ at start-up and after a reconnect), then repeat the live cycle the Stasis app ru
 change: an agent becomes free (add_agent), a caller arrives (add_caller), decide. Each
 decision is timed with perf_counter_ns around add_agent + add_caller + decide; median and
 p99 are printed for every strategy. Target: p99 < 5 ms.
+
+Section "index" (bench/acd_index.py has the method): the Stasis app's resident ACD index
+against a SQLite database: the cost of one offer (delta queries + decide) and of a rebuild.
 
 Section "console fan-out" (bench/console_fanout.py has the method): one queue update
 published through the Redis fan-out reaches N real `/ws/console` sockets of one API process;
@@ -84,11 +87,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--section", choices=("all", "acd", "fanout"), default="all")
+    parser.add_argument("--section", choices=("all", "acd", "index", "fanout"), default="all")
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--callers", type=int, default=10_000)
     parser.add_argument("--decisions", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--index-cycles", type=int, default=300)
     parser.add_argument("--consoles", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=3)
@@ -102,6 +106,11 @@ def main() -> None:
         print("== ACD decision")
         for strategy in Strategy:
             run(strategy, args.agents, args.callers, args.decisions, args.seed)
+    if args.section in ("all", "index"):
+        import acd_index  # bench/ is on sys.path when this file runs as a script
+
+        print("== ACD index against the database")
+        asyncio.run(acd_index.bench(args))
     if args.section in ("all", "fanout"):
         print("== console fan-out")
         fanout(args)

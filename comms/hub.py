@@ -12,6 +12,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.orm import configure_mappers
+
 from comms.auth.credentials import Passwords, Tokens
 from comms.auth.service import Credentials
 from comms.bus.delivery import DeliveryRunner
@@ -23,6 +25,7 @@ from comms.bus.tasks import CeleryDispatcher, EmbeddedWorker, make_celery
 from comms.bus.topics import TopicRegistry
 from comms.db.engine import Database
 from comms.messages.runtime import Messaging
+from comms.messages.sender import SENDER_KEY
 from comms.modules import Module, Periodic, discover_modules
 from comms.queries import QUERIES
 from comms.queries import collect as collect_queries
@@ -47,6 +50,11 @@ class Hub:
         )
         for m in self.modules:
             m.load_models()
+        # Now, on this thread. Lazily, the first query configures them, in `huitong worker`
+        # on the relay's thread while the main thread forks the pool: a child forked then
+        # can keep them half-configured ("AttributeError: strategy" on each delivery, seen
+        # in bench runs). Configured before the fork, they are also shared with the children.
+        configure_mappers()
         self.topics = TopicRegistry(t for m in self.modules for t in m.topics)
         self.subscribers = SubscriberRegistry(s for m in self.modules for s in m.subscribers)
         self.credentials = Credentials(
@@ -80,7 +88,11 @@ class Hub:
         if self._db is None or self._db_pid != os.getpid():
             self._db = Database(
                 self.settings.database_url,
-                info={TOPICS_KEY: self.topics, WAKE_KEY: self.wake_relay},
+                info={
+                    TOPICS_KEY: self.topics,
+                    WAKE_KEY: self.wake_relay,
+                    SENDER_KEY: self.messaging.sender,
+                },
             )
             self._db_pid = os.getpid()
         return self._db

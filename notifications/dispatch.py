@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus import publish
+from comms.db.sets import among
 from comms.db.tenancy import current_tenant
 from comms.errors import HuitongError
-from comms.messages.events import MessageStatusChanged
+from comms.messages.events import StatusChange
 from comms.messages.models import Channel
 from comms.messages.schemas import MessageCreate
 from comms.messages.service import queue_message
@@ -278,16 +279,36 @@ async def advance(
     transition(n, S.FAILED)
 
 
-async def on_message_status(
-    session: AsyncSession, settings: Settings, p: MessageStatusChanged, now: datetime
+async def on_message_statuses(
+    session: AsyncSession, settings: Settings, changes: list[StatusChange], now: datetime
+) -> None:
+    """Outcomes of a batch of messages: one query finds the few that carry a notice."""
+    by_message: dict[uuid.UUID, list[StatusChange]] = {}
+    for c in changes:
+        if c.status in OUTCOMES:
+            by_message.setdefault(c.message_id, []).append(c)  # in order: sent, then final
+    if not by_message:
+        return
+    attempts = await session.scalars(
+        select(DeliveryAttempt)
+        .where(among(DeliveryAttempt.message_id, by_message))
+        .order_by(DeliveryAttempt.id)
+    )
+    for attempt in list(attempts):
+        assert attempt.message_id is not None
+        for change in by_message[attempt.message_id]:
+            await _on_outcome(session, settings, attempt, change, now)
+
+
+async def _on_outcome(
+    session: AsyncSession,
+    settings: Settings,
+    attempt: DeliveryAttempt,
+    p: StatusChange,
+    now: datetime,
 ) -> None:
     """Record a message's outcome on its attempt; a failed SMS falls back to email."""
-    if p.status not in OUTCOMES:
-        return
-    attempt = await session.scalar(
-        select(DeliveryAttempt).where(DeliveryAttempt.message_id == p.message_id)
-    )
-    if attempt is None or attempt.status in {"failed", "undelivered", "delivered"}:
+    if attempt.status in {"failed", "undelivered", "delivered"}:
         return
     attempt.status = p.status.value
     attempt.updated_at = now

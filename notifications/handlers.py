@@ -38,17 +38,16 @@ for _pattern in NOTIFIABLE:
     subs.on(_pattern, name="event:" + _pattern)(on_notifiable)
 
 
-# Only outbound outcomes move a notice: the relay makes no delivery for queued/sending/
-# received statuses (two fewer deliveries per SMS notice). The handler checks again.
+# Only outbound outcomes move a notice: the relay makes no delivery for an event without one
+# (campaign batches of queued/sending, inbound). The handler picks the outcomes out.
 @subs.on(
     MessageStatusChanged,
     name="message_status",
-    when={"direction": {Direction.OUTBOUND}, "status": dispatch.OUTCOMES},
+    when={"directions": {Direction.OUTBOUND}, "statuses": dispatch.OUTCOMES},
 )
 async def on_message_status(ctx: HandlerContext, event: Event[MessageStatusChanged]) -> None:
-    if event.payload.direction is not Direction.OUTBOUND:
-        return
-    await dispatch.on_message_status(ctx.session, _settings(ctx), event.payload, utcnow())
+    outbound = [c for c in event.payload.changes if c.direction is Direction.OUTBOUND]
+    await dispatch.on_message_statuses(ctx.session, _settings(ctx), outbound, utcnow())
 
 
 @subs.on(NoticeDue, name="notice_due")

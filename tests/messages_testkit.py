@@ -35,13 +35,17 @@ async def settle(hub: Hub, rounds: int = 20) -> None:
 
 
 async def events(hub: Hub, topic: str, message_id: str | None = None) -> list[dict[str, Any]]:
-    """Payloads published on `topic` (optionally for one message), oldest first."""
+    """Payloads published on `topic` (optionally for one message), oldest first; a status
+    event's changes are listed one by one."""
     async with hub.db.session() as s:
         unscoped(s)
         rows = await s.scalars(
             select(OutboxEvent).where(OutboxEvent.topic == topic).order_by(OutboxEvent.id)
         )
-        payloads = [r.payload for r in rows]
+        payloads: list[dict[str, Any]] = []
+        for r in rows:
+            # comms.message.status carries a batch of changes: one payload per change here.
+            payloads += r.payload["changes"] if "changes" in r.payload else [r.payload]
     return [p for p in payloads if message_id is None or p["message_id"] == message_id]
 
 

@@ -24,6 +24,7 @@ from comms.bus.subscribers import HandlerContext, SubscriberRegistry
 from comms.bus.topics import Event, TopicRegistry
 from comms.db.base import utcnow
 from comms.db.engine import Database
+from comms.db.sets import among
 from comms.db.tenancy import scoped_to, unscoped
 from comms.settings import Settings
 
@@ -74,7 +75,7 @@ class DeliveryRunner:
                         )
                         .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
                         .where(
-                            Delivery.id.in_(list(delivery_ids)),
+                            among(Delivery.id, delivery_ids),
                             Delivery.status == DeliveryStatus.QUEUED,
                         )
                         .order_by(Delivery.id)

@@ -21,6 +21,7 @@ from comms.bus.models import Delivery, DeliveryStatus, OutboxEvent
 from comms.bus.subscribers import SubscriberRegistry
 from comms.db.base import utcnow
 from comms.db.engine import Database
+from comms.db.sets import among
 from comms.db.tenancy import unscoped
 from comms.settings import Settings
 
@@ -126,7 +127,7 @@ class Relay:
                         ids.extend(await s.scalars(insert(Delivery).returning(Delivery.id), rows))
                     await s.execute(
                         update(OutboxEvent)
-                        .where(OutboxEvent.id.in_([e[0] for e in events]))
+                        .where(among(OutboxEvent.id, [e[0] for e in events]))
                         .values(dispatched_at=now)
                     )
                 if not sweep:
@@ -155,7 +156,7 @@ class Relay:
                 if due:
                     await s.execute(
                         update(Delivery)
-                        .where(Delivery.id.in_(due))
+                        .where(among(Delivery.id, due))
                         .values(status=DeliveryStatus.QUEUED, handed_at=now)
                     )
                     ids.extend(due)

@@ -50,6 +50,8 @@ class Subscriber:
     # Evaluated by the relay before it makes a delivery: an event the filter rejects gets no
     # delivery row for this subscriber at all (a delivery row, a broker hop and a worker
     # transaction saved). Top-level payload fields only; handlers still check what they need.
+    # A list-valued field (a batch event's summary, e.g. `statuses`) matches when any of its
+    # values is allowed.
     when: PayloadFilter = ()
 
     def wants(self, payload: Mapping[str, Any] | None) -> bool:
@@ -60,7 +62,12 @@ class Subscriber:
             return True  # nothing to judge by: deliver, the handler decides
         for fld, allowed in self.when:
             v = payload.get(fld)
-            if v is None or str(v) not in allowed:
+            if v is None:
+                return False
+            if isinstance(v, list):
+                if not any(str(x) in allowed for x in v):
+                    return False
+            elif str(v) not in allowed:
                 return False
         return True
 

@@ -94,4 +94,13 @@ class TopicRegistry:
             raise PayloadError(topic, exc) from exc
 
     def load(self, topic: str, version: int, data: dict[str, Any]) -> EventPayload:
-        return self.payload_class(topic, version).model_validate(data)
+        """The stored payload as the topic's latest class: an event written by an older
+        release (still in the outbox at an upgrade) is carried forward by its `upgrade()`."""
+        payload = self.payload_class(topic, version).model_validate(data)
+        latest = self.payload_class(topic)
+        while type(payload) is not latest:
+            upgrade = getattr(payload, "upgrade", None)
+            if upgrade is None:
+                raise PayloadError(topic, f"v{version} has no upgrade to v{latest.version}")
+            payload = upgrade()
+        return payload

@@ -13,10 +13,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, literal, select
+from sqlalchemy import Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus.publish import publish
@@ -35,6 +35,7 @@ from comms.campaigns.schemas import CampaignCreate, GroupCreate, MemberIn
 from comms.campaigns.segments import BUILTIN_VARIABLES, PLACEHOLDER, segment_rows_for
 from comms.db.base import utcnow
 from comms.db.engine import Database
+from comms.db.sets import among
 from comms.db.tenancy import current_tenant, scoped_to, unscoped
 from comms.errors import Conflict, InvalidInput, NotFound
 from comms.messages.addresses import normalise_phone
@@ -268,36 +269,43 @@ async def dispatch_chunk(
     camp = await session.get(Campaign, event.campaign_id)
     if camp is None or camp.status is not CampaignStatus.QUEUED:
         return 0
-    rows = list(
-        await session.scalars(
-            select(CampaignRecipient)
+    # Columns and one executemany, not 1,000 ORM objects: this runs for every chunk.
+    r_ = CampaignRecipient
+    rows = (
+        await session.execute(
+            select(r_.id, r_.phone, r_.name, r_.department, r_.variables)
             .where(
-                CampaignRecipient.campaign_id == camp.id,
-                CampaignRecipient.status == RecipientStatus.PENDING,
-                CampaignRecipient.id > event.after_id,
+                r_.campaign_id == camp.id,
+                r_.status == RecipientStatus.PENDING,
+                r_.id > event.after_id,
             )
-            .order_by(CampaignRecipient.id)
+            .order_by(r_.id)
             .limit(chunk)
             .with_for_update(skip_locked=True)
         )
-    )
+    ).all()
     marketing = camp.kind is CampaignKind.MARKETING
     opted: set[str] = set()
     if marketing and rows:
         opted = set(
             await session.scalars(
-                select(SmsOptOut.phone).where(SmsOptOut.phone.in_([r.phone for r in rows]))
+                select(SmsOptOut.phone).where(among(SmsOptOut.phone, [r.phone for r in rows]))
             )
         )
     body = f"{camp.body}{OPT_OUT_LINE}" if marketing else camp.body
     # The signature may have been removed since create: never send unsigned SMS.
     signed = bool((await rules(session, settings)).sms_signature)
-    todo: list[CampaignRecipient] = []
+    done: dict[RecipientStatus, list[dict[str, Any]]] = {}
+
+    def mark(rid: int, status: RecipientStatus, reason: str | None = None, **more: Any) -> None:
+        done.setdefault(status, []).append({"b_id": rid, "b_reason": reason, **more})
+
+    todo = []
     for r in rows:
         if not signed:
-            r.status, r.skip_reason = RecipientStatus.SKIPPED, "no sms_signature configured"
+            mark(r.id, RecipientStatus.SKIPPED, "no sms_signature configured")
         elif r.phone in opted:
-            r.status = RecipientStatus.SUPPRESSED
+            mark(r.id, RecipientStatus.SUPPRESSED)
         else:
             todo.append(r)
     # One batch for the chunk: the carrier rules are checked set-wise (messages/bulk.py).
@@ -306,13 +314,10 @@ async def dispatch_chunk(
     outcomes = await queue_sms_batch(session, settings, items, claim=sender is not None)
     for r, outcome in zip(todo, outcomes, strict=True):
         if isinstance(outcome, Queued):
-            r.status, r.message_id, r.queued_at = (
-                RecipientStatus.QUEUED,
-                outcome.id,
-                outcome.created_at,
-            )
+            mark(r.id, RecipientStatus.QUEUED, b_mid=outcome.id, b_at=outcome.created_at)
         else:  # bad variables, quota, recipient cap, duplicate
-            r.status, r.skip_reason = RecipientStatus.SKIPPED, outcome.message[:200]
+            mark(r.id, RecipientStatus.SKIPPED, outcome.message[:200])
+    await _mark_recipients(session, done)
     if sender is not None:
         claimed = [o.id for o in outcomes if isinstance(o, Queued)]
         on_commit(session, partial(sender.schedule_many, claimed, camp.tenant_id, 1))
@@ -338,7 +343,23 @@ async def dispatch_chunk(
     return len(rows)
 
 
-def _variables(r: CampaignRecipient) -> dict[str, Any]:
+async def _mark_recipients(
+    session: AsyncSession, done: dict[RecipientStatus, list[dict[str, Any]]]
+) -> None:
+    """One UPDATE per outcome for a chunk's recipients (their ids came from a scoped read)."""
+    table = cast(Table, CampaignRecipient.__table__)
+    for status, values in done.items():
+        more: dict[str, Any] = {"skip_reason": bindparam("b_reason")}
+        if status is RecipientStatus.QUEUED:
+            more = {"message_id": bindparam("b_mid"), "queued_at": bindparam("b_at")}
+            values = [{k: v for k, v in row.items() if k != "b_reason"} for row in values]
+        else:
+            values = [{"b_id": row["b_id"], "b_reason": row["b_reason"]} for row in values]
+        stmt = update(table).where(table.c.id == bindparam("b_id")).values(status=status, **more)
+        await session.execute(stmt, values)
+
+
+def _variables(r: Any) -> dict[str, Any]:
     return {
         "name": r.name or "",
         "phone": r.phone,

@@ -33,6 +33,11 @@ def create_engine_for(url: str, **kw: Any) -> AsyncEngine:
     path = _sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+    if make_url(url).drivername == "postgresql+asyncpg":
+        # Statements are prepared once per connection and kept in this LRU: the default 100
+        # is fewer than the hub's distinct hot statements, so they were prepared again and
+        # again (an extra round trip and a plan each time).
+        kw.setdefault("connect_args", {}).setdefault("prepared_statement_cache_size", 1000)
     engine = create_async_engine(url, **kw)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)

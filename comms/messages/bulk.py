@@ -5,7 +5,8 @@ duplicate window, conversation get-or-create, ORM flush, two outbox rows). A cam
 of 1,000 recipients instead reads each of those once for the whole batch and writes
 messages, conversation counters and outbox events with one multi-row statement each, in
 the caller's transaction. The result per item is the same: queued with its
-`comms.message.status` (queued) and `comms.message.queued` events, or the error
+`comms.message.status` change (queued; one event carries a batch of changes) and its
+`comms.message.queued` event (unless claimed here), or the error
 `queue_message` would have raised (InvalidInput, QuotaExceeded, Suppressed).
 """
 
@@ -18,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, func, insert, select, update
+from sqlalchemy import Table, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus.models import OutboxEvent
 from comms.bus.publish import PENDING_KEY, TOPICS_KEY
-from comms.bus.topics import TopicRegistry
+from comms.bus.topics import EventPayload, TopicRegistry
 from comms.channels.sms.encoding import (
     EmptyMessageError,
     SegmentLimitError,
@@ -32,11 +33,17 @@ from comms.channels.sms.encoding import (
     with_signature,
 )
 from comms.db.base import utcnow
+from comms.db.sets import among
 from comms.db.tenancy import current_tenant
 from comms.errors import HuitongError, InvalidInput
 from comms.messages.addresses import render
 from comms.messages.conversations import conversation_for
-from comms.messages.events import MessageQueued, MessageStatusChanged
+from comms.messages.events import (
+    MAX_CHANGES,
+    MessageQueued,
+    MessageStatusChanged,
+    StatusChange,
+)
 from comms.messages.exceptions import QuotaExceeded, Suppressed
 from comms.messages.models import Channel, Conversation, Direction, Message
 from comms.messages.service import day_start
@@ -126,7 +133,7 @@ async def queue_sms_batch(
         for part in _chunks(phones):
             counts = (
                 select(Message.recipient, func.count())
-                .where(*counted, Message.created_at >= since, Message.recipient.in_(part))
+                .where(*counted, Message.created_at >= since, among(Message.recipient, part))
                 .group_by(Message.recipient)
             )
             per_phone.update({p: int(n) for p, n in (await session.execute(counts)).all()})
@@ -137,7 +144,7 @@ async def queue_sms_batch(
             q = select(Message.recipient, Message.body).where(
                 *counted,
                 Message.created_at >= now - timedelta(seconds=window),
-                Message.recipient.in_(part),
+                among(Message.recipient, part),
             )
             recent.update((p, b) for p, b in (await session.execute(q)).all())
     # The same checks, in the same order, as service._carrier_rules, counting this batch in.
@@ -183,7 +190,7 @@ async def _conversations(
         found: dict[str, uuid.UUID] = {}
         for part in _chunks(wanted):
             q = select(Conversation.address, Conversation.id).where(
-                Conversation.channel == Channel.SMS, Conversation.address.in_(part)
+                Conversation.channel == Channel.SMS, among(Conversation.address, part)
             )
             found.update({a: i for a, i in (await session.execute(q)).all()})
         return found
@@ -218,19 +225,25 @@ async def _conversations(
                     await session.flush()
                     ids[p] = conv.id
     per_conv = Counter(ids[p] for p in phones)
+    by_count: dict[int, list[uuid.UUID]] = {}
+    for cid, n in per_conv.items():
+        by_count.setdefault(n, []).append(cid)
     table = Conversation.__table__
     assert isinstance(table, Table)
-    await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("cid"))
-        .values(
-            message_count=table.c.message_count + bindparam("n"),
-            last_message_at=case(
-                (table.c.last_message_at < now, now), else_=table.c.last_message_at
-            ),
-        ),
-        [{"cid": cid, "n": n} for cid, n in per_conv.items()],
-    )
+    # One UPDATE per distinct count (a campaign's numbers almost all get one message), not an
+    # executemany of one statement per conversation.
+    for n, cids in sorted(by_count.items()):
+        for start in range(0, len(cids), IN_BATCH):
+            await session.execute(
+                update(table)
+                .where(among(table.c.id, cids[start : start + IN_BATCH]))
+                .values(
+                    message_count=table.c.message_count + n,
+                    last_message_at=case(
+                        (table.c.last_message_at < now, now), else_=table.c.last_message_at
+                    ),
+                )
+            )
     return ids
 
 
@@ -250,7 +263,8 @@ async def _insert_messages(
     if topics is None:
         raise RuntimeError("session has no topic registry; open it from the hub's Database")
     messages: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
+    changes: list[StatusChange] = []
+    work: list[MessageQueued] = []
     for i in accepted:
         item, (text, segments, encoding) = items[i], texts[i]
         mid, conv = uuid.uuid4(), conv_ids[item.to]
@@ -270,13 +284,15 @@ async def _insert_messages(
             "created_at": now,
             "queued_at": now,
         }
-        changes: list[tuple[MessageStatus, MessageStatus | None]] = [(MessageStatus.QUEUED, None)]
+        steps: list[tuple[MessageStatus, MessageStatus | None]] = [(MessageStatus.QUEUED, None)]
         if claim:
             row.update(status=MessageStatus.SENDING, sending_at=now, claimed_at=now, attempts=1)
-            changes.append((MessageStatus.SENDING, MessageStatus.QUEUED))
+            steps.append((MessageStatus.SENDING, MessageStatus.QUEUED))
+        else:
+            work.append(MessageQueued(message_id=mid, channel=Channel.SMS))
         messages.append(row)
-        payloads: list[MessageStatusChanged | MessageQueued] = [
-            MessageStatusChanged(
+        changes += [
+            StatusChange(
                 message_id=mid,
                 conversation_id=conv,
                 channel=Channel.SMS,
@@ -284,22 +300,27 @@ async def _insert_messages(
                 status=status,
                 previous=previous,
                 at=now,
+                counterpart=item.to,
             )
-            for status, previous in changes
+            for status, previous in steps
         ]
-        if not claim:
-            payloads.append(MessageQueued(message_id=mid, channel=Channel.SMS))
-        for payload in payloads:
-            events.append(
-                {
-                    "tenant_id": tid,
-                    "topic": payload.topic,
-                    "version": payload.version,
-                    "payload": payload.model_dump(mode="json"),
-                    "created_at": now,
-                }
-            )
         outcomes[i] = Queued(id=mid, created_at=now, segments=segments)
+    # The status changes travel as few events (MAX_CHANGES each); work events one each.
+    payloads: list[EventPayload] = [
+        MessageStatusChanged.of(changes[k : k + MAX_CHANGES])
+        for k in range(0, len(changes), MAX_CHANGES)
+    ]
+    payloads += work
+    events = [
+        {
+            "tenant_id": tid,
+            "topic": payload.topic,
+            "version": payload.version,
+            "payload": payload.model_dump(mode="json"),
+            "created_at": now,
+        }
+        for payload in payloads
+    ]
     await session.execute(insert(Message), messages)
     await session.execute(insert(OutboxEvent), events)
     session.info[PENDING_KEY] = True  # wake the relay after the commit, as publish() does

@@ -6,6 +6,8 @@ import uuid
 from datetime import datetime
 from typing import ClassVar
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from comms.bus.topics import EventPayload
 from comms.messages.models import Channel, Direction
 from comms.messages.state import MessageStatus
@@ -21,7 +23,58 @@ class MessageQueued(EventPayload):
     channel: Channel
 
 
+class StatusChange(BaseModel):
+    """One message's move from `previous` to `status` (an item of `comms.message.status`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    channel: Channel
+    direction: Direction
+    status: MessageStatus
+    previous: MessageStatus | None
+    error_code: str | None = None
+    at: datetime
+    # The other party (an outbound message's recipient, an inbound one's sender), so that
+    # subscribers matching people (crm's timeline) need not read every message of a batch.
+    counterpart: str | None = None
+
+
 class MessageStatusChanged(EventPayload):
+    """Status changes committed together, in order: one for a single message, up to
+    `MAX_CHANGES` for a batch (a campaign chunk, a sender record, a receipt batch).
+
+    Every change is published; batching them keeps a 100,000-SMS campaign from costing
+    400,000 events and a bus delivery per subscriber each. The summary lists (`channels`,
+    `directions`, `statuses`) let subscribers filter at the relay (`when={"statuses": ...}`).
+    """
+
+    topic: ClassVar[str] = "comms.message.status"
+    version: ClassVar[int] = 2
+
+    changes: list[StatusChange] = Field(min_length=1)
+    channels: list[Channel]
+    directions: list[Direction]
+    statuses: list[MessageStatus]
+
+    @classmethod
+    def of(cls, changes: list[StatusChange]) -> MessageStatusChanged:
+        return cls(
+            changes=changes,
+            channels=sorted({c.channel for c in changes}),
+            directions=sorted({c.direction for c in changes}),
+            statuses=sorted({c.status for c in changes}),
+        )
+
+
+MAX_CHANGES = 500  # per event: bounds the outbox row (about 300 bytes a change)
+
+
+class MessageStatusChangedV1(EventPayload):
+    """The single-change form published before v2; events of it still in the outbox at an
+    upgrade are delivered as v2."""
+
     topic: ClassVar[str] = "comms.message.status"
     version: ClassVar[int] = 1
 
@@ -33,6 +86,9 @@ class MessageStatusChanged(EventPayload):
     previous: MessageStatus | None
     error_code: str | None = None
     at: datetime
+
+    def upgrade(self) -> MessageStatusChanged:
+        return MessageStatusChanged.of([StatusChange(**self.model_dump())])
 
 
 class MessageInbound(EventPayload):
@@ -47,4 +103,9 @@ class MessageInbound(EventPayload):
     received_at: datetime
 
 
-TOPICS: list[type[EventPayload]] = [MessageQueued, MessageStatusChanged, MessageInbound]
+TOPICS: list[type[EventPayload]] = [
+    MessageQueued,
+    MessageStatusChangedV1,
+    MessageStatusChanged,
+    MessageInbound,
+]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from comms.channels.sms.provider import ReceiptState
-from comms.db.tenancy import scoped_to, unscoped
-from comms.messages.lifecycle import change_status
+from comms.channels.sms.provider import DeliveryReceipt, ReceiptState
+from comms.db.base import utcnow
+from comms.db.sets import among
+from comms.messages.events import StatusChange
+from comms.messages.lifecycle import StatusBatch
 from comms.messages.models import Message, MessagePart, PendingReceipt
 from comms.messages.state import MessageStatus
 
@@ -37,146 +39,166 @@ def rollup(states: list[ReceiptState | None]) -> MessageStatus | None:
     return MessageStatus.UNDELIVERED
 
 
-async def apply_receipt(
-    s: AsyncSession,
-    part: MessagePart,
-    state: ReceiptState,
-    error_code: str | None,
-    done_at: datetime | None,
-) -> None:
-    """Record a part's receipt and settle the message when the last part is final."""
-    if part.state in FINAL_STATES:
-        return  # SMSCs repeat receipts; the first final one stands
-    part.state, part.error_code, part.done_at = state.value, error_code, done_at
-    await s.flush()
-    msg = await s.get(Message, part.message_id, with_for_update=True)
-    if msg is None or msg.status is not MessageStatus.SENT:
-        return
-    parts = list(await s.scalars(select(MessagePart).where(MessagePart.message_id == msg.id)))
-    final = rollup([ReceiptState(p.state) if p.state else None for p in parts])
-    if final is None:
-        return
-    codes = [p.error_code for p in parts if p.error_code]
-    change_status(
-        s,
-        msg,
-        final,
-        error_code=codes[0] if codes and final is not MessageStatus.DELIVERED else None,
-        error_text=None if final is MessageStatus.DELIVERED else f"receipt: {final.value}",
-    )
+async def apply_orphans(s: AsyncSession, *, pids: list[str] | None = None, limit: int = 500) -> int:
+    """Early receipts whose submission record has landed since: apply them set-wise.
 
-
-async def apply_many(
-    s: AsyncSession,
-    receipts: list[tuple[MessagePart, ReceiptState, str | None, datetime | None]],
-) -> None:
-    """`apply_receipt` for a batch of one tenant's parts: three queries, not four per part."""
-    touched: dict[uuid.UUID, None] = {}
-    for part, state, error_code, done_at in receipts:
-        if part.state in FINAL_STATES:
-            continue  # SMSCs repeat receipts; the first final one stands
-        part.state, part.error_code, part.done_at = state.value, error_code, done_at
-        touched[part.message_id] = None
-    if not touched:
-        return
-    await s.flush()
-    ids = sorted(touched)
-    msgs = await s.scalars(
-        select(Message).where(Message.id.in_(ids)).order_by(Message.id).with_for_update()
-    )
-    sent = {m.id: m for m in msgs if m.status is MessageStatus.SENT}
-    if not sent:
-        return
-    parts: dict[uuid.UUID, list[MessagePart]] = {}
-    for p in await s.scalars(select(MessagePart).where(MessagePart.message_id.in_(list(sent)))):
-        parts.setdefault(p.message_id, []).append(p)
-    for mid, msg in sent.items():
-        mine = parts.get(mid, [])
-        final = rollup([ReceiptState(p.state) if p.state else None for p in mine])
-        if final is None:
-            continue
-        codes = [p.error_code for p in mine if p.error_code]
-        change_status(
-            s,
-            msg,
-            final,
-            error_code=codes[0] if codes and final is not MessageStatus.DELIVERED else None,
-            error_text=None if final is MessageStatus.DELIVERED else f"receipt: {final.value}",
+    A receipt can beat the sender's record (the SMSC answers the moment it has the message;
+    the record commits once the whole batch is answered): it is kept as a pending receipt,
+    and applied here by the record itself (`pids` = the parts it just wrote), by the sink
+    right after its commit (the two can miss each other), and by the sweep as a backstop."""
+    q = (
+        select(PendingReceipt)
+        .join(
+            MessagePart,
+            (MessagePart.provider == PendingReceipt.provider)
+            & (MessagePart.provider_message_id == PendingReceipt.provider_message_id),
         )
-
-
-async def apply_pending(s: AsyncSession, msgs: list[Message]) -> None:
-    """Receipts that raced ahead of the submissions' records, now that their parts exist:
-    one query for the whole batch of messages."""
-    parts = list(
-        await s.scalars(select(MessagePart).where(MessagePart.message_id.in_([m.id for m in msgs])))
+        .order_by(PendingReceipt.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=PendingReceipt)
     )
-    if not parts:
-        return
-    by_id = {(p.provider, p.provider_message_id): p for p in parts}
-    early = list(
-        await s.scalars(
-            select(PendingReceipt)
-            .where(PendingReceipt.provider_message_id.in_([p.provider_message_id for p in parts]))
-            .order_by(PendingReceipt.id)
+    if pids is not None:
+        q = q.where(among(PendingReceipt.provider_message_id, pids))
+    rows = list(await s.scalars(q))
+    if not rows:
+        return 0
+    receipts = [
+        DeliveryReceipt(
+            r.provider, r.provider_message_id, ReceiptState(r.state), r.error_code, r.done_at
         )
-    )
-    used: list[int] = []
-    for r in early:
-        part = by_id.get((r.provider, r.provider_message_id))
+        for r in rows
+    ]
+    batch = StatusBatch()
+    await apply_receipts(s, receipts, batch)  # every part exists: nothing is kept again
+    await s.execute(delete(PendingReceipt).where(among(PendingReceipt.id, [r.id for r in rows])))
+    batch.publish(s)
+    return len(rows)
+
+
+async def apply_receipts(
+    s: AsyncSession, receipts: list[DeliveryReceipt], batch: StatusBatch
+) -> list[DeliveryReceipt]:
+    """A batch of receipts from any tenants, set-wise and without ORM objects (the receipt
+    path of a campaign): one read of the parts, one UPDATE of them, one locking read of the
+    messages, one read of their parts and one UPDATE per final status. Returns the receipts
+    whose part is not recorded yet (kept as pending receipts here).
+
+    The session must be unscoped: receipts carry no tenant; each part names its own."""
+    parts: dict[tuple[str, str], Any] = {}
+    for provider in sorted({r.provider for r in receipts}):
+        pids = sorted({r.provider_message_id for r in receipts if r.provider == provider})
+        rows = await s.execute(
+            select(
+                MessagePart.id,
+                MessagePart.message_id,
+                MessagePart.provider_message_id,
+                MessagePart.state,
+            ).where(MessagePart.provider == provider, among(MessagePart.provider_message_id, pids))
+        )
+        parts.update({(provider, r.provider_message_id): r for r in rows})
+    early: list[DeliveryReceipt] = []
+    updates: dict[int, dict[str, Any]] = {}
+    for receipt in receipts:
+        part = parts.get((receipt.provider, receipt.provider_message_id))
         if part is None:
-            continue  # the same id from another provider
-        await apply_receipt(s, part, ReceiptState(r.state), r.error_code, r.done_at)
-        used.append(r.id)
-    if used:
-        await s.execute(delete(PendingReceipt).where(PendingReceipt.id.in_(used)))
-
-
-async def apply_orphans(
-    s: AsyncSession,
-    *,
-    provider: str | None = None,
-    provider_id: str | None = None,
-    limit: int = 500,
-) -> int:
-    """Early receipts whose submission record has landed since: apply them (unscoped).
-
-    `on_receipt` keeps a receipt when the part is not there yet, and the sender's record
-    applies it, but the two can miss each other: the record's check runs before the
-    receipt's row commits while the receipt's check ran before the record committed. This
-    catches every such pair (the sink right after its commit, and the sweep)."""
-    rows = (
-        await s.execute(
-            select(PendingReceipt.id, MessagePart)
-            .join(
-                MessagePart,
-                (MessagePart.provider == PendingReceipt.provider)
-                & (MessagePart.provider_message_id == PendingReceipt.provider_message_id),
-            )
-            .where(
-                *(
-                    [
-                        PendingReceipt.provider == provider,
-                        PendingReceipt.provider_message_id == provider_id,
-                    ]
-                    if provider is not None
-                    else []
+            # The carrier answered before our submission record committed: keep it.
+            s.add(
+                PendingReceipt(
+                    provider=receipt.provider,
+                    provider_message_id=receipt.provider_message_id,
+                    state=receipt.state.value,
+                    error_code=receipt.error_code,
+                    done_at=receipt.done_at,
                 )
             )
-            .order_by(PendingReceipt.id)
-            .limit(limit)
+            early.append(receipt)
+        elif part.state not in FINAL_STATES and (
+            part.id not in updates or updates[part.id]["b_state"] not in FINAL_STATES
+        ):
+            # SMSCs repeat receipts; the first final one stands (also within one batch).
+            updates[part.id] = {
+                "b_id": part.id,
+                "b_state": receipt.state.value,
+                "b_code": receipt.error_code,
+                "b_done": receipt.done_at,
+                "message_id": part.message_id,
+            }
+    if updates:
+        table = cast(Table, MessagePart.__table__)
+        await s.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                state=bindparam("b_state"),
+                error_code=bindparam("b_code"),
+                done_at=bindparam("b_done"),
+            ),
+            [{k: v for k, v in u.items() if k != "message_id"} for _, u in sorted(updates.items())],
         )
-    ).all()
-    done: list[int] = []
-    for rid, part in rows:
-        r = await s.get(PendingReceipt, rid, with_for_update=True)
-        if r is None:
-            continue  # applied by someone else meanwhile
-        scoped_to(s, part.tenant_id)
-        try:
-            await apply_receipt(s, part, ReceiptState(r.state), r.error_code, r.done_at)
-        finally:
-            unscoped(s)
-        await s.delete(r)
-        done.append(rid)
-    return len(done)
+        await settle(s, sorted({u["message_id"] for u in updates.values()}), batch)
+    return early
+
+
+async def settle(s: AsyncSession, message_ids: list[uuid.UUID], batch: StatusBatch) -> None:
+    """Move `sent` messages whose every part now has a final receipt to their final status."""
+    now = utcnow()
+    msgs = {
+        r.id: r
+        for r in await s.execute(
+            select(
+                Message.id,
+                Message.tenant_id,
+                Message.conversation_id,
+                Message.channel,
+                Message.direction,
+                Message.recipient,
+            )
+            .where(among(Message.id, message_ids), Message.status == MessageStatus.SENT)
+            .order_by(Message.id)
+            .with_for_update()
+        )
+    }
+    if not msgs:
+        return
+    states: dict[uuid.UUID, list[tuple[str | None, str | None]]] = {}
+    rows = await s.execute(
+        select(MessagePart.message_id, MessagePart.state, MessagePart.error_code)
+        .where(among(MessagePart.message_id, msgs))
+        .order_by(MessagePart.message_id, MessagePart.seq)
+    )
+    for mid, state, code in rows:
+        states.setdefault(mid, []).append((state, code))
+    final_rows: dict[MessageStatus, list[dict[str, Any]]] = {}
+    for mid, m in msgs.items():
+        mine = states.get(mid, [])
+        final = rollup([ReceiptState(st) if st else None for st, _ in mine])
+        if final is None:
+            continue
+        codes = [c for _, c in mine if c]
+        code = codes[0] if codes and final is not MessageStatus.DELIVERED else None
+        final_rows.setdefault(final, []).append({"b_id": mid, "b_code": code})
+        batch.add(
+            m.tenant_id,
+            StatusChange(
+                message_id=mid,
+                conversation_id=m.conversation_id,
+                channel=m.channel,
+                direction=m.direction,
+                status=final,
+                previous=MessageStatus.SENT,
+                error_code=code,
+                at=now,
+                counterpart=m.recipient,
+            ),
+        )
+    table = cast(Table, Message.__table__)
+    for final, values in final_rows.items():
+        stamp: dict[str, Any] = {f"{final.value}_at": now}
+        if final is not MessageStatus.DELIVERED:
+            stamp |= {"error_code": bindparam("b_code"), "error_text": f"receipt: {final.value}"}
+        else:
+            values = [{"b_id": v["b_id"]} for v in values]
+        await s.execute(
+            update(table).where(table.c.id == bindparam("b_id")).values(status=final, **stamp),
+            values,
+        )

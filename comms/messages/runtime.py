@@ -99,6 +99,7 @@ class Messaging:
         except Exception:
             log.exception("SMS provider did not start; messages stay queued until it does")
         self._task = asyncio.create_task(self._sweep_forever(), name="messages-sweep")
+        self.sender.accepting = True
 
     async def _sweep_forever(self) -> None:
         # The first pass runs at once: it resumes what a previous process left `sending`.
@@ -112,6 +113,7 @@ class Messaging:
             await asyncio.sleep(self.settings.messages_sweep_interval)
 
     async def stop(self) -> None:
+        self.sender.accepting = False
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -16,7 +16,6 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -24,21 +23,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from comms.bus.delivery import backoff_seconds
 from comms.channels.email.transport import Attachment, MailError, MailTransport, OutboundEmail
 from comms.channels.sms.provider import OutboundSms, SmsProvider, SmsSink, SubmitError, Throttled
-from comms.db.base import utcnow
 from comms.db.engine import Database
+from comms.db.sets import among
 from comms.db.tenancy import scoped_to
-from comms.messages.lifecycle import change_status
-from comms.messages.models import Channel, Message, MessageAttachment, MessagePart
-from comms.messages.receipts import apply_pending
+from comms.messages.models import Channel, Message, MessageAttachment
+from comms.messages.record import Outcome, record_outcomes
 from comms.messages.state import MessageStatus
 from comms.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ON_COMMIT_KEY = "messages.on_commit"
+SENDER_KEY = "messages.sender"  # in session.info: this process's sender (see queue_message)
 SMS_PROVIDER = "sms.provider"
 MAIL_TRANSPORT = "mail.transport"
 BATCH = 200  # messages per read / record transaction in schedule_many
@@ -83,22 +81,6 @@ class RateLimiter:
             await asyncio.sleep(slot - now)
 
 
-class Outcome:
-    """What a submission ended in: provider ids, or an error and whether to retry."""
-
-    def __init__(
-        self,
-        provider: str,
-        ids: list[str] | None = None,
-        segments: int | None = None,
-        error: tuple[str, str] | None = None,
-        retry: bool = False,
-        retry_after: float | None = None,
-    ) -> None:
-        self.provider, self.ids, self.segments = provider, ids or [], segments
-        self.error, self.retry, self.retry_after = error, retry, retry_after
-
-
 class Sender:
     def __init__(
         self,
@@ -113,15 +95,31 @@ class Sender:
         self.sink = sink
         self.limiter = RateLimiter(settings.sms_rate)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._gathered: dict[tuple[uuid.UUID, int], list[uuid.UUID]] = {}
+        self._gathering: asyncio.Task[None] | None = None
+        # Set while this process's hub runs its background work: then queue_message claims
+        # new messages itself and hands them over here after its commit (no bus hop).
+        self.accepting = False
         self._started: set[tuple[int, str]] = set()
 
     def schedule(self, message_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int) -> None:
-        """Submit in the background on this loop (called after the claim commits)."""
-        task = asyncio.get_running_loop().create_task(
-            self.submit(message_id, tenant_id, attempt), name=f"send-{message_id}"
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Submit in the background on this loop (called after the claim commits).
+
+        Claims committed in the same moment (a batch of bus deliveries, notices fired by one
+        event) are gathered into one `schedule_many`: one read and one record transaction
+        for all of them instead of two each."""
+        self._gathered.setdefault((tenant_id, attempt), []).append(message_id)
+        if self._gathering is None or self._gathering.done():
+            task = asyncio.get_running_loop().create_task(self._hand_gathered(), name="send-gather")
+            self._gathering = task
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _hand_gathered(self) -> None:
+        await asyncio.sleep(0)  # the other after-commit callbacks of this moment run first
+        gathered, self._gathered = self._gathered, {}
+        for (tenant_id, attempt), ids in gathered.items():
+            self.schedule_many(ids, tenant_id, attempt)
 
     def schedule_many(
         self, message_ids: list[uuid.UUID], tenant_id: uuid.UUID, attempt: int
@@ -154,12 +152,33 @@ class Sender:
     ) -> list[tuple[uuid.UUID, OutboundSms | OutboundEmail]]:
         async with self.db().session() as s:
             scoped_to(s, tenant_id)
-            msgs = await s.scalars(select(Message).where(Message.id.in_(message_ids)))
+            # Columns, not ORM objects: a campaign batch is all SMS and needs only these.
+            rows = await s.execute(
+                select(
+                    Message.id,
+                    Message.channel,
+                    Message.status,
+                    Message.attempts,
+                    Message.provider_message_id,
+                    Message.recipient,
+                    Message.body,
+                    Message.sender,
+                ).where(among(Message.id, message_ids))
+            )
             out: list[tuple[uuid.UUID, OutboundSms | OutboundEmail]] = []
-            for msg in msgs:
-                job = await self._job(s, msg, attempt)
-                if job is not None:
-                    out.append((msg.id, job))
+            mails: list[uuid.UUID] = []
+            for r in rows:
+                if not _ours(r.status, r.attempts, r.provider_message_id, attempt):
+                    continue
+                if r.channel is Channel.SMS:
+                    out.append((r.id, _sms(r.id, r.recipient, r.body, r.sender)))
+                else:
+                    mails.append(r.id)
+            if mails:
+                for msg in await s.scalars(select(Message).where(Message.id.in_(mails))):
+                    job = await self._job(s, msg, attempt)
+                    if job is not None:
+                        out.append((msg.id, job))
             return out
 
     async def wait_idle(self) -> None:
@@ -198,23 +217,10 @@ class Sender:
     async def _job(
         self, s: AsyncSession, msg: Message, attempt: int
     ) -> OutboundSms | OutboundEmail | None:
-        # Only the claim we were scheduled for: a rolled-back or superseded one is not ours.
-        if (
-            msg.status is not MessageStatus.SENDING
-            or msg.attempts != attempt
-            or msg.provider_message_id is not None
-        ):
+        if not _ours(msg.status, msg.attempts, msg.provider_message_id, attempt):
             return None
         if msg.channel is Channel.SMS:
-            return OutboundSms(
-                message_id=msg.id,
-                to=msg.recipient,
-                text=msg.body,
-                sender=msg.sender,
-                # Differs between concurrent multipart messages to one handset, which is
-                # all the 8-bit concatenation reference needs.
-                reference=msg.id.int % 256,
-            )
+            return _sms(msg.id, msg.recipient, msg.body, msg.sender)
         files = await s.scalars(
             select(MessageAttachment)
             .where(MessageAttachment.message_id == msg.id)
@@ -277,60 +283,24 @@ class Sender:
         """One transaction for the outcomes of a batch (or of one message)."""
         async with self.db().session() as s:
             scoped_to(s, tenant_id)
-            # One locking read for the batch, in id order (no deadlock with another batch).
-            ids = sorted({mid for mid, _ in results})
-            rows = await s.scalars(
-                select(Message).where(Message.id.in_(ids)).order_by(Message.id).with_for_update()
-            )
-            found = {m.id: m for m in rows}
-            sent: list[Message] = []
-            for message_id, out in results:
-                msg = found.get(message_id)
-                if msg is None:
-                    continue
-                if out.error is None:
-                    if self._sent(s, msg, out):
-                        sent.append(msg)
-                elif msg.status is MessageStatus.SENDING:
-                    code, text = out.error
-                    if out.retry:
-                        change_status(
-                            s, msg, MessageStatus.QUEUED, error_code=code, error_text=text
-                        )
-                        wait = out.retry_after or backoff_seconds(msg.attempts, self.settings)
-                        msg.next_attempt_at = utcnow() + timedelta(seconds=wait)
-                        log.info(
-                            "message %s queued again in %.1fs: %s %s", msg.id, wait, code, text
-                        )
-                    else:
-                        change_status(
-                            s, msg, MessageStatus.FAILED, error_code=code, error_text=text
-                        )
-            if sent:
-                await s.flush()
-                await apply_pending(s, sent)
+            await record_outcomes(s, self.settings, tenant_id, results)
             await s.commit()
 
-    def _sent(self, s: AsyncSession, msg: Message, out: Outcome) -> bool:
-        """Record provider ids and `sent`; False for a duplicate answer (nothing changed)."""
-        if msg.provider_message_id is not None:
-            log.warning("message %s was submitted twice (%s)", msg.id, out.ids)
-            return False
-        msg.provider = out.provider
-        msg.provider_message_id = out.ids[0] if out.ids else None
-        if out.segments is not None and msg.channel is Channel.SMS:
-            msg.segments = out.segments
-        if msg.channel is Channel.SMS:
-            for seq, pid in enumerate(out.ids):
-                s.add(
-                    MessagePart(
-                        message_id=msg.id, seq=seq, provider=out.provider, provider_message_id=pid
-                    )
-                )
-        if msg.status is MessageStatus.QUEUED:
-            # The stale sweep re-queued it while the provider was slow to answer.
-            change_status(s, msg, MessageStatus.SENDING)
-        if msg.status is MessageStatus.SENDING:
-            msg.error_code = msg.error_text = None
-            change_status(s, msg, MessageStatus.SENT)
-        return True
+
+def _ours(
+    status: MessageStatus, attempts: int, provider_message_id: str | None, attempt: int
+) -> bool:
+    """Only the claim we were scheduled for: a rolled-back or superseded one is not ours."""
+    return status is MessageStatus.SENDING and attempts == attempt and provider_message_id is None
+
+
+def _sms(message_id: uuid.UUID, to: str, text: str, sender: str | None) -> OutboundSms:
+    return OutboundSms(
+        message_id=message_id,
+        to=to,
+        text=text,
+        sender=sender,
+        # Differs between concurrent multipart messages to one handset, which is all the
+        # 8-bit concatenation reference needs.
+        reference=message_id.int % 256,
+    )

@@ -11,6 +11,7 @@ import hashlib
 import json
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -30,9 +31,10 @@ from comms.errors import Conflict, InvalidInput
 from comms.messages.addresses import normalise_email, normalise_phone, render
 from comms.messages.conversations import conversation_for
 from comms.messages.exceptions import QuotaExceeded, Suppressed
-from comms.messages.lifecycle import enqueue, publish_status
+from comms.messages.lifecycle import StatusBatch, change_of, enqueue, publish_status
 from comms.messages.models import Channel, Direction, Message, MessageAttachment
 from comms.messages.schemas import MessageCreate
+from comms.messages.sender import SENDER_KEY, Sender, on_commit
 from comms.messages.state import MessageStatus
 from comms.messages.tenant_settings import Rules, rules
 from comms.settings import Settings
@@ -117,8 +119,21 @@ async def _build(session: AsyncSession, settings: Settings, data: MessageCreate)
             )
         )
     await session.flush()
-    publish_status(session, msg, None)
-    enqueue(session, msg)
+    sender: Sender | None = session.info.get(SENDER_KEY)
+    if sender is not None and sender.accepting:
+        # This process sends: claim now and hand over after the commit, one status event
+        # for queued + sending and no work event. A crash before the submission leaves it
+        # `sending` without provider id, which the stale sweep queues again.
+        batch = StatusBatch()
+        batch.add(msg.tenant_id, change_of(msg, None))
+        msg.attempts += 1
+        msg.claimed_at = now
+        batch.change(msg, MessageStatus.SENDING, at=now)
+        batch.publish(session)
+        on_commit(session, partial(sender.schedule, msg.id, msg.tenant_id, msg.attempts))
+    else:
+        publish_status(session, msg, None)
+        enqueue(session, msg)
     return msg
 
 

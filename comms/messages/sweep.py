@@ -11,7 +11,7 @@ from sqlalchemy import select
 from comms.db.base import utcnow
 from comms.db.engine import Database
 from comms.db.tenancy import unscoped
-from comms.messages.lifecycle import change_status, enqueue
+from comms.messages.lifecycle import StatusBatch, enqueue
 from comms.messages.models import Message
 from comms.messages.receipts import apply_orphans
 from comms.messages.state import MessageStatus
@@ -48,9 +48,9 @@ async def sweep(
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
+            batch = StatusBatch()
             for msg in stale:
-                change_status(
-                    s,
+                batch.change(
                     msg,
                     MessageStatus.QUEUED,
                     error_code="resumed",
@@ -68,8 +68,7 @@ async def sweep(
                 .with_for_update(skip_locked=True)
             )
             for msg in old:
-                change_status(
-                    s,
+                batch.change(
                     msg,
                     MessageStatus.FAILED,
                     error_code="expired",
@@ -77,6 +76,7 @@ async def sweep(
                     f"(last error: {msg.error_code or 'none'})",
                 )
                 out.expired += 1
+            batch.publish(s)
             due = await s.scalars(
                 select(Message)
                 .where(Message.status == MessageStatus.QUEUED, Message.next_attempt_at <= now)

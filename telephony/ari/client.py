@@ -8,12 +8,10 @@ import logging
 import random
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-import aiohttp
 import httpx
-import yarl
 
 from telephony.ari.channels_api import ChannelsApi
 from telephony.ari.errors import AriConnectionError, http_error
@@ -21,6 +19,9 @@ from telephony.ari.events import ChannelDispatcher, EventListener, ReconnectPoli
 from telephony.ari.models import ConnectedHook, EventHandler
 from telephony.ari.operations import CLIENT_OPERATIONS
 from telephony.ari.resources import BridgesApi, PlaybacksApi, RecordingsApi
+
+if TYPE_CHECKING:
+    import aiohttp  # imported where used: only processes that talk to Asterisk pay ~6 MB
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ class _HttpTransport:
     """
 
     def __init__(self, base_url: str, user: str, password: str, timeout: float, trust_env: bool):
+        import aiohttp
+
         self._base = base_url
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         self._headers = {"Authorization": f"Basic {token}"}
@@ -53,6 +56,8 @@ class _HttpTransport:
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         # Made on first use: a ClientSession belongs to the running event loop.
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
@@ -75,6 +80,9 @@ class _HttpTransport:
         query: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Any:
+        import aiohttp
+        import yarl
+
         op = CLIENT_OPERATIONS[key]
         query = {k: v for k, v in (query or {}).items() if v is not None}
         body = {k: v for k, v in (body or {}).items() if v is not None}

@@ -251,6 +251,10 @@ class EventListener:
                     close_timeout=2.0,
                     max_size=16 * 2**20,
                     proxy=self._proxy,
+                    # Asterisk's WebSocket server negotiates no extensions; not offering
+                    # permessage-deflate keeps peers that do (the simulator) from costing
+                    # an inflate per event.
+                    compression=None,
                 ) as ws:
                     opened_at = loop.time()
                     await self._session(ws)

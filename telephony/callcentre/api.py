@@ -14,7 +14,7 @@ from comms.deps import AdminDep, AgentDep, HubDep, SessionDep, SupervisorDep, Vi
 from comms.errors import Conflict
 from comms.hub import Hub
 from telephony.ari import AriClient
-from telephony.callcentre import control, service, stats
+from telephony.callcentre import agent_dial, consult, control, service, stats
 from telephony.callcentre.models import QueueCall
 from telephony.callcentre.queueing import WAITING, position
 from telephony.callcentre.schemas import (
@@ -37,7 +37,7 @@ from telephony.callcentre.schemas import (
     TransitionOut,
     WrapupIn,
 )
-from telephony.callcentre.state import OPEN_ENTRY, AgentState
+from telephony.callcentre.state import OPEN_ENTRY
 from telephony.settings import TelephonySettings
 
 router = APIRouter(prefix="/api/v1/callcentre", tags=["callcentre"])
@@ -227,6 +227,8 @@ def control_of(hub: Hub) -> control.CallControl:
 async def my_transfer(data: TransferIn, actor: AgentDep, s: SessionDep, hub: HubDep) -> object:
     agent = await service.agent_of_user(s, actor.user_id)
     await control.current_call(s, agent)
+    if data.kind == "attended":
+        return await consult.consult(control_of(hub), s, agent, data)
     return await control.transfer(control_of(hub), s, agent, data)
 
 
@@ -240,19 +242,15 @@ async def my_transfer_step(
     if "consult" not in entry.extra:
         raise Conflict("no consultation in progress", field="step")
     if step == "complete":
-        return await control.complete(control_of(hub), s, agent)
-    return await control.cancel(control_of(hub), s, agent)
+        return await consult.complete(control_of(hub), s, agent)
+    return await consult.cancel(control_of(hub), s, agent)
 
 
 @router.post("/agents/me/call/dial", response_model=DialOut)
 async def my_dial(data: DialIn, actor: AgentDep, s: SessionDep, hub: HubDep) -> object:
     """Click-to-dial: the agent's phone rings, then the number is called and bridged."""
     agent = await service.agent_of_user(s, actor.user_id)
-    if agent.state is not AgentState.AVAILABLE:
-        raise Conflict(
-            f"the agent is {agent.state.value}: only an available agent dials", field="state"
-        )
-    call = await control.dial(control_of(hub), s, agent, data.number)
+    call = await agent_dial.dial(s, actor, agent, data.number)
     return DialOut(call_id=call.id)
 
 

@@ -23,9 +23,6 @@ from telephony.callcentre.models import Agent, QueueCall
 from telephony.callcentre.queueing import legs
 from telephony.callcentre.schemas import MonitorIn, MonitorOut, TransferIn
 from telephony.callcentre.state import AgentState, EntryState
-from telephony.calls import service as calls
-from telephony.calls.models import Call, CallLeg, Direction, LegRole
-from telephony.calls.state import CallState, LegState
 from telephony.vpmn import service as vpmn
 from telephony.vpmn.resolve import Action
 
@@ -34,8 +31,6 @@ LEG_ARG = "leg"
 # Consultation legs are named after the queue call, so the Stasis app can settle one that
 # ends before the transfer completes without any shared memory with the API process.
 CONSULT_PREFIX = "consult-"
-DIAL_PREFIX = "dial-"  # dial-<call id>: the agent's leg of a click-to-dial call
-OUT_PREFIX = "out-"  # out-<call id>: the leg to the number dialled
 
 
 class CallControl(Protocol):
@@ -104,13 +99,8 @@ async def hangup(ari: CallControl, session: AsyncSession, agent: Agent) -> Queue
 async def transfer(
     ari: CallControl, session: AsyncSession, agent: Agent, data: TransferIn
 ) -> QueueCall:
-    """Blind transfer: the caller goes to another queue or agent when the agent's leg ends.
-
-    Attended: start a consultation with the other agent instead (complete or cancel next).
-    """
-    if data.kind == "attended":
-        assert data.agent_id is not None
-        return await consult(ari, session, agent, data.agent_id)
+    """Blind transfer: the caller goes to another queue or agent when the agent's leg ends
+    (attended transfers are consult.py's)."""
     entry = await current_call(session, agent)
     if "consult" in entry.extra:
         raise Conflict("a consultation is in progress: complete or cancel it", field="kind")
@@ -143,80 +133,6 @@ async def _free_agent(session: AsyncSession, agent: Agent, other_id: uuid.UUID) 
     if other.state is not AgentState.AVAILABLE:
         raise Conflict(f"that agent is {other.state.value}", field="agent_id")
     return other
-
-
-async def consult(
-    ari: CallControl, session: AsyncSession, agent: Agent, other_id: uuid.UUID
-) -> QueueCall:
-    """Attended transfer, step 1: the caller hears music, the agent rings a colleague.
-
-    The agent's leg moves into a consultation bridge (a channel is in one bridge at a time),
-    leaving the caller alone in the call's bridge with its music on hold.
-    """
-    entry = await current_call(session, agent)
-    if "consult" in entry.extra:
-        raise Conflict("a consultation is already in progress", field="kind")
-    other = await _free_agent(session, agent, other_id)
-    queue = await service.get_queue(session, entry.queue_id)
-    leg = agent_leg(entry)
-    consult_leg = f"{CONSULT_PREFIX}{entry.id}-{uuid.uuid4().hex[:8]}"
-    consult_bridge = f"consult-{uuid.uuid4().hex}"
-    service.move_agent(session, other, AgentState.RINGING, f"consulted by {agent.name}")
-    entry.extra = {
-        **entry.extra,
-        "consult": {"leg": consult_leg, "bridge": consult_bridge, "agent_id": str(other.id)},
-    }
-    await session.commit()
-    call_bridge = entry.bridge_id or f"cc-{entry.id}"
-    await _ari(ari.bridges.create("mixing", bridge_id=consult_bridge))
-    await _ari(ari.bridges.add_channel(consult_bridge, [leg]))
-    await _ari(ari.bridges.start_moh(call_bridge, queue.moh_class))
-    await _ari(
-        ari.channels.create(other.endpoint, ari.app, app_args=LEG_ARG, channel_id=consult_leg)
-    )
-    await _ari(ari.bridges.add_channel(consult_bridge, [consult_leg]))
-    await _ari(ari.channels.dial(consult_leg, caller=leg, ring_timeout=queue.ring_timeout))
-    return entry
-
-
-async def complete(ari: CallControl, session: AsyncSession, agent: Agent) -> QueueCall:
-    """Attended transfer, step 2: the colleague takes the caller; the agent leaves."""
-    entry = await current_call(session, agent)
-    found = entry.extra.get("consult")
-    if not found:
-        raise Conflict("no consultation in progress", field="kind")
-    entry.extra = {**entry.extra, "transfer": {"kind": "attended", "by": str(agent.id), **found}}
-    await session.commit()
-    call_bridge = entry.bridge_id or f"cc-{entry.id}"
-    await _ari(ari.bridges.stop_moh(call_bridge))
-    await _ari(ari.bridges.add_channel(call_bridge, [found["leg"]]))
-    await _ari(ari.channels.hangup(agent_leg(entry), "normal"))
-    await _ari(ari.bridges.destroy(found["bridge"]))
-    return entry
-
-
-async def cancel(ari: CallControl, session: AsyncSession, agent: Agent) -> QueueCall:
-    """Attended transfer abandoned: the colleague is released, the agent is back with the caller."""
-    entry = await current_call(session, agent)
-    found = entry.extra.get("consult")
-    if not found:
-        raise Conflict("no consultation in progress", field="kind")
-    extra = dict(entry.extra)
-    extra.pop("consult")
-    entry.extra = extra
-    other = await session.get(Agent, uuid.UUID(found["agent_id"]))
-    if other is not None and other.state is AgentState.RINGING:
-        service.move_agent(session, other, AgentState.AVAILABLE, "consultation cancelled")
-    await session.commit()
-    call_bridge = entry.bridge_id or f"cc-{entry.id}"
-    await _ari(ari.bridges.add_channel(call_bridge, [agent_leg(entry)]))
-    await _ari(ari.bridges.stop_moh(call_bridge))
-    try:
-        await ari.channels.hangup(found["leg"], "normal")
-        await ari.bridges.destroy(found["bridge"])
-    except AriError:
-        pass  # the colleague had hung up already
-    return entry
 
 
 async def monitor(
@@ -260,47 +176,3 @@ async def monitor(
         bridge_id=bridge_id,
         snoop_id=snoop_id,
     )
-
-
-async def dial(ari: CallControl, session: AsyncSession, agent: Agent, number: str) -> Call:
-    """Click-to-dial: ring the agent's own phone first; the Stasis app calls the number when
-    the agent picks up (legs named after the call, see stasis_dial.py)."""
-    if agent.state is not AgentState.AVAILABLE:
-        raise Conflict(
-            f"the agent is {agent.state.value}: only an available agent dials", field="state"
-        )
-    resolution = await vpmn.resolve_dial(session, caller=agent.endpoint, dialled=number)
-    if resolution.action is Action.ANNOUNCE or not resolution.targets:
-        raise InvalidInput(f"{number!r} is not a number this tenant can call", field="number")
-    call = Call(
-        tenant_id=agent.tenant_id,
-        direction=Direction.OUTBOUND,
-        state=CallState.NEW,
-        caller=agent.name,
-        callee=resolution.dialled,
-        in_network=resolution.in_network,
-        member_id=resolution.member.id if resolution.member else None,
-        agent=agent.name,
-    )
-    session.add(call)
-    await session.flush()
-    agent_leg_id = f"{DIAL_PREFIX}{call.id}"
-    session.add(
-        CallLeg(
-            tenant_id=agent.tenant_id,
-            call_id=call.id,
-            channel_id=agent_leg_id,
-            role=LegRole.CALLER,
-            endpoint=agent.endpoint,
-            state=LegState.RINGING,
-        )
-    )
-    calls.transition(session, call, CallState.RINGING, "ringing the agent")
-    agent.current_call_id = call.id
-    service.move_agent(session, agent, AgentState.RINGING, f"dialling {number}")
-    await session.commit()
-    await _ari(
-        ari.channels.create(agent.endpoint, ari.app, app_args=LEG_ARG, channel_id=agent_leg_id)
-    )
-    await _ari(ari.channels.dial(agent_leg_id, ring_timeout=30))
-    return call

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus.publish import publish
 from telephony.callcentre import service
-from telephony.callcentre.acd import AgentInfo, Caller, Offer, QueueBook, Rules
 from telephony.callcentre.events import (
     QueueCallAbandoned,
     QueueCallAnswered,
@@ -134,41 +133,6 @@ async def open_entries(session: AsyncSession, queue_id: uuid.UUID | None = None)
     if queue_id is not None:
         q = q.where(QueueCall.queue_id == queue_id)
     return list(await session.scalars(q.order_by(QueueCall.entered_at)))
-
-
-def _epoch(at: datetime | None) -> float:
-    return at.timestamp() if at is not None else float("-inf")
-
-
-async def plan_offers(session: AsyncSession, queue: Queue, now: datetime) -> list[Offer]:
-    """Ask the ACD which waiting callers go to which free agents of this queue, now."""
-    waiting = await session.scalars(
-        select(QueueCall).where(QueueCall.queue_id == queue.id, QueueCall.state.in_(WAITING))
-    )
-    members = await service.agents_of_queue(session, queue.id)
-    free = [a for a in members if a.state is AgentState.AVAILABLE]
-    if not free:
-        return []
-    rules = Rules(
-        queue.strategy,
-        skills=queue.skills,
-        fallback_after=queue.skill_fallback_seconds,
-    )
-    book = QueueBook.build(
-        rules,
-        (Caller(e.id, e.entered_at.timestamp(), e.priority) for e in waiting),
-        (
-            AgentInfo(
-                a.id,
-                idle_since=_epoch(a.idle_since),
-                last_offered=_epoch(a.last_offered_at),
-                skills=a.skills,
-                order=i,
-            )
-            for i, a in enumerate(sorted(free, key=lambda a: str(a.id)))
-        ),
-    )
-    return book.decide(now.timestamp())
 
 
 def offer(

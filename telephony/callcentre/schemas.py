@@ -215,7 +215,7 @@ class IntervalOut(BaseModel):
 
 
 class TransferIn(BaseModel):
-    """Exactly one target; attended (consult first) goes to an agent only."""
+    """Exactly one target; attended consults it first (complete or cancel next)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -228,8 +228,6 @@ class TransferIn(BaseModel):
     def _one_target(self) -> TransferIn:
         if sum(x is not None for x in (self.queue_id, self.agent_id, self.number)) != 1:
             raise ValueError("give exactly one of queue_id, agent_id or number")
-        if self.kind == "attended" and self.agent_id is None:
-            raise ValueError("an attended transfer consults an agent: give agent_id")
         return self
 
 

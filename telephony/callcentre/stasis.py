@@ -26,21 +26,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.db.tenancy import scoped_to, unscoped
 from comms.queries import UnknownQuery
-from telephony.ari import AriError
 from telephony.callcentre import queueing as qc
 from telephony.callcentre import service
-from telephony.callcentre.acd import Offer
 from telephony.callcentre.control import CONSULT_PREFIX
 from telephony.callcentre.models import Agent, Queue, QueueCall
-from telephony.callcentre.stasis_base import LEG_ARG, Binding, log
+from telephony.callcentre.stasis_base import Binding, log
 from telephony.callcentre.stasis_clock import QueueClock
-from telephony.callcentre.stasis_dial import QueueDial, is_dial_leg
-from telephony.callcentre.stasis_transfers import QueueTransfers
-from telephony.callcentre.state import AgentState, EntryState
+from telephony.callcentre.stasis_offers import QueueOffers
+from telephony.callcentre.state import EntryState
 from telephony.calls import service as calls
-from telephony.calls.models import LegRole
 from telephony.calls.state import CallState
-from telephony.vpmn import service as vpmn
 from telephony.vpmn.models import Disposition
 
 PRIORITY_BOOST = 10
@@ -48,7 +43,7 @@ PRIORITY_BOOST = 10
 __all__ = ["Binding", "QueueCalls"]
 
 
-class QueueCalls(QueueClock, QueueTransfers, QueueDial):
+class QueueCalls(QueueClock, QueueOffers):
     """Drives queued callers; every decision is persisted before the next ARI command."""
 
     def start(self) -> None:
@@ -170,65 +165,6 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
             return 0
         return PRIORITY_BOOST if inside else 0
 
-    # ------------------------------------------------------------------ offering
-
-    async def _dispatch(
-        self,
-        tenant_id: uuid.UUID,
-        queue_id: uuid.UUID,
-        direct: tuple[uuid.UUID, uuid.UUID | None] | None = None,
-    ) -> None:
-        """Offer waiting callers to free agents as the ACD decides (lock held).
-
-        ``direct`` (entry, agent) offers one caller to one agent first (a transfer to an
-        agent); if that agent is no longer free the ACD decides as usual.
-        """
-        now = self.clock()
-        plans: list[tuple[uuid.UUID, str | None, str, str, int]] = []
-        async with self.session(tenant_id) as s:
-            queue = await s.get(Queue, queue_id)
-            if queue is None:
-                return
-            offers = []
-            if direct is not None and direct[1] is not None:
-                chosen = await s.get(Agent, direct[1])
-                if chosen is not None and chosen.state is AgentState.AVAILABLE:
-                    offers = [Offer(direct[0], (chosen.id,))]
-            for offer in offers or await qc.plan_offers(s, queue, now):
-                entry = await s.get(QueueCall, offer.caller_id)
-                assert entry is not None
-                call = await calls.get_call(s, entry.call_id) if entry.call_id else None
-                # A callback customer is not on the line: no caller to link the Dial to.
-                on_line = entry.state is not EntryState.CALLBACK_REQUESTED
-                for agent_id in offer.agent_ids:
-                    agent = await s.get(Agent, agent_id)
-                    assert agent is not None
-                    leg_id = f"cc-{uuid.uuid4().hex}"
-                    qc.offer(s, entry, agent, leg_id, now)
-                    if call is not None:
-                        calls.add_callee_leg(s, call, leg_id, agent.endpoint, entry.offers)
-                    caller = entry.channel_id if on_line else None
-                    plans.append((entry.id, caller, leg_id, agent.endpoint, queue.ring_timeout))
-            if not plans:
-                return
-            await qc.publish_stats(s, queue, now)
-            await s.commit()
-        for entry_id, _, leg_id, _, _ in plans:
-            self.channels[leg_id] = Binding(tenant_id, entry_id, "agent")
-        for entry_id, caller, leg_id, endpoint, timeout in plans:
-            try:
-                await self.ari.channels.create(
-                    endpoint, self.ari.app, app_args=LEG_ARG, channel_id=leg_id
-                )
-                await self.ari.channels.dial(
-                    leg_id,
-                    caller=caller if caller in self.channels else None,
-                    ring_timeout=timeout,
-                )
-            except AriError as exc:
-                log.warning("queue call %s: cannot ring %s: %s", entry_id, endpoint, exc)
-                await self._leg_gone(self.channels[leg_id], leg_id)
-
     # ------------------------------------------------------------------ events
 
     async def on_event(self, event: dict[str, Any]) -> None:
@@ -239,9 +175,6 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
             leg_id = event["peer"]["id"]
             binding = self.channels.get(leg_id)
             if binding is None:
-                if is_dial_leg(leg_id):
-                    async with self.lock:
-                        await self._dial_answered(leg_id)
                 return
             async with self.lock:
                 if binding.role == "agent":
@@ -252,17 +185,17 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
                     await self._external_answered(binding)
         elif kind == "ChannelDestroyed":
             channel_id = event["channel"]["id"]
-            binding = self.channels.get(channel_id)
-            if binding is None:
-                if channel_id.startswith(CONSULT_PREFIX):
-                    async with self.lock:
-                        await self._consult_gone(channel_id, event)
-                elif is_dial_leg(channel_id):
-                    async with self.lock:
-                        await self._dial_gone(channel_id, event.get("cause"))
+            consult = channel_id.startswith(CONSULT_PREFIX)
+            if channel_id not in self.channels and not consult:
                 return
             async with self.lock:
-                await self._channel_gone(binding, channel_id)
+                # Looked up under the lock: a hand-over may have bound a consultation leg
+                # while this event waited.
+                binding = self.channels.get(channel_id)
+                if binding is not None:
+                    await self._channel_gone(binding, channel_id)
+                elif consult:
+                    await self._consult_gone(channel_id, event)
         elif kind == "PlaybackFinished":
             playback = event["playback"]
             channel_id = str(playback.get("target_uri", "")).removeprefix("channel:")
@@ -274,75 +207,6 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
             target = str(event["recording"].get("target_uri", "")).removeprefix("channel:")
             if self.channels.get(target) is not None:
                 await self._safely(self.ari.channels.hangup(target, "normal"))
-
-    async def _agent_answered(self, binding: Binding, leg_id: str) -> None:
-        now = self.clock()
-        async with self.session(binding.tenant_id) as s:
-            entry = await s.get(QueueCall, binding.entry_id)
-            legs = qc.legs(entry) if entry is not None else {}
-            if entry is None or entry.state is not EntryState.OFFERED or leg_id not in legs:
-                await self._safely(self.ari.channels.hangup(leg_id, "answered_elsewhere"))
-                return
-            queue = await s.get(Queue, entry.queue_id)
-            agent = await s.get(Agent, uuid.UUID(legs.pop(leg_id)))
-            assert queue is not None and agent is not None
-            others = [a for a in [await s.get(Agent, uuid.UUID(x)) for x in legs.values()] if a]
-            callback = entry.state is EntryState.OFFERED and entry.overflow_target == "callback"
-            bridge_id = f"cc-{entry.id}"
-            qc.answered(s, entry, agent, bridge_id, now)
-            qc.release_ringing(s, others, now, "answered by another agent")
-            entry.extra = {**entry.extra, "legs": {leg_id: str(agent.id)}}
-            if queue.record:
-                entry.recording = f"callcentre/{entry.id}"
-            call = await calls.get_call(s, entry.call_id) if entry.call_id else None
-            if call is not None:
-                call.agent = agent.name
-                if not callback and call.state is CallState.RINGING:
-                    rows = {leg.channel_id: leg for leg in await calls.legs_of(s, call.id)}
-                    caller_leg = next(r for r in rows.values() if r.role is LegRole.CALLER)
-                    calls.mark_answered(s, call, rows[leg_id], bridge_id, caller_leg)
-            customer_leg = None
-            if callback:
-                plan = await vpmn.plan_view(s)
-                customer_leg = f"cb-{uuid.uuid4().hex}"
-                entry.channel_id = customer_leg
-                trunk = plan.trunk_endpoint.format(number=entry.caller)
-            await qc.publish_stats(s, queue, now)
-            await s.commit()
-        for other in legs:
-            await self._safely(self.ari.channels.hangup(other, "answered_elsewhere"))
-        await self._safely(self.ari.bridges.create("mixing", bridge_id=bridge_id))
-        if customer_leg is not None:
-            # The agent hears music while the customer who asked for a call back is rung.
-            self.channels[customer_leg] = Binding(binding.tenant_id, binding.entry_id, "callback")
-            await self._safely(self.ari.channels.start_moh(leg_id, queue.moh_class))
-            await self._safely(
-                self.ari.channels.create(
-                    trunk, self.ari.app, app_args=LEG_ARG, channel_id=customer_leg
-                )
-            )
-            await self._safely(self.ari.channels.dial(customer_leg, ring_timeout=30))
-            return
-        await self._safely(self.ari.channels.stop_moh(entry.channel_id))
-        await self._bridge(bridge_id, entry.channel_id, leg_id, entry.recording)
-
-    async def _bridge(
-        self, bridge_id: str, caller: str, agent_leg: str, recording: str | None
-    ) -> None:
-        await self._safely(self.ari.bridges.add_channel(bridge_id, [caller, agent_leg]))
-        if recording:
-            await self._safely(self.ari.bridges.record(bridge_id, recording, "wav"))
-
-    async def _customer_answered(self, binding: Binding, leg_id: str) -> None:
-        async with self.session(binding.tenant_id) as s:
-            entry = await s.get(QueueCall, binding.entry_id)
-            if entry is None or entry.ended_at is not None:
-                await self._safely(self.ari.channels.hangup(leg_id, "normal"))
-                return
-            agent_leg = next(iter(qc.legs(entry)))
-            bridge_id, recording = entry.bridge_id or f"cc-{entry.id}", entry.recording
-        await self._safely(self.ari.channels.stop_moh(agent_leg))
-        await self._bridge(bridge_id, leg_id, agent_leg, recording)
 
     async def _channel_gone(self, binding: Binding, channel_id: str) -> None:
         self.channels.pop(channel_id, None)
@@ -386,6 +250,7 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
             elif entry.state is EntryState.ANSWERED and entry.ended_at is None:
                 qc.ended(s, entry, queue, agents[0] if agents else None, now)
                 hangups, bridge = list(legs), entry.bridge_id
+                hangups += await self._drop_consult(s, entry, now)
                 disposition, reason = Disposition.ANSWERED, "caller hung up"
             elif entry.state is EntryState.OVERFLOWED:
                 disposition, reason = Disposition.NO_ANSWER, f"overflow: {entry.overflow_target}"
@@ -405,7 +270,9 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
         redispatch = None
         hangup = bridge = None
         moved: tuple[QueueCall, Queue, uuid.UUID | None] | None = None
-        taken: QueueCall | None = None
+        rebind: dict[str, Binding] = {}
+        requeued: QueueCall | None = None
+        back: tuple[str, str, str] | None = None
         out: tuple[str, str, int] | None = None
         async with self.session(binding.tenant_id) as s:
             entry = await s.get(QueueCall, binding.entry_id)
@@ -424,16 +291,27 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
             if entry.state is EntryState.OFFERED:
                 qc.offer_failed(s, entry, agent, leg_id, now)
                 redispatch = queue.id
+                if entry.state in qc.WAITING:
+                    requeued = entry
             elif entry.state is EntryState.ANSWERED and entry.ended_at is None:
                 qc.ended(s, entry, queue, agent, now)
                 bridge = entry.bridge_id
                 transfer = entry.extra.get("transfer")
-                if transfer and transfer.get("number"):
+                if transfer and transfer.get("kind") == "attended":
+                    rebind = await self._handed_over(s, entry, transfer, now)
+                    if not rebind and entry.call_id is not None:
+                        # The consulted party hung up before the hand-over: the call is over.
+                        hangup = entry.channel_id
+                        call = await calls.get_call(s, entry.call_id)
+                        await calls.end_call(
+                            s, call, Disposition.ANSWERED, "transferred party left"
+                        )
+                elif transfer and transfer.get("number"):
                     out = await self._transferred_out(s, entry, transfer["number"], now)
-                elif transfer and transfer.get("kind") == "attended":
-                    taken = await self._handed_over(s, entry, transfer, now)
                 elif transfer:
                     moved = await self._transferred(s, entry, transfer, now)
+                elif "consult_for" in entry.extra:
+                    back = await self._consult_over(s, entry)
                 else:
                     hangup = entry.channel_id
                     if entry.call_id is not None:
@@ -445,11 +323,17 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
         if out is not None:
             await self._ring_out(binding, entry.channel_id, entry.bridge_id, out)
             return
-        if taken is not None:
-            # The colleague's consultation leg is now the call's agent leg.
-            self.channels[taken.channel_id] = Binding(binding.tenant_id, taken.id, "caller")
-            for leg in qc.legs(taken):
-                self.channels[leg] = Binding(binding.tenant_id, taken.id, "agent")
+        if rebind:
+            # The consulted party's leg is now the call's agent (or external) leg; if it ended
+            # while the hand-over was on its way, settle that now.
+            self.channels.update(rebind)
+            for channel, moved_to in rebind.items():
+                if channel in self.vanished:
+                    self.vanished.discard(channel)
+                    await self._channel_gone(moved_to, channel)
+            return
+        if back is not None:
+            await self._back_to_caller(*back)
             return
         if moved is not None:
             new_entry, target_queue, direct = moved
@@ -465,6 +349,8 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
             await self._safely(self.ari.channels.hangup(hangup, "normal"))
         if bridge:
             await self._safely(self.ari.bridges.destroy(bridge))
+        if requeued is not None:
+            self.acd.caller_waiting(requeued)  # no timestamp shows a caller back in line
         if redispatch is not None:
             await self._dispatch(binding.tenant_id, redispatch)
 
@@ -478,7 +364,9 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
                 entries = await qc.open_entries(s)
             gone: list[tuple[Binding, str]] = []
             for entry in entries:
-                if entry.state is not EntryState.CALLBACK_REQUESTED:
+                # A queue consultation's channel_id names no channel (consult.py).
+                placeholder = "consult_for" in entry.extra
+                if entry.state is not EntryState.CALLBACK_REQUESTED and not placeholder:
                     binding = Binding(entry.tenant_id, entry.id, "caller")
                     self.channels[entry.channel_id] = binding
                     if entry.channel_id not in alive:
@@ -491,5 +379,6 @@ class QueueCalls(QueueClock, QueueTransfers, QueueDial):
             # Agent legs first: a vanished offer puts the caller back in line before a
             # vanished caller abandons it.
             gone.sort(key=lambda g: g[0].role == "caller")
+            self.acd.expire()
             for binding, channel in gone:
                 await self._channel_gone(binding, channel)

@@ -17,6 +17,7 @@ from comms.db.engine import Database
 from comms.db.tenancy import scoped_to
 from comms.queries import Queries
 from telephony.ari import AriClient, AriError
+from telephony.callcentre.acd_index import AcdIndex
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class QueueCallsBase:
         queries: Queries | None = None,
         tick_seconds: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
+        acd_recheck_seconds: float = 30.0,
     ) -> None:
         self.ari = ari
         self.db = db
@@ -48,6 +50,10 @@ class QueueCallsBase:
         self.tick_seconds = tick_seconds
         self.clock = clock
         self.channels: dict[str, Binding] = {}
+        # Consultation legs that ended between "complete" and the hand-over (stasis.py).
+        self.vanished: set[str] = set()
+        # The ACD's books, kept in step with the rows (acd_index.py): an offer costs no reload.
+        self.acd = AcdIndex(recheck_seconds=acd_recheck_seconds)
         self.lock = asyncio.Lock()
         self._ticker: asyncio.Task[None] | None = None
 
@@ -63,6 +69,10 @@ class QueueCallsBase:
         direct: tuple[uuid.UUID, uuid.UUID | None] | None = None,
     ) -> None:
         """Offer waiting callers to free agents (QueueCalls implements it)."""
+        raise NotImplementedError
+
+    async def _leg_gone(self, binding: Binding, leg_id: str) -> None:
+        """An agent's leg ended (QueueCalls implements it)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ helpers

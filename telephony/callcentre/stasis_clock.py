@@ -183,8 +183,8 @@ class QueueClock(QueueCallsBase):
             overdue, announce, queues = [], [], set()
             for entry, queue in waiting:
                 queues.add((entry.tenant_id, queue.id))
-                if entry.state is not EntryState.WAITING:
-                    continue
+                if entry.state is not EntryState.WAITING or "consult_for" in entry.extra:
+                    continue  # a consultation waits without a channel: no overflow, no prompts
                 if queue.max_wait is not None and now - entry.entered_at >= timedelta(
                     seconds=queue.max_wait
                 ):

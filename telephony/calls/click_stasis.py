@@ -10,6 +10,8 @@ Telephony facts this follows:
 - Requests are rows (state ``new``) written by the API; this process polls and claims them
   with a conditional UPDATE, so two Stasis apps never ring the same agent twice, and a request
   made while no Stasis app runs is failed after ``CLICK_TO_CALL_TTL`` rather than placed late.
+- One back end for `POST /api/v1/calls` and the console's agent dial: ``follow`` (the call
+  centre's agent hook) hears "answered" and "ended" in the transaction that records them.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.db.base import utcnow
 from comms.db.engine import Database
@@ -44,8 +48,13 @@ BUSY_CAUSES = frozenset({17})
 NO_ANSWER_CAUSES = frozenset({16, 18, 19, 21})
 
 
-def agent_channel_id(call_id: uuid.UUID) -> str:
-    return f"c2c-{call_id}"
+agent_channel_id = calls.click_leg
+# Told "answered" / "ended" about every click-to-call, in the session that records it.
+FollowFn = Callable[[AsyncSession, Call, str], Awaitable[None]]
+
+
+async def follow_nothing(session: AsyncSession, call: Call, what: str) -> None:
+    return None
 
 
 def _unanswered(cause: int | None) -> tuple[Disposition, str]:
@@ -67,6 +76,7 @@ class ClickToCall:
         poll_interval: float = 0.5,
         agent_ring: int = AGENT_RING_SECONDS,
         customer_ring: int = CUSTOMER_RING_SECONDS,
+        follow: FollowFn = follow_nothing,
     ) -> None:
         self.ari = ari
         self.db = db
@@ -74,6 +84,7 @@ class ClickToCall:
         self.poll_interval = poll_interval
         self.agent_ring = agent_ring
         self.customer_ring = customer_ring
+        self.follow = follow
         # Reconciliation and placement take turns: a channel originated while /channels is
         # being listed would otherwise look vanished.
         self.gate = asyncio.Lock()
@@ -122,11 +133,13 @@ class ClickToCall:
             age = (utcnow() - call.started_at).total_seconds()
             if call.state is CallState.NEW and age > calls.CLICK_TO_CALL_TTL:
                 await calls.end_call(s, call, Disposition.FAILED, "not placed in time")
+                await self.follow(s, call, "ended")
                 await s.commit()
                 return False
-            if not await calls.claim_click_to_call(s, call, channel):
+            agent = await calls.claim_click_to_call(s, call)
+            if agent is None:
                 return False  # another Stasis app took it
-            agent, customer = call.agent or "", call.callee
+            customer = call.callee
             await s.commit()
         live = LiveCall(
             call_id=call_id,
@@ -217,24 +230,26 @@ class ClickToCall:
         if live is None or leg_id == live.caller_channel:
             return  # the agent's own answer arrives as StasisStart
         async with live.lock:
-            if live.state is not CallState.RINGING or leg_id not in live.ringing:
-                return
-            live.ringing.discard(leg_id)
-            live.answered_leg = leg_id
-            live.state = CallState.ANSWERED
-            if live.playback_id:
-                await self._safely(self.ari.playbacks.stop(live.playback_id))
-            bridge_id = f"call-{live.call_id}"
-            live.bridge_id = bridge_id
-            await self._safely(self.ari.bridges.create("mixing", bridge_id=bridge_id))
-            await self._safely(
-                self.ari.bridges.add_channel(bridge_id, [live.caller_channel, leg_id])
-            )
-            async with self.session(live.tenant_id) as s:
-                call = await calls.get_call(s, live.call_id)
-                legs = {leg.channel_id: leg for leg in await calls.legs_of(s, call.id)}
-                calls.mark_answered(s, call, legs[leg_id], bridge_id, legs[live.caller_channel])
-                await s.commit()
+            await self._answered(live, leg_id)
+
+    async def _answered(self, live: LiveCall, leg_id: str) -> None:
+        if live.state is not CallState.RINGING or leg_id not in live.ringing:
+            return
+        live.ringing.discard(leg_id)
+        live.answered_leg = leg_id
+        live.state = CallState.ANSWERED
+        if live.playback_id:
+            await self._safely(self.ari.playbacks.stop(live.playback_id))
+        bridge_id = f"call-{live.call_id}"
+        live.bridge_id = bridge_id
+        await self._safely(self.ari.bridges.create("mixing", bridge_id=bridge_id))
+        await self._safely(self.ari.bridges.add_channel(bridge_id, [live.caller_channel, leg_id]))
+        async with self.session(live.tenant_id) as s:
+            call = await calls.get_call(s, live.call_id)
+            legs = {leg.channel_id: leg for leg in await calls.legs_of(s, call.id)}
+            calls.mark_answered(s, call, legs[leg_id], bridge_id, legs[live.caller_channel])
+            await self.follow(s, call, "answered")
+            await s.commit()
 
     async def on_playback_finished(self, event: dict[str, Any]) -> None:
         playback = event["playback"]
@@ -300,6 +315,7 @@ class ClickToCall:
                     if leg.channel_id == gone[0]:
                         calls.mark_leg_gone(leg, gone[1])
             await calls.end_call(s, call, disposition, reason)
+            await self.follow(s, call, "ended")
             await s.commit()
         self.live.drop(live)
 
@@ -320,6 +336,21 @@ class ClickToCall:
             ringback=RING_TONE,
         )
         return rebind_legs(self.live, live, legs)
+
+    async def catch_up(self, live: LiveCall) -> None:
+        """After a reconnect, with every leg alive: an answer missed during the gap (the
+        agent's or the customer's phone is up) moves the call on as the event would have."""
+        if live.state is CallState.CONNECTING:
+            if await self._channel_state(live.caller_channel) == "Up":
+                await self._dial_customer(live)
+        elif live.state is CallState.RINGING:
+            for leg in list(live.ringing):
+                if await self._channel_state(leg) == "Up":
+                    await self._answered(live, leg)
+
+    async def _channel_state(self, channel_id: str) -> str | None:
+        found = await self._safely(self.ari.channels.get(channel_id))
+        return str(found["state"]) if found else None
 
     # ------------------------------------------------------------------ helpers
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -76,8 +77,14 @@ async def open_inbound(
     endpoint: str,
     in_network: bool,
     member_id: uuid.UUID | None,
+    flush: bool = True,
 ) -> tuple[Call, CallLeg]:
-    """A call that just entered Stasis: the call row and its caller leg (still unanswered)."""
+    """A call that just entered Stasis: the call row and its caller leg (still unanswered).
+
+    ``flush=False`` leaves the rows to the transaction's one flush, for a caller that adds no
+    row referring to the call from another module (the ORM orders inserts of mappers with
+    no relationship by module and class name: Call, CallLeg, CallTransition).
+    """
     call = Call(
         id=new_id(),
         tenant_id=tenant_id,
@@ -96,10 +103,13 @@ async def open_inbound(
         channel_id=channel_id,
         role=LegRole.CALLER,
         endpoint=endpoint,
+        # Every column a callee leg sets, so the flush inserts all legs in one statement.
+        step=0,
         state=LegState.RINGING,
     )
     session.add(leg)
-    await session.flush()
+    if flush:
+        await session.flush()
     return call, leg
 
 
@@ -153,9 +163,19 @@ def mark_leg_gone(leg: CallLeg, cause: int | None) -> None:
 
 
 async def end_call(
-    session: AsyncSession, call: Call, disposition: Disposition, reason: str
+    session: AsyncSession,
+    call: Call,
+    disposition: Disposition,
+    reason: str,
+    *,
+    legs: Sequence[CallLeg] | None = None,
+    directory: tuple[PlanView, Sequence[MemberView]] | None = None,
 ) -> None:
-    """End the call once: write its CDR and publish missed (if never answered) and ended."""
+    """End the call once: write its CDR and publish missed (if never answered) and ended.
+
+    ``legs``: every leg of the call, and ``directory``: the plan and members the call was
+    routed with, when the caller holds them (else they are read).
+    """
     if call.state is CallState.ENDED:
         return
     now = utcnow()
@@ -163,7 +183,7 @@ async def end_call(
     call.disposition = disposition
     call.end_reason = reason
     transition(session, call, CallState.ENDED, reason)
-    for leg in await legs_of(session, call.id):
+    for leg in legs if legs is not None else await legs_of(session, call.id):
         mark_leg_gone(leg, None)
     billable = 0
     if call.answered_at is not None:
@@ -181,6 +201,7 @@ async def end_call(
             disposition=disposition,
         ),
         commit=False,
+        directory=directory,
     )
     facts = _facts(call, now)
     if call.answered_at is None:
@@ -238,10 +259,25 @@ async def transitions_of(session: AsyncSession, call_id: uuid.UUID) -> list[Call
 # ------------------------------------------------------------------ click-to-call
 
 
+def click_leg(call_id: uuid.UUID) -> str:
+    """The channel id of a click-to-call's first leg (the agent's phone)."""
+    return f"c2c-{call_id}"
+
+
 async def request_click_to_call(
-    session: AsyncSession, actor: Principal, data: ClickToCallIn
+    session: AsyncSession,
+    actor: Principal,
+    data: ClickToCallIn,
+    *,
+    label: str | None = None,
+    field: str = "to",
+    commit: bool = True,
 ) -> Call:
     """Record a click-to-call; a Stasis app places it (agent first, then the customer).
+
+    The one back end of click-to-call: `POST /api/v1/calls` and the console's agent dial
+    (which passes the agent's name as ``label`` for the call's `agent`, follows the call
+    through the Stasis app's agent hook, and commits itself).
 
     The call is billed like one the member dialled: caller = the agent's short number when the
     agent is a member, so the CDR names the payer and in-network rates apply to members.
@@ -259,7 +295,7 @@ async def request_click_to_call(
     resolution = resolve(plan, members, caller=caller, dialled=data.to)
     if resolution.action is Action.ANNOUNCE or not resolution.targets:
         raise InvalidInput(
-            f"{data.to!r} is neither a phone number nor a member's short number", field="to"
+            f"{data.to!r} is neither a phone number nor a member's short number", field=field
         )
     call = Call(
         tenant_id=actor.tenant_id,
@@ -269,10 +305,21 @@ async def request_click_to_call(
         callee=resolution.dialled,
         in_network=resolution.in_network,
         member_id=member.id if member else None,
-        agent=endpoint,
+        agent=label or endpoint,
     )
     session.add(call)
     await session.flush()
+    # The agent's leg is named now, with the phone to ring: the Stasis app places it from here.
+    session.add(
+        CallLeg(
+            tenant_id=call.tenant_id,
+            call_id=call.id,
+            channel_id=click_leg(call.id),
+            role=LegRole.CALLER,
+            endpoint=endpoint,
+            state=LegState.RINGING,
+        )
+    )
     audit.record(
         session,
         actor,
@@ -281,7 +328,8 @@ async def request_click_to_call(
         call.id,
         {"agent": endpoint, "to": resolution.dialled},
     )
-    await session.commit()
+    if commit:
+        await session.commit()
     return call
 
 
@@ -322,8 +370,9 @@ async def pending_click_to_calls(session: AsyncSession, limit: int = 50) -> list
     return list(await session.scalars(q))
 
 
-async def claim_click_to_call(session: AsyncSession, call: Call, agent_channel: str) -> bool:
-    """Take a requested call for this Stasis app; False when another app took it first."""
+async def claim_click_to_call(session: AsyncSession, call: Call) -> str | None:
+    """Take a requested call for this Stasis app: the agent's endpoint to ring, or None when
+    another app took it first."""
     claimed = await session.execute(
         update(Call)
         .where(Call.id == call.id, Call.state == CallState.NEW)
@@ -331,29 +380,21 @@ async def claim_click_to_call(session: AsyncSession, call: Call, agent_channel: 
         .execution_options(synchronize_session=False)
     )
     if getattr(claimed, "rowcount", 0) != 1:
-        return False
+        return None
+    legs = await legs_of(session, call.id)
+    agent = next(leg for leg in legs if leg.role is LegRole.CALLER)
     session.add(
         CallTransition(
             tenant_id=call.tenant_id,
             call_id=call.id,
             from_state=CallState.NEW,
             to_state=CallState.CONNECTING,
-            reason=f"calling the agent on {call.agent}",
+            reason=f"calling the agent on {agent.endpoint}",
         )
     )
     call.state = CallState.CONNECTING
-    session.add(
-        CallLeg(
-            tenant_id=call.tenant_id,
-            call_id=call.id,
-            channel_id=agent_channel,
-            role=LegRole.CALLER,
-            endpoint=call.agent or "",
-            state=LegState.RINGING,
-        )
-    )
     await session.flush()
-    return True
+    return agent.endpoint
 
 
 def mark_agent_answered(leg: CallLeg) -> None:

@@ -13,9 +13,9 @@ Telephony facts this follows:
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -26,10 +26,10 @@ from comms.db.engine import Database
 from comms.db.tenancy import scoped_to
 from telephony.ari import AriClient, AriError
 from telephony.calls import service as calls
+from telephony.calls.directory import DirectoryCache
 from telephony.calls.models import Call, CallLeg, LegRole
 from telephony.calls.state import CallState
 from telephony.stasis.live import LiveCall, LiveCalls, rebind_legs, safely
-from telephony.vpmn import service as vpmn
 from telephony.vpmn.models import Disposition
 from telephony.vpmn.resolve import Action, MemberView, PlanView, Resolution, resolve
 
@@ -78,8 +78,7 @@ class CallFlows:
         self.live = live
         self.ringback = ringback
         # A member added or changed reaches new calls within this many seconds.
-        self.directory_seconds = directory_seconds
-        self._directories: dict[uuid.UUID, tuple[float, PlanView, tuple[MemberView, ...]]] = {}
+        self.directories = DirectoryCache(directory_seconds)
         self.unanswered = unanswered
 
     def session(self, tenant_id: uuid.UUID) -> Any:
@@ -115,7 +114,7 @@ class CallFlows:
         async with self.session(tenant_id) as s:
             plan, members = await self._directory(s, tenant_id)
             resolution = resolve(plan, members, caller=caller, dialled=dialled)
-            call, _ = await calls.open_inbound(
+            call, caller_leg = await calls.open_inbound(
                 s,
                 tenant_id,
                 caller=caller,
@@ -124,6 +123,8 @@ class CallFlows:
                 endpoint=endpoint,
                 in_network=resolution.in_network,
                 member_id=resolution.member.id if resolution.member else None,
+                # One flush at commit: the call is inserted already ringing, legs together.
+                flush=False,
             )
             tone = None
             legs: list[tuple[str, str, int]] = []
@@ -141,6 +142,7 @@ class CallFlows:
                 legs = self._plan_step(s, call, live)
             live.state = call.state
             await s.commit()
+            live.row, live.leg_rows[channel_id] = call, caller_leg
         self.live.add(live)
         async with live.lock:
             if resolution.action is Action.ANNOUNCE:
@@ -163,15 +165,7 @@ class CallFlows:
     async def _directory(
         self, s: AsyncSession, tenant_id: uuid.UUID
     ) -> tuple[PlanView, tuple[MemberView, ...]]:
-        """The tenant's numbering plan and members, cached for ``directory_seconds``."""
-        now = time.monotonic()
-        cached = self._directories.get(tenant_id)
-        if cached is not None and cached[0] > now:
-            return cached[1], cached[2]
-        plan = await vpmn.plan_view(s)
-        members = tuple(vpmn.member_view(m) for m in await vpmn.list_members(s))
-        self._directories[tenant_id] = (now + self.directory_seconds, plan, members)
-        return plan, members
+        return await self.directories.get(s, tenant_id)
 
     async def _start_ringback(self, live: LiveCall) -> None:
         if live.ringback:
@@ -186,10 +180,8 @@ class CallFlows:
 
     async def _dial_step(self, live: LiveCall) -> None:
         """Dial every target of the current step (one for sequential, all for simultaneous)."""
-        async with self.session(live.tenant_id) as s:
-            call = await calls.get_call(s, live.call_id)
+        async with self._rows(live) as (s, call, _):
             legs = self._plan_step(s, call, live)
-            await s.commit()
         await self._ring_step(live, legs)
 
     def _plan_step(self, s: AsyncSession, call: Call, live: LiveCall) -> list[tuple[str, str, int]]:
@@ -197,7 +189,9 @@ class CallFlows:
         legs: list[tuple[str, str, int]] = []
         for i, target in enumerate(t for t in live.targets if t.step == live.step):
             leg_id = f"{live.call_id}-{live.step}-{i}"
-            calls.add_callee_leg(s, call, leg_id, target.endpoint, live.step)
+            live.leg_rows[leg_id] = calls.add_callee_leg(
+                s, call, leg_id, target.endpoint, live.step
+            )
             legs.append((leg_id, target.endpoint, target.timeout))
         calls.mark_ringing(s, call, live.ringback)
         return legs
@@ -252,11 +246,8 @@ class CallFlows:
         await self._safely(self.ari.channels.answer(live.caller_channel))
         await self._safely(self.ari.bridges.create("mixing", bridge_id=bridge_id))
         await self._safely(self.ari.bridges.add_channel(bridge_id, [live.caller_channel, leg_id]))
-        async with self.session(live.tenant_id) as s:
-            call = await calls.get_call(s, live.call_id)
-            legs = {leg.channel_id: leg for leg in await calls.legs_of(s, call.id)}
+        async with self._rows(live) as (s, call, legs):
             calls.mark_answered(s, call, legs[leg_id], bridge_id, legs[live.caller_channel])
-            await s.commit()
 
     # ------------------------------------------------------------------ media
 
@@ -313,11 +304,9 @@ class CallFlows:
             return  # a leg we hung up ourselves (answered elsewhere) finishing off
         live.ringing.discard(leg_id)
         live.last_cause = cause
-        async with self.session(live.tenant_id) as s:
-            for leg in await calls.legs_of(s, live.call_id):
-                if leg.channel_id == leg_id:
-                    calls.mark_leg_gone(leg, cause)
-            await s.commit()
+        async with self._rows(live) as (_, _, legs):
+            if leg_id in legs:
+                calls.mark_leg_gone(legs[leg_id], cause)
         if live.ringing or live.state is not CallState.RINGING:
             return  # another phone of this step still rings
         if any(t.step > live.step for t in live.targets):
@@ -340,10 +329,11 @@ class CallFlows:
         live.state = CallState.ENDED
         if live.bridge_id:
             await self._safely(self.ari.bridges.destroy(live.bridge_id))
-        async with self.session(live.tenant_id) as s:
-            call = await calls.get_call(s, live.call_id)
-            await calls.end_call(s, call, disposition, reason)
-            await s.commit()
+        async with self._rows(live) as (s, call, legs):
+            directory = await self._directory(s, live.tenant_id)
+            await calls.end_call(
+                s, call, disposition, reason, legs=list(legs.values()), directory=directory
+            )
         self.live.drop(live)
 
     # ------------------------------------------------------------------ reconcile
@@ -361,10 +351,37 @@ class CallFlows:
             state=call.state,
             bridge_id=call.bridge_id,
             ringback=call.ringback_media,
+            row=call,
+            leg_rows={leg.channel_id: leg for leg in legs},
         )
         return rebind_legs(self.live, live, legs)
 
     # ------------------------------------------------------------------ helpers
+
+    @asynccontextmanager
+    async def _rows(
+        self, live: LiveCall
+    ) -> AsyncIterator[tuple[AsyncSession, Call, dict[str, CallLeg]]]:
+        """One transaction on the call's rows, committed on exit.
+
+        The rows this process committed last are re-attached rather than read back (two
+        SELECTs per step otherwise); after a failed transaction they are read afresh.
+        """
+        async with self.session(live.tenant_id) as s:
+            try:
+                if live.row is None:
+                    live.row = await calls.get_call(s, live.call_id)
+                    live.leg_rows = {
+                        leg.channel_id: leg for leg in await calls.legs_of(s, live.call_id)
+                    }
+                else:
+                    s.add(live.row)
+                    s.add_all(live.leg_rows.values())
+                yield s, live.row, live.leg_rows
+                await s.commit()
+            except BaseException:
+                live.row, live.leg_rows = None, {}
+                raise
 
     async def _hangup(self, channel_id: str, reason: Any) -> None:
         await self._safely(self.ari.channels.hangup(channel_id, reason))

@@ -247,20 +247,20 @@ class ConferenceFlows:
     async def on_channel_destroyed(self, event: dict[str, Any]) -> None:
         channel_id = event["channel"]["id"]
         leg = self.legs.pop(channel_id, None)
-        ref = LegId.parse(channel_id)
         cause = event.get("cause")
         if leg is not None:
             await self._gone(leg.tenant_id, leg.participant_id, cause, answered=True)
-        elif ref is not None:
+            return
+        ref = LegId.parse(channel_id)
+        if ref is not None:
             # A dial-out leg this process never saw answer (or saw before a restart).
             await self._gone(ref.tenant_id, ref.participant_id, cause, answered=False)
-        else:
-            found = await self._by_channel(channel_id)
-            if found is not None:  # a dial-in leg from before this process started
-                await self._gone(*found, cause, answered=True)
+        # Any other channel is not a conference's: dial-in legs from before this process
+        # started were adopted by reconcile, so every other call's hang-up costs no query.
 
     async def reconcile(self, alive: set[str]) -> int:
-        """After a (re)connect: participants in the room whose channel vanished have left."""
+        """After a (re)connect: participants whose channel vanished have left; the others'
+        channels are adopted, so their later hang-up is recognised without a query."""
         async with self.db.session() as s:
             unscoped(s)
             rows = (
@@ -272,22 +272,12 @@ class ConferenceFlows:
                 )
             ).all()
         gone = [(t, p) for t, p, ch in rows if ch not in alive]
+        for t, p, ch in rows:
+            if ch is not None and ch in alive and ch not in self.legs:
+                self.legs[ch] = Leg(t, p, ch)
         for tenant_id, pid in gone:
             await self._gone(tenant_id, pid, None, answered=True)
         return len(gone)
-
-    async def _by_channel(self, channel_id: str) -> tuple[uuid.UUID, uuid.UUID] | None:
-        async with self.db.session() as s:
-            unscoped(s)
-            row = (
-                await s.execute(
-                    select(Participant.tenant_id, Participant.id).where(
-                        Participant.channel_id == channel_id,
-                        Participant.state.in_(service.LIVE),
-                    )
-                )
-            ).first()
-        return (row[0], row[1]) if row else None
 
     async def _gone(
         self, tenant_id: uuid.UUID, pid: uuid.UUID, cause: Any, *, answered: bool

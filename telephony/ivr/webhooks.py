@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from twilio.request_validator import RequestValidator
 
 from comms.db.base import utcnow
 from comms.db.tenancy import scoped_to, unscoped
@@ -41,6 +40,8 @@ def _public_url(request: Request, public: str) -> str:
 
 
 async def _verified(request: Request, hub: HubDep) -> dict[str, str]:
+    from twilio.request_validator import RequestValidator  # the SDK only where it is used
+
     token = hub.settings.twilio_auth_token.get_secret_value()
     params = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
     # Twilio signs the URL it called; behind a proxy that is the public one, not ours.

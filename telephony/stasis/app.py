@@ -11,7 +11,7 @@ from comms.db.tenancy import unscoped
 from comms.queries import Queries
 from comms.settings import Settings
 from telephony.ari import AriClient
-from telephony.callcentre.control import DIAL_PREFIX
+from telephony.callcentre import agent_dial
 from telephony.callcentre.stasis import QueueCalls
 from telephony.calls import service as calls
 from telephony.calls.click_stasis import CLICK_ARG, ClickToCall
@@ -82,7 +82,9 @@ class StasisApp:
             ringback=ringback,
             unanswered=self.voicemail.take if self.voicemail else None,
         )
-        self.click = ClickToCall(ari, db, poll_interval=click_poll_interval)
+        self.click = ClickToCall(
+            ari, db, poll_interval=click_poll_interval, follow=agent_dial.follow
+        )
         self.queues = QueueCalls(ari, db, queries=queries, tick_seconds=queue_tick)
         self.ivr = IvrCalls(
             ari,
@@ -201,15 +203,10 @@ class StasisApp:
         bridges = {b["id"] for b in await self.ari.bridges.list()}
         async with self.db.session() as s:
             unscoped(s)
-            # Queued calls and the console's agent dial-outs are the call centre's to settle
-            # (below); click-to-call requests (POST /api/v1/calls) stay here.
+            # Queued calls are the call centre's to settle (below); click-to-calls (the API's
+            # and the console's agent dial-outs) stay here.
             open_calls = [c for c in await calls.open_calls(s) if c.queue is None]
             found = [(call, await calls.legs_of(s, call.id)) for call in open_calls]
-            found = [
-                (call, legs)
-                for call, legs in found
-                if not any(leg.channel_id.startswith(DIAL_PREFIX) for leg in legs)
-            ]
         for call, legs in found:
             click = call.direction is Direction.OUTBOUND
             if click and call.state is CallState.NEW:
@@ -228,6 +225,8 @@ class StasisApp:
                 gone.sort(key=lambda leg: leg.channel_id == live.caller_channel)
                 for leg in gone:
                     await flows.channel_gone(live, leg.channel_id, None)
+                if click and not gone:
+                    await self.click.catch_up(live)
         await self.queues.reconcile(alive)
         await self.conference.reconcile(alive)
 

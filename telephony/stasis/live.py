@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telephony.ari import AriError
-from telephony.calls.models import CallLeg, LegRole
+from telephony.calls.models import Call, CallLeg, LegRole
 from telephony.calls.state import CallState, LegState
 from telephony.vpmn.resolve import Target
 
@@ -34,6 +34,10 @@ class LiveCall:
     announcement_id: str | None = None
     playbacks: int = 0
     last_cause: int | None = None
+    # The call's rows as this process last committed them (expire_on_commit is off): the
+    # next transaction re-attaches them instead of reading them back. None: read them.
+    row: Call | None = None
+    leg_rows: dict[str, CallLeg] = field(default_factory=dict)
     # Events of one call arrive on several channel lanes at once (caller, each callee leg):
     # this lock makes the call's handlers take turns.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -7,6 +7,7 @@ integration is told is what a call does.
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,9 @@ class Resolution:
     announcement: str | None = None
 
 
+# Pure and asked several times per call (IVR entry, caller, callee, each member while
+# resolving): libphonenumber's parse costs ~0.1 ms a time, a cache hit nothing.
+@functools.lru_cache(maxsize=8192)
 def to_e164(number: str, region: str = DEFAULT_REGION) -> str | None:
     """A dialled or stored long number in E.164, or None when it is not a phone number."""
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -196,13 +197,25 @@ def _tariff(row: TariffPlan | None) -> Tariff:
 
 
 async def record_cdr(
-    session: AsyncSession, tenant_id: uuid.UUID, data: CdrIn, *, commit: bool = True
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    data: CdrIn,
+    *,
+    commit: bool = True,
+    directory: tuple[PlanView, Sequence[MemberView]] | None = None,
 ) -> Cdr:
-    """Rate and store one finished call; a repeated ``call_ref`` returns the stored record."""
+    """Rate and store one finished call; a repeated ``call_ref`` returns the stored record.
+
+    ``directory``: the plan and members to rate with when the caller holds them (the Stasis
+    app's cached copy); otherwise they are read.
+    """
     existing = await session.scalar(select(Cdr).where(Cdr.call_ref == data.call_ref))
     if existing is not None:
         return existing
-    resolution = await resolve_dial(session, caller=data.caller, dialled=data.callee)
+    if directory is None:
+        resolution = await resolve_dial(session, caller=data.caller, dialled=data.callee)
+    else:
+        resolution = resolve(*directory, caller=data.caller, dialled=data.callee)
     payer = resolution.caller_member
     callee = resolution.member
     billable = 0

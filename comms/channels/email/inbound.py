@@ -13,16 +13,19 @@ import logging
 import signal
 import uuid
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from comms.channels.email.transport import Attachment
 from comms.db.engine import Database
 from comms.messages.inbound import InboundEmail, MessagingSink, tenant_for
 from comms.messages.models import Channel
 from comms.settings import Settings
+
+if TYPE_CHECKING:
+    # Imported in `serve`: only the `huitong smtp-in` process runs an SMTP server.
+    from aiosmtpd.smtp import SMTP, Envelope, Session
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,8 @@ class InboundHandler:
 
 
 async def serve(settings: Settings, host: str, port: int) -> None:
+    from aiosmtpd.smtp import SMTP
+
     from comms.hub import Hub
 
     hub = Hub(settings)

@@ -181,6 +181,9 @@ class SmppProvider:
         if self.config.tps_unit == "message":
             await self._take_token()
         registered = 1 if sms.want_receipt else 0
+        if len(parts) == 1:  # most SMS: no task and gather for one segment
+            ids = [await self._submit_part(parts[0], source, dest, registered)]
+            return SubmitResult(provider_message_ids=ids, segments=1)
         tasks = [
             asyncio.ensure_future(self._submit_part(part, source, dest, registered))
             for part in parts
@@ -212,6 +215,9 @@ class SmppProvider:
         return Address(to, 0, self.config.dest_npi)
 
     async def _wait_bound(self) -> Session:
+        session = self._session
+        if session is not None and session.is_open and not self._stopping:
+            return session  # the usual case: no timer to arm
         try:
             async with asyncio.timeout(self.config.bind_wait):
                 while not self._stopping:
@@ -235,7 +241,10 @@ class SmppProvider:
     async def _submit_part(self, part: Part, source: Address, dest: Address, reg: int) -> str:
         cfg = self.config
         try:
-            async with asyncio.timeout(cfg.queue_timeout):
+            if self._window.locked():  # the window is full: wait, but not for ever
+                async with asyncio.timeout(cfg.queue_timeout):
+                    await self._window.acquire()
+            else:
                 await self._window.acquire()
         except TimeoutError:
             raise SubmitError(

@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 
 DeliverHandler = Callable[[bytes], Awaitable[int]]  # deliver_sm body -> command_status
 MAX_SEQUENCE = 0x7FFFFFFF  # SMPP 3.4 §5.1.4: 0x00000001 - 0x7FFFFFFF, then wrap
-INBOUND_QUEUE = 256  # deliver_sm waiting for the sink; beyond it the SMSC is told to retry
-DELIVER_CONCURRENCY = 64  # deliver_sm handled at once per bind
+INBOUND_QUEUE = 1024  # deliver_sm waiting for the sink; beyond it the SMSC is told to retry
+DELIVER_CONCURRENCY = 256  # deliver_sm handled at once per bind
 
 
 class LinkLost(ConnectionError):
@@ -41,6 +41,9 @@ class BindError(ConnectionError):
     def __init__(self, status: int) -> None:
         super().__init__(f"bind_transceiver refused: {status_name(status)}")
         self.status = status
+
+
+WRITE_HIGH_WATER = 256 * 1024  # bytes queued in the transport before a writer waits
 
 
 class Session:
@@ -60,6 +63,7 @@ class Session:
         self._pending: dict[int, asyncio.Future[tuple[Header, bytes]]] = {}
         self._inbound: asyncio.Queue[tuple[Header, bytes]] = asyncio.Queue(INBOUND_QUEUE)
         self._write_lock = asyncio.Lock()
+        self._out: list[bytes] = []  # PDUs written in this loop iteration, sent as one
         self.closed = asyncio.Event()
         self.close_reason = ""
         self._tasks = [
@@ -104,9 +108,19 @@ class Session:
         return self._seq
 
     async def _write(self, data: bytes) -> None:
-        self._writer.write(data)
-        async with self._write_lock:  # one drain at a time, as StreamWriter expects
-            await self._writer.drain()
+        # A window of submit_sm (or a burst of deliver_sm_resp) is written in one loop
+        # iteration: coalesce them into one send() instead of a system call per PDU.
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._out.append(data)
+        if self._writer.transport.get_write_buffer_size() > WRITE_HIGH_WATER:
+            async with self._write_lock:  # one drain at a time, as StreamWriter expects
+                await self._writer.drain()
+
+    def _flush(self) -> None:
+        data, self._out = b"".join(self._out), []
+        if data and not self._writer.transport.is_closing():
+            self._writer.write(data)
 
     async def request(self, build: Callable[[int], bytes], wait: float) -> tuple[Header, bytes]:
         """Send the PDU `build(seq)` and wait for the response with the same sequence number."""
@@ -212,6 +226,7 @@ class Session:
             return
         self.close_reason = reason
         self.closed.set()
+        self._flush()  # what was written before the close (an unbind_resp) still goes out
         self._writer.transport.abort()  # no half-open sockets: the provider reconnects
         for future in self._pending.values():
             if not future.done():

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import aiohttp
-from twilio.base.exceptions import TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.rest import Client
-
 from comms.channels.sms.provider import OutboundSms, SmsSink, SubmitError, SubmitResult, Throttled
+
+# The SDK (with requests and aiohttp, ~11 MB) is imported on first use: every process
+# imports this module for the webhook paths, few send through Twilio.
 
 log = logging.getLogger(__name__)
 
@@ -20,34 +19,40 @@ STATUS_PATH = "/webhooks/twilio/sms/status"
 INBOUND_PATH = "/webhooks/twilio/sms/inbound"
 
 
-class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
-    """The SDK's own aiohttp client, optionally sent to another base URL (a test double or
-    a proxy). Basic auth goes in a header: aiohttp 3.14 deprecates its BasicAuth helper,
-    which the SDK still uses."""
+@functools.cache
+def _http_client_class() -> type[Any]:
+    from twilio.http.async_http_client import AsyncTwilioHttpClient
 
-    def __init__(self, base: str = "", **kw: Any) -> None:
-        super().__init__(**kw)
-        self._base = urlsplit(base) if base else None
+    class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+        """The SDK's own aiohttp client, optionally sent to another base URL (a test double
+        or a proxy). Basic auth goes in a header: aiohttp 3.14 deprecates its BasicAuth
+        helper, which the SDK still uses."""
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: Any = None,
-        data: Any = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        **kw: Any,
-    ) -> Any:
-        if self._base is not None:
-            u = urlsplit(url)
-            path = self._base.path.rstrip("/") + u.path
-            url = urlunsplit((self._base.scheme, self._base.netloc, path, u.query, ""))
-        headers = dict(headers or {})
-        if auth is not None:
-            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-            headers["Authorization"] = f"Basic {token}"
-        return await super().request(method, url, params, data, headers, None, **kw)
+        def __init__(self, base: str = "", **kw: Any) -> None:
+            super().__init__(**kw)
+            self._base = urlsplit(base) if base else None
+
+        async def request(
+            self,
+            method: str,
+            url: str,
+            params: Any = None,
+            data: Any = None,
+            headers: dict[str, str] | None = None,
+            auth: tuple[str, str] | None = None,
+            **kw: Any,
+        ) -> Any:
+            if self._base is not None:
+                u = urlsplit(url)
+                path = self._base.path.rstrip("/") + u.path
+                url = urlunsplit((self._base.scheme, self._base.netloc, path, u.query, ""))
+            headers = dict(headers or {})
+            if auth is not None:
+                token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+                headers["Authorization"] = f"Basic {token}"
+            return await super().request(method, url, params, data, headers, None, **kw)
+
+    return _HttpClient
 
 
 class TwilioSmsProvider:
@@ -75,8 +80,10 @@ class TwilioSmsProvider:
     def _sdk(self) -> Any:
         # Made on first use, inside the running loop: aiohttp sessions belong to one loop.
         if self._client is None:
+            from twilio.rest import Client
+
             kw: dict[str, Any] = {"timeout": self.timeout}
-            self._http = _HttpClient(self.api_base, **kw)
+            self._http = _http_client_class()(self.api_base, **kw)
             self._client = Client(self.account_sid, self.auth_token, http_client=self._http)
         return self._client
 
@@ -90,6 +97,9 @@ class TwilioSmsProvider:
         self._http = self._client = None
 
     async def submit(self, sms: OutboundSms) -> SubmitResult:
+        import aiohttp
+        from twilio.base.exceptions import TwilioRestException
+
         kw: dict[str, Any] = {"to": sms.to, "from_": sms.sender or self.sender, "body": sms.text}
         if self.status_callback and sms.want_receipt:
             kw["status_callback"] = self.status_callback

@@ -6,7 +6,6 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from twilio.request_validator import RequestValidator
 
 from comms.channels.sms.provider import DeliveryReceipt, InboundSms, ReceiptState, SmsSink
 from comms.channels.sms.twilio import INBOUND_PATH, STATUS_PATH
@@ -29,6 +28,8 @@ _STATES = {
 
 async def _verified(request: Request, hub: HubDep) -> dict[str, str]:
     """The form fields, or 403 when the signature does not match (nothing is changed)."""
+    from twilio.request_validator import RequestValidator  # the SDK only where it is used
+
     token = hub.settings.twilio_auth_token.get_secret_value()
     params = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
     # Twilio signs the URL it called; behind a proxy that is the public one, not ours.

@@ -147,21 +147,25 @@ export class Phone {
 
   async transfer() {
     const c = this.call, kind = $("#transfer-kind").value;
+    // "consult*": attended (talk to the target first); the rest are blind.
+    const consult = kind.startsWith("consult"), what = consult ? kind.slice(8) || "agent" : kind;
     let body;
-    if (kind === "number") {
+    if (what === "number") {
       const number = cleanNumber($("#transfer-number").value);
       if (!number) { toast("Transfer", "number: digits, optionally a leading +", "high"); return; }
-      body = { kind: "blind", number };
+      body = { kind: consult ? "attended" : "blind", number };
     } else {
       const target = $("#transfer-target").value;
-      if (!target) { toast("Transfer", `${kind}: choose where to transfer`, "high"); return; }
-      body = kind === "consult" ? { kind: "attended", agent_id: target } : { kind: "blind", [`${kind}_id`]: target };
+      if (!target) { toast("Transfer", `${what}: choose where to transfer`, "high"); return; }
+      body = { kind: consult ? "attended" : "blind", [`${what}_id`]: target };
     }
     await this.act("Transfer", async () => {
       await callcentre.transfer(body);
-      if (kind === "consult") {
-        // Attended: the caller hears music while the agent talks to the colleague.
-        c.consulting = $("#transfer-target").selectedOptions[0]?.textContent || "colleague";
+      if (consult) {
+        // Attended: the caller hears music while the agent talks to the target (a queue's
+        // music until one of its agents answers).
+        c.consulting = what === "number" ? body.number
+          : $("#transfer-target").selectedOptions[0]?.textContent || what;
         toast("Consulting", c.consulting);
         this.render();
         return;
@@ -310,11 +314,13 @@ export class Phone {
     number.hidden = true;
     const kind = h("select", { id: "transfer-kind", "aria-label": "Transfer to", onchange: () => fillTargets() },
       h("option", { value: "agent" }, "Agent"), h("option", { value: "queue" }, "Queue"),
-      h("option", { value: "number" }, "Number"), h("option", { value: "consult" }, "Consult agent first"));
+      h("option", { value: "number" }, "Number"), h("option", { value: "consult" }, "Consult agent first"),
+      h("option", { value: "consult-queue" }, "Consult queue first"),
+      h("option", { value: "consult-number" }, "Consult number first"));
     const fillTargets = async () => {
-      const k = kind.value;
-      number.hidden = k !== "number"; targets.hidden = k === "number";
-      if (k === "number") return;
+      const k = kind.value, toNumber = k.endsWith("number");
+      number.hidden = !toNumber; targets.hidden = toNumber;
+      if (toNumber) return;
       const agents = k === "agent" || k === "consult";
       const rows = (agents ? await callcentre.agents() : await callcentre.queues()) || [];
       fill(targets, rows.filter((r) => r.user_id !== this.me.user_id).map((r) =>

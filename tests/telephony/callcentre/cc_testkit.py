@@ -18,11 +18,15 @@ from comms.auth.service import create_user
 from comms.bus.models import OutboxEvent
 from comms.db.tenancy import scoped_to
 from comms.hub import Hub
+from hubtest import TenantCtx
 from telephony.ari import ReconnectPolicy
+from telephony.ari.sim_state import EndpointBehaviour
 from telephony.ari.simulator import AriSimulator
 from telephony.callcentre import service
+from telephony.callcentre.control import ARI_SERVICE
 from telephony.callcentre.models import Agent, AgentTransition, Queue, QueueCall
 from telephony.callcentre.schemas import AgentIn, QueueIn, StateIn
+from telephony.stasis.app import StasisApp
 
 
 @dataclass
@@ -161,3 +165,25 @@ async def ringing_leg(sim: AriSimulator, endpoint: str, besides: tuple[str, ...]
     assert leg is not None
     await eventually(sim, lambda: leg not in sim.channels or sim.channels[leg].state == "Ringing")
     return leg
+
+
+DID = "+861088880002"
+RING = EndpointBehaviour(outcome="ring")
+
+
+async def answered_call(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
+) -> tuple[Person, Agent, Queue, str, str]:
+    """A caller in queue "first" answered by the signed-in agent at PJSIP/agent-x."""
+    hub.services[ARI_SERVICE] = stasis.ari
+    queue = await make_queue(hub, tenant.id, "first", dids=[DID])
+    person = await make_person(hub, client, tenant.id, "xu")
+    agent = await make_agent(hub, tenant.id, "PJSIP/agent-x", [queue], user_id=person.user_id)
+    sim.endpoints["PJSIP/agent-x"] = RING
+    caller = sim.inbound_call(caller_number=OUTSIDER, exten=DID, args=[f"tenant={tenant.id}"])
+    leg = await ringing_leg(sim, "PJSIP/agent-x")
+    sim.remote_answer(leg)
+    await eventually(
+        sim, lambda: any(set(b.channels) == {caller, leg} for b in sim.bridges.values())
+    )
+    return person, agent, queue, caller, leg

@@ -6,9 +6,9 @@ import uuid
 
 import httpx
 from cc_testkit import (
-    OUTSIDER,
-    Person,
+    RING,
     agent_now,
+    answered_call,
     cc_topics,
     eventually,
     make_agent,
@@ -26,32 +26,11 @@ from hubtest import TenantCtx
 from telephony.ari.sim_state import EndpointBehaviour
 from telephony.ari.simulator import AriSimulator
 from telephony.callcentre.control import ARI_SERVICE
-from telephony.callcentre.models import Agent, Queue
 from telephony.callcentre.state import AgentState, EntryState
 from telephony.calls.models import Call
 from telephony.stasis.app import StasisApp
 
 API = "/api/v1/callcentre"
-DID = "+861088880002"
-RING = EndpointBehaviour(outcome="ring")
-
-
-async def answered_call(
-    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, stasis: StasisApp, tenant: TenantCtx
-) -> tuple[Person, Agent, Queue, str, str]:
-    """A caller in queue "first" answered by the signed-in agent at PJSIP/agent-x."""
-    hub.services[ARI_SERVICE] = stasis.ari
-    queue = await make_queue(hub, tenant.id, "first", dids=[DID])
-    person = await make_person(hub, client, tenant.id, "xu")
-    agent = await make_agent(hub, tenant.id, "PJSIP/agent-x", [queue], user_id=person.user_id)
-    sim.endpoints["PJSIP/agent-x"] = RING
-    caller = sim.inbound_call(caller_number=OUTSIDER, exten=DID, args=[f"tenant={tenant.id}"])
-    leg = await ringing_leg(sim, "PJSIP/agent-x")
-    sim.remote_answer(leg)
-    await eventually(
-        sim, lambda: any(set(b.channels) == {caller, leg} for b in sim.bridges.values())
-    )
-    return person, agent, queue, caller, leg
 
 
 async def test_agent_holds_mutes_and_hangs_up_the_current_call(

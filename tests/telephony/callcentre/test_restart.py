@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
+import httpx
 from cc_testkit import (
     FAST_RECONNECT,
+    RING,
     agent_now,
     eventually,
     make_agent,
+    make_person,
     make_queue,
     queue_calls,
     ringing_leg,
     until,
 )
+from sqlalchemy import select
 
 from comms.db.tenancy import scoped_to
 from comms.hub import Hub
@@ -22,11 +27,17 @@ from telephony.ari import AriClient
 from telephony.ari.sim_state import EndpointBehaviour
 from telephony.ari.simulator import AriSimulator
 from telephony.callcentre import service
+from telephony.callcentre.control import ARI_SERVICE
+from telephony.callcentre.models import Agent
 from telephony.callcentre.schemas import StateIn
 from telephony.callcentre.state import AgentState, EntryState
+from telephony.calls.models import Call
+from telephony.calls.state import CallState
 from telephony.stasis.app import StasisApp
+from telephony.vpmn.models import Cdr
 
 DID = "+861088880001"
+FAR = "PJSIP/+8613900002222@carrier"
 
 
 async def start_app(hub: Hub, sim: AriSimulator) -> tuple[AriClient, StasisApp]:
@@ -125,5 +136,101 @@ async def test_hangup_of_a_talking_caller_missed_during_a_restart_ends_the_call(
         await eventually(sim, lambda: leg not in sim.channels)
         [entry] = await queue_calls(hub, tenant.id)
         assert entry.ended_at is not None and entry.handle_seconds is not None
+    finally:
+        await stop_app(ari, app)
+
+
+async def dial_out(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, tenant: TenantCtx, ari: AriClient
+) -> tuple[Agent, uuid.UUID, str, str]:
+    """A signed-in agent dials an outside number from the console; both ends ring."""
+    hub.services[ARI_SERVICE] = ari
+    person = await make_person(hub, client, tenant.id, "dialler")
+    sim.endpoints["PJSIP/agent-d"] = RING
+    sim.endpoints[FAR] = RING
+    agent = await make_agent(hub, tenant.id, "PJSIP/agent-d", [], user_id=person.user_id)
+    r = await client.post(
+        "/api/v1/callcentre/agents/me/call/dial",
+        headers=person.auth,
+        json={"number": "+8613900002222"},
+    )
+    assert r.status_code == 200, r.text
+    mine = await ringing_leg(sim, "PJSIP/agent-d")
+    sim.remote_answer(mine)
+    far = await ringing_leg(sim, FAR)
+    return agent, uuid.UUID(r.json()["call_id"]), mine, far
+
+
+async def ended_call(hub: Hub, tenant: TenantCtx, call_id: uuid.UUID) -> tuple[Call, Cdr]:
+    async def ended() -> bool:
+        async with hub.db.session() as s:
+            scoped_to(s, tenant.id)
+            call = await s.get(Call, call_id)
+            return call is not None and call.state is CallState.ENDED
+
+    await until(ended)
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        call = await s.get(Call, call_id)
+        cdr = await s.scalar(select(Cdr).where(Cdr.call_ref == str(call_id)))
+    assert call is not None and cdr is not None
+    return call, cdr
+
+
+async def test_agent_dial_out_still_up_after_a_restart_is_picked_up_again(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, tenant: TenantCtx
+) -> None:
+    ari, app = await start_app(hub, sim)
+    agent, call_id, mine, far = await dial_out(hub, client, sim, tenant, ari)
+    await stop_app(ari, app)
+    sim.remote_answer(far)  # answered while no Stasis app listens
+    ari, app = await start_app(hub, sim)
+    try:
+
+        async def talking() -> bool:
+            return (await agent_now(hub, tenant.id, agent.id)).state is AgentState.ON_CALL
+
+        await until(talking)
+        assert any(set(b.channels) == {mine, far} for b in sim.bridges.values())
+        # The new process follows the call to its end as if it had placed it.
+        sim.remote_hangup(far)
+        await eventually(sim, lambda: mine not in sim.channels)
+        call, _ = await ended_call(hub, tenant, call_id)
+        assert call.disposition is not None and call.disposition.value == "answered"
+
+        async def free() -> bool:
+            return (await agent_now(hub, tenant.id, agent.id)).state is AgentState.AVAILABLE
+
+        await until(free)
+    finally:
+        await stop_app(ari, app)
+
+
+async def test_agent_dial_out_that_vanished_during_a_restart_is_closed_and_the_agent_freed(
+    hub: Hub, client: httpx.AsyncClient, sim: AriSimulator, tenant: TenantCtx
+) -> None:
+    ari, app = await start_app(hub, sim)
+    agent, call_id, mine, far = await dial_out(hub, client, sim, tenant, ari)
+    sim.remote_answer(far)
+
+    async def talking() -> bool:
+        return (await agent_now(hub, tenant.id, agent.id)).state is AgentState.ON_CALL
+
+    await until(talking)
+    await stop_app(ari, app)
+    sim.remote_hangup(far)  # nobody is listening
+    ari, app = await start_app(hub, sim)
+    try:
+        # The agent's leg, still up in Asterisk, is hung up; the call gets its CDR.
+        await eventually(sim, lambda: mine not in sim.channels)
+        call, cdr = await ended_call(hub, tenant, call_id)
+        assert call.disposition is not None and call.disposition.value == "answered"
+        assert cdr.callee == "+8613900002222"
+
+        async def free() -> bool:
+            return (await agent_now(hub, tenant.id, agent.id)).state is AgentState.AVAILABLE
+
+        await until(free)
+        assert (await agent_now(hub, tenant.id, agent.id)).current_call_id is None
     finally:
         await stop_app(ari, app)

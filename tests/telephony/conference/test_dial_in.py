@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -9,7 +10,7 @@ from conference_testkit import OUTSIDER, make_room, people, setup_members, topic
 
 from comms.hub import Hub
 from hubtest import TenantCtx
-from telephony.ari import AriClient
+from telephony.ari import AriClient, ReconnectPolicy
 from telephony.ari.simulator import AriSimulator
 from telephony.stasis.app import StasisApp
 
@@ -169,3 +170,46 @@ async def test_a_guest_who_hung_up_while_the_app_was_disconnected_is_settled_on_
     assert found[OUTSIDER].state == "left" and found[MODERATOR].state == "joined"
     left = await topics(hub, tenant.id, "telephony.conference.participant_left")
     assert [e["number"] for e in left] == [OUTSIDER]
+
+
+async def test_a_guest_in_the_room_when_the_app_restarts_is_settled_when_they_hang_up_later(
+    hub: Hub, tenant: TenantCtx, sim: AriSimulator
+) -> None:
+    # The new process learns of the guest's channel at reconcile (no query per hang-up).
+    await setup_members(hub, tenant.id)
+    await make_room(hub, tenant.id)
+    first = await _start_app(hub, sim)
+    host = dial(sim, tenant, "6100", MODERATOR)
+    await until(lambda: _played(sim, host, "sound:conf-getpin"))
+    sim.send_dtmf(host, "9999#")
+    guest = dial(sim, tenant, "6100", OUTSIDER)
+    await until(lambda: _played(sim, guest, "sound:conf-getpin"))
+    sim.send_dtmf(guest, "1234#")
+    await until(lambda: _bridged(sim, guest, host))
+    await _stop_app(*first)
+    second = await _start_app(hub, sim)
+    try:
+        assert guest in second[1].conference.legs  # adopted while still up
+        sim.remote_hangup(guest)
+        await until(lambda: _state_is(hub, tenant, OUTSIDER, "left"))
+        assert (await people(hub, tenant.id))[MODERATOR].state == "joined"
+    finally:
+        await _stop_app(*second)
+
+
+async def _start_app(hub: Hub, sim: AriSimulator) -> tuple[AriClient, StasisApp]:
+    ari = AriClient(sim.base_url, sim.app, reconnect=ReconnectPolicy(initial_delay=0.02))
+    app = StasisApp(ari, hub.db, settings=hub.settings)
+    await app.start()
+    async with asyncio.timeout(5):
+        await ari.wait_connected()
+    return ari, app
+
+
+async def _stop_app(ari: AriClient, app: StasisApp) -> None:
+    await app.close()
+    await ari.close()
+
+
+async def _state_is(hub: Hub, tenant: TenantCtx, number: str, state: str) -> bool:
+    return (await people(hub, tenant.id))[number].state == state

@@ -26,13 +26,13 @@ def need_browser() -> None:
 
 
 @contextlib.asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
+async def chromium(extra_args: tuple[str, ...] = ()) -> AsyncIterator[Browser]:
     need_browser()
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
             headless=True,
-            args=["--no-sandbox", "--use-fake-ui-for-media-stream"],
+            args=["--no-sandbox", "--use-fake-ui-for-media-stream", *extra_args],
         )
         try:
             yield browser

@@ -3,9 +3,9 @@ simulator), the supervisor's wallboard shows them waiting, an agent goes availab
 the screen pop with the caller's CRM record, picks up, opens a ticket, the supervisor listens
 in, the agent holds and resumes, then transfers (blind) to a colleague, whose console pops the
 same caller; the colleague picks up, consults the first agent and completes an attended
-transfer back to them, who sends the caller on to an outside number; both write their
-wrap-ups; the first agent calls the customer back from their history (the call centre's agent
-dial). The wallboard follows every step."""
+transfer back to them, who consults an outside number and leaves the caller with it; both
+write their wrap-ups; the first agent calls the customer back from their history (the call
+centre's agent dial). The wallboard follows every step."""
 
 from __future__ import annotations
 
@@ -226,16 +226,19 @@ async def test_a_queue_call_from_ring_to_wrap_up_in_the_agent_and_supervisor_con
         await cp.click("#wrapup-form button[type=submit]")
         await cp.wait_for_selector("#wrapup", state="hidden")
 
-        # The first agent sends the caller on to an outside number (blind): the caller hears
-        # music until it answers; the agent goes to wrap-up.
+        # The first agent consults an outside number, then leaves the caller with it: the
+        # caller hears music meanwhile; the agent goes to wrap-up.
         far_end = "PJSIP/+8613911112222@carrier"
         sim.endpoints[far_end] = EndpointBehaviour(outcome="ring")
-        await ap.select_option("#transfer-kind", "number")
+        await ap.select_option("#transfer-kind", "consult-number")
         await ap.fill("#transfer-number", "+86 139-1111-2222")
         await ap.click("#btn-transfer")
-        await ap.wait_for_selector("#wrapup:not([hidden])", timeout=10000)
+        await ap.wait_for_selector("#consult:has-text('+8613911112222') #btn-transfer-complete")
         far = await agent_leg(sim, far_end)
         sim.remote_answer(far)
+        await shoot(ap, "15-consulting-a-number")
+        await ap.click("#btn-transfer-complete")
+        await ap.wait_for_selector("#wrapup:not([hidden])", timeout=10000)
         async with asyncio.timeout(5):
             await sim.wait_until(
                 lambda: any(set(b.channels) == {caller, far} for b in sim.bridges.values())
@@ -260,11 +263,11 @@ async def test_a_queue_call_from_ring_to_wrap_up_in_the_agent_and_supervisor_con
         sim.remote_answer(await agent_leg(sim, DESK))
         sim.remote_answer(await agent_leg(sim, f"PJSIP/{CALLER}@carrier"))
         await ap.wait_for_selector("#call-card.active #hang-up-phone", timeout=10000)
-        await shoot(ap, "15-agent-calls-back")
+        await shoot(ap, "16-agent-calls-back")
         sim.remote_hangup(await agent_leg_any(sim, DESK))
         await ap.wait_for_selector("#call-card.idle", timeout=10000)
         await sp.wait_for_selector(f"{li_row} .state-pill:text('available')")
-        await shoot(sp, "16-wallboard-after")
+        await shoot(sp, "17-wallboard-after")
         assert errors == []
 
     tickets = (await client.get("/api/v1/crm/tickets", headers=admin)).json()["items"]
