@@ -25,8 +25,15 @@ Parts:
   a separate process. Latency = SMSC's arrival stamp - the moment the confirming COMMIT
   returned (both wall clock, same machine). PostgreSQL database `huitong_notice_bench`, Redis
   db 11, --workers x `huitong worker --pool prefork` subprocesses; this process is `serve`
-  (publishes and relays). Hop 1 = event created -> notice created, hop 2 = SMS queued ->
-  claimed by the sender (rows' own timestamps).
+  (publishes and relays).
+  Hops (p50, rows' own timestamps): relay = event created -> handed to the broker; to notice =
+  handed -> notice created (broker, worker queue, rule handler); to sender = SMS queued ->
+  claimed by comms' sender; to SMSC = claimed -> submit_sm arrived. CPU per SMS, by process,
+  from /proc over the offer (start to last arrival): this process (publisher and relay), the
+  worker trees, the PostgreSQL backends connected to the bench database (not the server's
+  shared background processes) and the SMSC, net of each one's idle burn measured for 3 s
+  before the offers; printed only when every SMS arrived (a backlog's work is half done).
+  `bench/notice_cost.py` splits the same path by part, in one process.
 
     python bench/event_to_notice.py                        # both parts, latency at 10 and 500/s
     python bench/event_to_notice.py latency --rates 10,500 --seconds 10
@@ -210,6 +217,28 @@ async def _confirm(hub: Any, tid: uuid.UUID, order_id: uuid.UUID) -> float:
     return time.time()
 
 
+CPU_GROUPS = ("bench", "worker", "PostgreSQL", "SMSC")
+
+
+async def _cpu(worker_pids: list[int], smsc_pid: int) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of this process (publisher + relay), the worker trees, the
+    PostgreSQL backends connected to the bench database, and the SMSC process."""
+    from bench import notice_latency as nl
+    from bench.proc_cpu import sample, tree
+
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", nl.PG_DB)
+    finally:
+        await conn.close()
+    return {
+        "bench": sample([os.getpid()]),
+        "worker": sample(tree(worker_pids), worker_pids),
+        "PostgreSQL": sample(r[0] for r in rows),
+        "SMSC": sample([smsc_pid]),
+    }
+
+
 async def _offer_orders(
     hub: Any,
     tid: uuid.UUID,
@@ -217,10 +246,14 @@ async def _offer_orders(
     rate: float,
     arrived: dict[int, float],
     pull: Any,
-) -> dict[str, float]:
+    pids: tuple[list[int], int],
+    idle: dict[str, float] | None = None,
+) -> dict[str, Any]:
     from bench.notice_latency import pct, stages
+    from bench.proc_cpu import spent
 
     started = datetime.now(UTC)
+    cpu0, w0 = await _cpu(*pids), time.perf_counter()
     commit_at: dict[int, float] = {}
     gate = asyncio.Semaphore(8)
 
@@ -243,9 +276,22 @@ async def _offer_orders(
         if all(n in arrived for n, _ in orders):
             break
         await asyncio.sleep(0.05)
+    cpu1, wall = await _cpu(*pids), time.perf_counter() - w0
     lat = [arrived[n] - c for n, c in commit_at.items() if n in arrived]
-    hop1, hop2 = await stages(hub, started)
+    # Net of what the processes burn idle (relay polls, broker heartbeats) over the same time;
+    # none when SMS are still queued (a backlog's work is neither all done nor all undone).
+    idle = idle or {}
+    cpu = {
+        g: (spent(cpu0[g], cpu1[g]) - idle.get(g, 0.0) * wall) * 1000 / len(lat)
+        if len(lat) == len(orders)
+        else float("nan")
+        for g in CPU_GROUPS
+    }
+    hops = await stages(hub, started, arrived, _number)
     return {
+        "cpu": cpu,
+        "hops": hops,
+        "load": os.getloadavg()[0],
         "offered": rate,
         "achieved": achieved,
         "events": len(orders),
@@ -253,9 +299,12 @@ async def _offer_orders(
         "p50": pct(lat, 50) * 1000,
         "p99": pct(lat, 99) * 1000,
         "max": max(lat, default=float("nan")) * 1000,
-        "hop1": hop1,
-        "hop2": hop2,
     }
+
+
+def _number(payload: dict[str, Any]) -> int | None:
+    m = ORDER_NO.search(str(payload.get("number", "")).encode())
+    return int(m.group(1)) if m else None
 
 
 async def latency(args: argparse.Namespace) -> int:
@@ -266,6 +315,7 @@ async def latency(args: argparse.Namespace) -> int:
     import redis
 
     from bench import notice_latency as nl
+    from bench.proc_cpu import spent
     from comms.modules import discover_modules
     from erp.orders import service as orders
     from erp.orders.schemas import OrderIn
@@ -311,6 +361,7 @@ async def latency(args: argparse.Namespace) -> int:
     hub = Hub(settings, modules)
     procs: list[Any] = []
     results = []
+    idle: dict[str, float] = {}
     try:
         await hub.start(relay=True, worker=False)
         async with hub.db.session() as s:
@@ -366,14 +417,22 @@ async def latency(args: argparse.Namespace) -> int:
             args, nl.worker_env(db_url, smpp_url, tmp, args.poll_interval), tmp
         )
         print("warming up", file=sys.stderr, flush=True)
-        warm = await _offer_orders(hub, tid, drafts[:20], 20, arrived, pull)
+        assert smsc_p.pid is not None
+        pids = ([int(p.pid) for p in procs], smsc_p.pid)
+        warm = await _offer_orders(hub, tid, drafts[:20], 20, arrived, pull, pids)
         if warm["at_smsc"] < warm["events"]:
             raise RuntimeError(f"warm-up SMS did not reach the SMSC: {warm}")
+        a, idle_from = await _cpu(*pids), time.perf_counter()
+        await asyncio.sleep(3)
+        b, idle_s = await _cpu(*pids), time.perf_counter() - idle_from
+        idle = {g: spent(a[g], b[g]) / idle_s for g in CPU_GROUPS}
         at = 20
         for rate in args.rates:
             n = int(rate * args.seconds)
             print(f"confirming {rate:g} orders/s for {args.seconds:g} s", file=sys.stderr)
-            results.append(await _offer_orders(hub, tid, drafts[at : at + n], rate, arrived, pull))
+            results.append(
+                await _offer_orders(hub, tid, drafts[at : at + n], rate, arrived, pull, pids, idle)
+            )
             at += n
             await asyncio.sleep(1)
     finally:
@@ -387,16 +446,34 @@ async def latency(args: argparse.Namespace) -> int:
         f"PostgreSQL + Redis, {args.workers} x `huitong worker --pool prefork --concurrency "
         f"{args.concurrency}`, HUITONG_BUS_POLL_INTERVAL={args.poll_interval:g}"
     )
+    from bench.notice_latency import HOPS
+
     print(
-        "| offered/s | achieved/s | events | SMS at SMSC | p50 ms | p99 ms | max ms "
-        "| hop 1 p50 | hop 2 p50 |"
+        "| offered/s | achieved/s | events | SMS at SMSC | p50 ms | p99 ms | max ms | "
+        + " | ".join(f"{h} p50" for h in HOPS)
+        + " | load |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * (len(HOPS) + 1))
     for r in results:
         print(
             f"| {r['offered']:g} | {r['achieved']:.0f} | {r['events']:,} | {r['at_smsc']:,} "
-            f"| {r['p50']:.0f} | {r['p99']:.0f} | {r['max']:.0f} "
-            f"| {r['hop1']:.0f} | {r['hop2']:.0f} |"
+            f"| {r['p50']:.0f} | {r['p99']:.0f} | {r['max']:.0f} | "
+            + " | ".join(f"{r['hops'][h]:.0f}" for h in HOPS)
+            + f" | {r['load']:.1f} |"
+        )
+    print(
+        "\nCPU ms per SMS, by process, from the offer's start to the last arrival, net of idle "
+        "(ms/s idle: " + ", ".join(f"{g} {idle[g] * 1000:.0f}" for g in CPU_GROUPS) + "); "
+        "nan = not all arrived within the wait"
+    )
+    print("| offered/s | " + " | ".join(CPU_GROUPS) + " | total |")
+    print("|---:|" + "---:|" * (len(CPU_GROUPS) + 1))
+    for r in results:
+        cpu = r["cpu"]
+        print(
+            f"| {r['offered']:g} | "
+            + " | ".join(f"{cpu[g]:.1f}" for g in CPU_GROUPS)
+            + f" | {sum(cpu.values()):.1f} |"
         )
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
     lost = sum(r["events"] - r["at_smsc"] for r in results)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus import publish
 from comms.db.sets import among
+from comms.db.tenancy import current_tenant
 from comms.errors import HuitongError
 from comms.messages.events import StatusChange
 from comms.messages.models import Channel
@@ -29,9 +30,9 @@ from notifications.models import (
     Urgency,
 )
 from notifications.recipients import Target, resolve
-from notifications.rules import _MISSING, RuleView, conditions_hold, lookup, rules_for
+from notifications.rules import _MISSING, RuleView, lookup, rules_for
 from notifications.state import transition
-from notifications.templates import render
+from notifications.templates import Rendered, render
 
 S = NotificationStatus
 DIGEST_TOPIC = "notifications.digest"
@@ -50,14 +51,28 @@ async def notify_event(
     now: datetime,
 ) -> list[Notification]:
     """Every notice an event makes under the tenant's rules (idempotent per event)."""
-    made: list[Notification] = []
+    work: list[tuple[RuleView, Target]] = []
     for rule in await rules_for(session, topic):
-        if not conditions_hold(rule.conditions, payload):
+        if rule.holds(payload):
+            work.extend((rule, t) for t in await resolve(session, rule.recipients, payload))
+    if not work:
+        return []
+    # What an earlier delivery of this event made (a replay), and every user's preferences:
+    # one query each for the whole event rather than per recipient.
+    earlier = await session.execute(
+        select(Notification.rule_id, Notification.recipient_key).where(
+            Notification.event_id == event_id
+        )
+    )
+    seen = {(rule_id, key) for rule_id, key in earlier}
+    users = await prefs.prefs_of(session, [t.user_id for _, t in work if t.user_id is not None])
+    made: list[Notification] = []
+    for rule, target in work:
+        if (rule.id, target.key) in seen:
             continue
-        for target in await resolve(session, rule.recipients, payload):
-            n = await _notice(session, settings, rule, target, topic, event_id, payload, now)
-            if n is not None:
-                made.append(n)
+        n = await _notice(session, settings, rule, target, topic, event_id, payload, now, users)
+        if n is not None:
+            made.append(n)
     return made
 
 
@@ -70,25 +85,17 @@ async def _notice(
     event_id: int,
     payload: dict[str, Any],
     now: datetime,
+    users: prefs.UserPrefs,
 ) -> Notification | None:
-    seen = await session.scalar(
-        select(Notification.id).where(
-            Notification.event_id == event_id,
-            Notification.rule_id == rule.id,
-            Notification.recipient_key == target.key,
-        )
-    )
-    if seen is not None:
-        return None
     channels = list(rule.channels)
     user_settings = None
     if target.user_id is not None:
-        pref = await prefs.topic_pref(session, target.user_id, topic)
+        pref = prefs.best_pref(users.topics.get(target.user_id, ()), topic)
         if pref is not None and pref.unsubscribed:
             return None
         if pref is not None and pref.channels:
             channels = list(pref.channels)
-        user_settings = await prefs.settings_of(session, target.user_id)
+        user_settings = users.settings.get(target.user_id)
     else:
         channels = [c for c in channels if c != NoticeChannel.CONSOLE]
     if not channels:
@@ -97,6 +104,7 @@ async def _notice(
     text = await render(session, topic, NoticeChannel(channels[0]), locale, payload)
     n = Notification(
         id=uuid.uuid4(),
+        tenant_id=current_tenant(session),
         rule_id=rule.id,
         event_id=event_id,
         topic=topic,
@@ -135,8 +143,8 @@ async def _notice(
         return n
     n.status = S.SENDING
     session.add(n)
-    await session.flush()
-    await advance(session, settings, n, now)
+    await session.flush()  # attempts reference it (no relationship orders the INSERTs)
+    await advance(session, settings, n, now, first=text)
     return n
 
 
@@ -205,13 +213,22 @@ def _attempt(
 
 
 async def advance(
-    session: AsyncSession, settings: Settings, n: Notification, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    n: Notification,
+    now: datetime,
+    *,
+    first: Rendered | None = None,
 ) -> None:
-    """Try channels from `channel_index` on until one is under way; none left: failed."""
+    """Try channels from `channel_index` on until one is under way; none left: failed.
+    `first` is the current channel's text when the caller has rendered it already."""
     n.due_at = None
     while n.channel_index < len(n.channels):
         channel = NoticeChannel(n.channels[n.channel_index])
-        text = await render(session, n.topic, channel, n.locale, n.payload)
+        if first is not None:
+            text, first = first, None
+        else:
+            text = await render(session, n.topic, channel, n.locale, n.payload)
         if channel is NoticeChannel.CONSOLE:
             if n.user_id is None:
                 _attempt(session, n, channel, "skipped", now, error="no user for a console notice")

@@ -4,6 +4,8 @@ tenant's time zone, locale and digest interval."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,11 +29,8 @@ async def settings_of(session: AsyncSession, user_id: uuid.UUID) -> Notification
     )
 
 
-async def topic_pref(
-    session: AsyncSession, user_id: uuid.UUID, topic: str
-) -> TopicPreference | None:
+def best_pref(rows: Iterable[TopicPreference], topic: str) -> TopicPreference | None:
     """The most specific preference covering `topic`: exact, then longest prefix, then `*`."""
-    rows = await session.scalars(select(TopicPreference).where(TopicPreference.user_id == user_id))
     best: TopicPreference | None = None
     best_rank = -1
     for p in rows:
@@ -43,10 +42,43 @@ async def topic_pref(
     return best
 
 
+@dataclass
+class UserPrefs:
+    """Topic preferences and settings of several users, read in two queries."""
+
+    topics: dict[uuid.UUID, list[TopicPreference]] = field(default_factory=dict)
+    settings: dict[uuid.UUID, NotificationSettings] = field(default_factory=dict)
+
+
+async def prefs_of(session: AsyncSession, user_ids: Collection[uuid.UUID]) -> UserPrefs:
+    found = UserPrefs()
+    if not user_ids:
+        return found
+    ids = sorted(set(user_ids), key=str)
+    for p in await session.scalars(select(TopicPreference).where(TopicPreference.user_id.in_(ids))):
+        found.topics.setdefault(p.user_id, []).append(p)
+    for row in await session.scalars(
+        select(NotificationSettings).where(NotificationSettings.user_id.in_(ids))
+    ):
+        found.settings[row.user_id] = row
+    return found
+
+
+ZONE_CACHE = "notifications.zone"
+
+
 async def tenant_zone(session: AsyncSession) -> ZoneInfo:
+    """The tenant's time zone, read once per transaction."""
     tid = current_tenant(session)
-    tenant = await session.get(Tenant, tid) if tid else None
-    return ZoneInfo(tenant.timezone if tenant else "Asia/Shanghai")
+    key = (ZONE_CACHE, tid)
+    zone: ZoneInfo | None = session.info.get(key)
+    if zone is None:
+        name = None
+        if tid is not None:
+            name = await session.scalar(select(Tenant.timezone).where(Tenant.id == tid))
+        zone = ZoneInfo(name or "Asia/Shanghai")
+        session.info[key] = zone
+    return zone
 
 
 def _hhmm(value: str) -> time:

@@ -158,8 +158,11 @@ def _compare(op: str, have: Any, want: Any) -> bool:
 
 def conditions_hold(conditions: Sequence[dict[str, Any]], payload: dict[str, Any]) -> bool:
     """All conditions hold; a missing field fails its condition."""
-    for raw in conditions:
-        c = Condition.model_validate(raw)
+    return _hold(tuple(Condition.model_validate(raw) for raw in conditions), payload)
+
+
+def _hold(conditions: tuple[Condition, ...], payload: dict[str, Any]) -> bool:
+    for c in conditions:
         have = lookup(payload, c.field)
         if have is _MISSING or not _compare(c.op, have, c.value):
             return False
@@ -179,9 +182,46 @@ class RuleView:
     urgency: Urgency
     dedupe_field: str | None
     dedupe_minutes: int
+    checks: tuple[Condition, ...]  # `conditions`, validated once when the view is built
+
+    def holds(self, payload: dict[str, Any]) -> bool:
+        """All of the rule's conditions hold for `payload`."""
+        return _hold(self.checks, payload)
 
 
 RULES_CACHE = "notifications.rules"
+_R = NotificationRule
+_RULE_COLUMNS = (
+    _R.id,
+    _R.topic,
+    _R.conditions,
+    _R.recipients,
+    _R.channels,
+    _R.escalate_after_minutes,
+    _R.urgency,
+    _R.dedupe_field,
+    _R.dedupe_minutes,
+)
+# Views built from rule rows, by rule id, with the row they came from. A view is reused only
+# while its row reads back identical, so an edit takes effect at the next transaction,
+# whichever process made it; only the validation of the conditions is saved.
+_VIEWS: dict[uuid.UUID, tuple[tuple[Any, ...], RuleView]] = {}
+_VIEWS_MAX = 10_000
+
+
+def _view(row: tuple[Any, ...]) -> RuleView:
+    cached = _VIEWS.get(row[0])
+    if cached is not None and cached[0] == row:
+        return cached[1]
+    checks = tuple(Condition.model_validate(raw) for raw in row[2])
+    rid, topic, conditions, recipients, channels, escalate, urgency, d_field, d_min = row
+    view = RuleView(
+        rid, topic, conditions, recipients, channels, escalate, urgency, d_field, d_min, checks
+    )
+    if len(_VIEWS) >= _VIEWS_MAX:
+        _VIEWS.clear()
+    _VIEWS[row[0]] = (row, view)
+    return view
 
 
 async def rules_for(session: AsyncSession, topic: str) -> list[RuleView]:
@@ -190,25 +230,10 @@ async def rules_for(session: AsyncSession, topic: str) -> list[RuleView]:
     key = (RULES_CACHE, current_tenant(session))
     views: list[RuleView] | None = session.info.get(key)
     if views is None:
-        rows = await session.scalars(
-            select(NotificationRule)
-            .where(NotificationRule.enabled.is_(True))
-            .order_by(NotificationRule.created_at, NotificationRule.id)
+        rows = await session.execute(
+            select(*_RULE_COLUMNS).where(_R.enabled.is_(True)).order_by(_R.created_at, _R.id)
         )
-        views = [
-            RuleView(
-                r.id,
-                r.topic,
-                r.conditions,
-                r.recipients,
-                r.channels,
-                r.escalate_after_minutes,
-                r.urgency,
-                r.dedupe_field,
-                r.dedupe_minutes,
-            )
-            for r in rows
-        ]
+        views = [_view(tuple(r)) for r in rows]
         session.info[key] = views
     return [r for r in views if topic_matches(r.topic, topic)]
 
@@ -219,7 +244,7 @@ def forget_cached(session: Any) -> None:
         del session.info[k]
 
 
-CACHES = frozenset({RULES_CACHE, "notifications.templates"})
+CACHES = frozenset({RULES_CACHE, "notifications.templates", "notifications.zone"})
 
 
 @sa_event.listens_for(Session, "after_transaction_end")

@@ -4,9 +4,10 @@ against the topic's payload fields, with the payload's `summary` as the fallback
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,23 +59,6 @@ def check_template(topics: TopicRegistry, data: TemplateIn) -> list[str]:
     return []
 
 
-async def find_template(
-    session: AsyncSession, topic: str, channel: NoticeChannel, locale: str
-) -> NotificationTemplate | None:
-    """The template for the locale, else the same topic and channel in another locale."""
-    rows = list(
-        await session.scalars(
-            select(NotificationTemplate).where(
-                NotificationTemplate.topic == topic, NotificationTemplate.channel == channel
-            )
-        )
-    )
-    for row in rows:
-        if row.locale == locale:
-            return row
-    return rows[0] if rows else None
-
-
 def default_text(topic: str, payload: dict[str, Any]) -> Rendered:
     summary = payload.get("summary")
     text = str(summary) if summary else topic
@@ -82,18 +66,37 @@ def default_text(topic: str, payload: dict[str, Any]) -> Rendered:
 
 
 TEMPLATES_CACHE = "notifications.templates"
+_T = NotificationTemplate
 
 
 async def _template_text(
     session: AsyncSession, topic: str, channel: NoticeChannel, locale: str
 ) -> tuple[str, str] | None:
-    """(subject, body) of the template to use, read once per transaction."""
-    key = (TEMPLATES_CACHE, current_tenant(session), topic, channel, locale)
-    if key not in session.info:
-        tpl = await find_template(session, topic, channel, locale)
-        session.info[key] = None if tpl is None else (tpl.subject, tpl.body)
-    found: tuple[str, str] | None = session.info[key]
-    return found
+    """(subject, body) of the template to use (as `find_template` picks it). The topic's
+    templates are read in one query, once per transaction: an edit counts from the next."""
+    key = (TEMPLATES_CACHE, current_tenant(session), topic)
+    found: dict[NoticeChannel, list[tuple[str, str, str]]] | None = session.info.get(key)
+    if found is None:
+        rows = await session.execute(
+            select(_T.channel, _T.locale, _T.subject, _T.body).where(_T.topic == topic)
+        )
+        found = {}
+        for ch, loc, subject, body in rows:
+            found.setdefault(ch, []).append((loc, subject, body))
+        session.info[key] = found
+    rows_of = found.get(channel)
+    if not rows_of:
+        return None
+    for loc, subject, body in rows_of:
+        if loc == locale:
+            return subject, body
+    return rows_of[0][1], rows_of[0][2]
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str, html: bool) -> Template:
+    """A template compiled once per source text (compiling costs far more than rendering)."""
+    return (_html if html else _text).from_string(source)
 
 
 async def render(
@@ -111,9 +114,9 @@ async def render(
     subject, source = tpl
     ctx = {**payload, "topic": topic}
     try:
-        title = _text.from_string(subject).render(ctx).strip() if subject else ""
-        body = _text.from_string(source).render(ctx)
-        html = _html.from_string(source).render(ctx) if channel is NoticeChannel.EMAIL else None
+        title = _compiled(subject, False).render(ctx).strip() if subject else ""
+        body = _compiled(source, False).render(ctx)
+        html = _compiled(source, True).render(ctx) if channel is NoticeChannel.EMAIL else None
     except TemplateError:
         return fallback
     return Rendered(title=title or fallback.title, body=body, html=html)

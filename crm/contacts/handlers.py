@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import select
 
 from comms.bus import Event, HandlerContext, SubscriberSet
+from comms.messages.addresses import try_phone
 from comms.messages.events import MessageInbound, MessageStatusChanged
 from comms.messages.models import Direction, Message
 from comms.messages.state import MessageStatus
 from crm.contacts import service
-from crm.contacts.models import Contact, TimelineEntry
+from crm.contacts.models import Contact, ContactEmail, ContactPhone, TimelineEntry
 
 subs = SubscriberSet("crm.contacts")
 
@@ -107,18 +108,22 @@ ORDER_PROGRESS = {"confirmed": 0, "shipped": 1, "delivered": 2, "cancelled": 3}
 ORDER_TOPICS = tuple(f"erp.order.{verb}" for verb in ORDER_PROGRESS)
 
 
-async def _customer(ctx: HandlerContext, p: Any) -> Contact | None:
-    """The order's contact: by id if it is one of this tenant's, else by phone, else email."""
+async def _customer_id(ctx: HandlerContext, p: Any) -> uuid.UUID | None:
+    """The order's contact: by id if it is one of this tenant's, else by phone, else email.
+    Ids only (as `service.find_contact_by_*` match them): the handler needs no contact row."""
+    s = ctx.session
     cid = getattr(p, "contact_id", None)
     if cid is not None:
-        contact = await ctx.session.get(Contact, uuid.UUID(str(cid)))
-        if contact is not None:
-            return contact
+        found = await s.scalar(select(Contact.id).where(Contact.id == uuid.UUID(str(cid))))
+        if found is not None:
+            return found
     phone, email = getattr(p, "contact_phone", None), getattr(p, "contact_email", None)
     if phone:
-        return await service.find_contact_by_phone(ctx.session, phone)
+        e164 = try_phone(phone)
+        return await s.scalar(select(ContactPhone.contact_id).where(ContactPhone.e164 == e164))
     if email:
-        return await service.find_contact_by_email(ctx.session, email)
+        addr = email.strip().lower()
+        return await s.scalar(select(ContactEmail.contact_id).where(ContactEmail.address == addr))
     return None
 
 
@@ -127,24 +132,27 @@ async def order_to_timeline(ctx: HandlerContext, event: Event[Any]) -> None:
     p, verb = event.payload, event.topic.rsplit(".", 1)[1]
     number = getattr(p, "number", None)
     key = number or getattr(p, "order_id", None)
-    contact = await _customer(ctx, p)
-    if contact is None or key is None:
+    if key is None:
+        return
+    contact_id = await _customer_id(ctx, p)
+    if contact_id is None:
         return
     ref = f"order:{key}"
-    summary = getattr(p, "summary", None) or f"order {key} {verb}"
+    summary = (getattr(p, "summary", None) or f"order {key} {verb}")[:500]
     entry = await ctx.session.scalar(select(TimelineEntry).where(TimelineEntry.ref == ref))
     if entry is None:
-        await service.add_timeline_entry(
-            ctx.session,
-            contact.id,
-            kind="order",
-            ref=ref,
-            at=event.created_at,
-            status=verb,
-            summary=summary,
+        ctx.session.add(
+            TimelineEntry(
+                contact_id=contact_id,
+                kind="order",
+                ref=ref,
+                at=event.created_at,
+                status=verb,
+                summary=summary,
+            )
         )
     elif ORDER_PROGRESS[verb] >= ORDER_PROGRESS.get(entry.status or "", -1):
-        entry.status, entry.summary, entry.at = verb, summary[:500], event.created_at
+        entry.status, entry.summary, entry.at = verb, summary, event.created_at
 
 
 for _topic in ORDER_TOPICS:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from comms.bus import publish
 from comms.bus.topics import EventPayload
@@ -82,7 +83,8 @@ async def create_order(s: AsyncSession, body: OrderIn) -> Order:
 
 
 async def get_order(s: AsyncSession, order_id: uuid.UUID) -> Order:
-    order = await s.get(Order, order_id)
+    # Lines joined in the same query (the relationship's own selectin load is a second one).
+    order = await s.get(Order, order_id, options=[joinedload(Order.lines)])
     if order is None:
         raise NotFound("order not found")
     return order
@@ -93,11 +95,21 @@ async def order_by_number(s: AsyncSession, number: str) -> Order | None:
     return found
 
 
-async def _stock_for(s: AsyncSession, line: OrderLine) -> tuple[Item, Warehouse]:
-    item = await s.get(Item, line.item_id)
-    wh = await s.get(Warehouse, line.warehouse_id)
-    assert item is not None and wh is not None  # RESTRICT foreign keys keep them
-    return item, wh
+async def _stock_of(
+    s: AsyncSession, order: Order
+) -> dict[tuple[uuid.UUID, uuid.UUID], tuple[Item, Warehouse]]:
+    """Every line's item and warehouse in one query (rather than two per line)."""
+    rows = await s.execute(
+        select(Item, Warehouse)
+        .select_from(OrderLine)
+        .join(Item, Item.id == OrderLine.item_id)
+        .join(Warehouse, Warehouse.id == OrderLine.warehouse_id)
+        .where(OrderLine.order_id == order.id)
+    )
+    found = {(item.id, wh.id): (item, wh) for item, wh in rows}
+    # RESTRICT foreign keys keep them
+    assert {(x.item_id, x.warehouse_id) for x in order.lines} <= found.keys()
+    return found
 
 
 async def move_order(
@@ -113,8 +125,10 @@ async def move_order(
     confirm reserves every line, ship issues the reservation to the ledger, cancel releases."""
     state.check(order, to)
     previous = order.status
-    for i, line in enumerate(order.lines):
-        item, wh = await _stock_for(s, line)
+    moves = to in (S.CONFIRMED, S.SHIPPED) or (to is S.CANCELLED and previous is S.CONFIRMED)
+    stock = await _stock_of(s, order) if moves else {}
+    for i, line in enumerate(order.lines if moves else []):
+        item, wh = stock[(line.item_id, line.warehouse_id)]
         if to is S.CONFIRMED:
             await ledger.change(
                 s, item, wh, 0, reserve=line.qty, kind=None, field=f"lines[{i}].qty"
