@@ -46,20 +46,45 @@ async def apply_orphans(s: AsyncSession, *, pids: list[str] | None = None, limit
     the record commits once the whole batch is answered): it is kept as a pending receipt,
     and applied here by the record itself (`pids` = the parts it just wrote), by the sink
     right after its commit (the two can miss each other), and by the sweep as a backstop."""
-    q = (
-        select(PendingReceipt)
-        .join(
-            MessagePart,
-            (MessagePart.provider == PendingReceipt.provider)
-            & (MessagePart.provider_message_id == PendingReceipt.provider_message_id),
+    if pids is None:
+        # The sweep: every pending receipt whose part exists now (a join, once an interval).
+        q = (
+            select(PendingReceipt)
+            .join(
+                MessagePart,
+                (MessagePart.provider == PendingReceipt.provider)
+                & (MessagePart.provider_message_id == PendingReceipt.provider_message_id),
+            )
+            .order_by(PendingReceipt.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=PendingReceipt)
         )
-        .order_by(PendingReceipt.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=PendingReceipt)
-    )
-    if pids is not None:
-        q = q.where(among(PendingReceipt.provider_message_id, pids))
-    rows = list(await s.scalars(q))
+        rows = list(await s.scalars(q))
+    else:
+        # The hot paths (every sender record, every receipt batch with early ones): two
+        # index lookups, never a join that an unanalysed table plans as a full scan.
+        pending = list(
+            await s.scalars(
+                select(PendingReceipt)
+                .where(among(PendingReceipt.provider_message_id, pids))
+                .order_by(PendingReceipt.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not pending:
+            return 0
+        recorded: set[tuple[str, str]] = set()
+        for provider in sorted({p.provider for p in pending}):
+            wanted = [p.provider_message_id for p in pending if p.provider == provider]
+            found = await s.scalars(
+                select(MessagePart.provider_message_id).where(
+                    MessagePart.provider == provider,
+                    among(MessagePart.provider_message_id, wanted),
+                )
+            )
+            recorded |= {(provider, pid) for pid in found}
+        rows = [p for p in pending if (p.provider, p.provider_message_id) in recorded]
     if not rows:
         return 0
     receipts = [
