@@ -195,25 +195,6 @@ class Sender:
             self._started.add(key)
         return sms
 
-    async def submit(self, message_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int) -> None:
-        try:
-            job = await self._load(message_id, tenant_id, attempt)
-            if job is None:
-                return
-            outcome = await self._hand_over(job)
-            await self._record([(message_id, outcome)], tenant_id)
-        except Exception:
-            # The claim stays `sending`; the sweep queues it again once it is stale.
-            log.exception("sending message %s failed unexpectedly", message_id)
-
-    async def _load(
-        self, message_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int
-    ) -> OutboundSms | OutboundEmail | None:
-        async with self.db().session() as s:
-            scoped_to(s, tenant_id)
-            msg = await s.get(Message, message_id)
-            return None if msg is None else await self._job(s, msg, attempt)
-
     async def _job(
         self, s: AsyncSession, msg: Message, attempt: int
     ) -> OutboundSms | OutboundEmail | None:

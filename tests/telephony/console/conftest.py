@@ -8,10 +8,11 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
-from console_testkit import serve
+from console_testkit import hub_answering, serve, sip_account
 
 from comms.app import create_app
 from comms.hub import Hub
+from comms.settings import Settings
 from hubtest import drain
 from telephony.ari import AriClient, ReconnectPolicy
 from telephony.ari.simulator import AriSimulator
@@ -58,3 +59,11 @@ async def bus_pump(hub: Hub) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+@pytest.fixture
+async def webrtc_hub(settings: Settings) -> AsyncIterator[Hub]:
+    """A hub whose agents have a WebRTC account (the SIP test peer at SIP_PORT)."""
+    hub = hub_answering(settings, {"telephony.agent_webrtc": sip_account})
+    yield hub
+    await hub.stop()

@@ -8,7 +8,7 @@ import dataclasses
 import json
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,3 +159,18 @@ async def emit(hub: Hub, tenant_id: uuid.UUID, topic: str, **facts: Any) -> None
         publish(s, topic, {"tenant_id": str(tenant_id), "at": utcnow().isoformat(), **facts})
         await s.commit()
     await drain(hub)
+
+
+# One SIP-over-WebSocket test peer port per run, named in the tenant's WebRTC account below
+# (the browser tests register JsSIP there).
+SIP_PORT = free_port()
+
+
+async def sip_account(_: Any, args: Mapping[str, str]) -> dict[str, str]:
+    """Answers `telephony.agent_webrtc`: the agent's browser phone account."""
+    return {
+        "wss_url": f"ws://127.0.0.1:{SIP_PORT}/ws",
+        "sip_uri": "sip:1001@pbx.example.cn",
+        "password": "sip-secret",
+        "display_name": "Li",
+    }

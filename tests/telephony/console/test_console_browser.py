@@ -12,7 +12,14 @@ from typing import Any
 import httpx
 import pytest
 from browser_kit import chromium, collect_errors, need_browser, shoot, sign_in
-from console_testkit import emit, free_port, hub_answering, make_contact, make_person, serve
+from console_testkit import (
+    SIP_PORT,
+    emit,
+    hub_answering,
+    make_contact,
+    make_person,
+    serve,
+)
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as ws_serve
 from websockets.typing import Subprotocol
@@ -109,25 +116,6 @@ async def test_an_agent_signs_in_sees_a_screen_pop_and_answers_an_sms(erp_hub: H
         await page.wait_for_selector("#thread-messages li.outbound:text('Yes, it left')")
         await shoot(page, "03-sms-thread")
         assert errors == []
-
-
-SIP_PORT = free_port()
-
-
-async def sip_account(_: Any, args: Mapping[str, str]) -> dict[str, str]:
-    return {
-        "wss_url": f"ws://127.0.0.1:{SIP_PORT}/ws",
-        "sip_uri": "sip:1001@pbx.example.cn",
-        "password": "sip-secret",
-        "display_name": "Li",
-    }
-
-
-@pytest.fixture
-async def webrtc_hub(settings: Settings) -> AsyncIterator[Hub]:
-    hub = hub_answering(settings, {"telephony.agent_webrtc": sip_account})
-    yield hub
-    await hub.stop()
 
 
 @pytest.fixture

@@ -14,14 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from browser_kit import chromium, collect_errors, need_browser, shoot, sign_in
-from console_testkit import emit, free_port, hub_answering, make_person, serve
+from console_testkit import SIP_PORT, emit, make_person, serve
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as ws_serve
 from websockets.typing import Subprotocol
 
 from comms.app import create_app
 from comms.hub import Hub
-from comms.settings import Settings
 from hubtest import make_tenant
 
 aiortc = pytest.importorskip("aiortc", reason="aiortc (the far end's WebRTC) is not installed")
@@ -29,7 +28,6 @@ from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamTrack  # noqa: E402
 
 JSSIP_BUNDLE = Path(__file__).resolve().parents[3] / "telephony/console/static/vendor/jssip.js"
-SIP_PORT = free_port()
 CALLER = "+8613800138000"
 # Chromium names its host candidates with mDNS unless told not to; aiortc then could not reach
 # them from inside a container without multicast.
@@ -145,22 +143,6 @@ class SipPeer:
                 ],
             )
         )
-
-
-async def sip_account(_: Any, args: Mapping[str, str]) -> dict[str, str]:
-    return {
-        "wss_url": f"ws://127.0.0.1:{SIP_PORT}/ws",
-        "sip_uri": "sip:1001@pbx.example.cn",
-        "password": "sip-secret",
-        "display_name": "Li",
-    }
-
-
-@pytest.fixture
-async def webrtc_hub(settings: Settings) -> AsyncIterator[Hub]:
-    hub = hub_answering(settings, {"telephony.agent_webrtc": sip_account})
-    yield hub
-    await hub.stop()
 
 
 @pytest.fixture
