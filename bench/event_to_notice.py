@@ -74,7 +74,7 @@ from erp.stock import ledger  # noqa: E402
 from erp.stock.models import Item, MovementKind, StockLevel, StockMovement, Warehouse  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_DB = "huitong_bench_stock"
+PG_DB = os.environ.get("BENCH_STOCK_DB", "huitong_bench_stock")
 PG_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_DB}"
 SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
 

@@ -46,8 +46,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULE_REF = "bench.notice_latency:module"
 SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_DB = "huitong_notice_bench"
-REDIS_URL = "redis://127.0.0.1:6379/11"
+# Overridable so that two runs on one machine do not drop each other's database or queue.
+PG_DB = os.environ.get("BENCH_PG_DB", "huitong_notice_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 SEQ = re.compile(rb"#(\d+)")
 
 
