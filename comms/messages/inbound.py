@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus.publish import publish
 from comms.channels.email.transport import Attachment
-from comms.channels.sms.provider import DeliveryReceipt, InboundSms
+from comms.channels.sms.provider import DeliveryReceipt, InboundPart, InboundSms
 from comms.db.base import utcnow
 from comms.db.engine import Database
 from comms.db.tenancy import scoped_to, unscoped
+from comms.messages import inbound_parts
 from comms.messages.addresses import try_phone
 from comms.messages.conversations import conversation_for
 from comms.messages.events import MessageInbound
@@ -177,30 +178,73 @@ class MessagingSink:
     async def on_inbound(self, message: InboundSms) -> None:
         await self.receive_sms(message)
 
+    async def on_inbound_part(self, part: InboundPart) -> None:
+        """Commit the part (the adapter acknowledges it then); store the message if whole.
+
+        The part and the assembly are two transactions: the last two parts of a message may
+        arrive at once, and each transaction would miss the other's uncommitted part."""
+        async with self.db().session() as s:
+            unscoped(s)
+            await inbound_parts.keep(s, part)
+            await s.commit()
+        key = inbound_parts.key_of(part)
+        async with self.db().session() as s:
+            unscoped(s)
+            if await inbound_parts.is_whole(s, key):
+                taken = await inbound_parts.take(s, key)
+                if taken is not None:
+                    await self._receive(s, taken[0])
+
+    async def deliver_overdue(self, now: datetime | None = None) -> int:
+        """Store the multipart messages whose missing parts waited too long, with gaps, and
+        any whole one a crash left between its last part and its assembly; how many."""
+        now = now or utcnow()
+        done = 0
+        async with self.db().session() as s:
+            unscoped(s)
+            keys = await inbound_parts.due(s, now)
+            await s.rollback()
+        for key in keys:
+            async with self.db().session() as s:
+                unscoped(s)
+                taken = await inbound_parts.take(s, key)
+                if taken is None:
+                    continue  # assembled meanwhile
+                sms, whole = taken
+                if not whole:
+                    log.warning("multipart SMS from %s incomplete; stored what arrived", key[1])
+                await self._receive(s, sms)
+                done += 1
+        return done
+
     async def receive_sms(self, sms: InboundSms) -> uuid.UUID | None:
         """Store an inbound SMS for the tenant its recipient number routes to; its id."""
         async with self.db().session() as s:
-            tenant_id = await tenant_for(s, Channel.SMS, sms.recipient)
-            if tenant_id is None:
-                await _keep_unrouted(s, sms)
-                return None
-            scoped_to(s, tenant_id)
-            pid = sms.provider_message_ids[0] if sms.provider_message_ids else None
-            if pid is not None:
-                seen = await s.scalar(
-                    select(Message.id).where(
-                        Message.direction == Direction.INBOUND,
-                        Message.provider == sms.provider,
-                        Message.provider_message_id == pid,
-                    )
+            return await self._receive(s, sms)
+
+    async def _receive(self, s: AsyncSession, sms: InboundSms) -> uuid.UUID | None:
+        """Store `sms` in `s`'s transaction and commit it."""
+        tenant_id = await tenant_for(s, Channel.SMS, sms.recipient)
+        if tenant_id is None:
+            await _keep_unrouted(s, sms)
+            return None
+        scoped_to(s, tenant_id)
+        pid = sms.provider_message_ids[0] if sms.provider_message_ids else None
+        if pid is not None:
+            seen = await s.scalar(
+                select(Message.id).where(
+                    Message.direction == Direction.INBOUND,
+                    Message.provider == sms.provider,
+                    Message.provider_message_id == pid,
                 )
-                if seen is not None:
-                    return seen  # the carrier or Twilio repeated itself
-            sender = try_phone(sms.sender)
-            conv = await conversation_for(s, Channel.SMS, sender, sms.received_at)
-            msg = _inbound(conv, Channel.SMS, sender, sms.recipient, sms.text, sms.received_at)
-            msg.provider, msg.provider_message_id = sms.provider, pid
-            return await _save(s, msg)
+            )
+            if seen is not None:
+                return seen  # the carrier or Twilio repeated itself
+        sender = try_phone(sms.sender)
+        conv = await conversation_for(s, Channel.SMS, sender, sms.received_at)
+        msg = _inbound(conv, Channel.SMS, sender, sms.recipient, sms.text, sms.received_at)
+        msg.provider, msg.provider_message_id = sms.provider, pid
+        return await _save(s, msg)
 
     async def on_email(self, mail: InboundEmail, tenant_id: uuid.UUID) -> uuid.UUID:
         """Store a mail for one tenant, threaded by In-Reply-To/References, else by sender."""

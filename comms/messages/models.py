@@ -165,6 +165,40 @@ class UnroutedInbound(Base):
     )
 
 
+class InboundSmsPart(Base):
+    """A part of a multipart inbound SMS, kept until its message is whole (or waited too long).
+
+    Not tenant-scoped: the message is routed to a tenant only when it is assembled."""
+
+    __tablename__ = "message_inbound_parts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    sender: Mapped[str] = mapped_column(String(320))
+    recipient: Mapped[str] = mapped_column(String(320))
+    reference: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    data_coding: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column()
+    deliver_by: Mapped[datetime] = mapped_column()  # first part's arrival + the wait
+
+    __table_args__ = (
+        # A carrier re-sends a part whose deliver_sm_resp it missed: the first copy wins.
+        UniqueConstraint(
+            "provider",
+            "sender",
+            "recipient",
+            "reference",
+            "total",
+            "seq",
+            name="uq_message_inbound_parts_part",
+        ),
+        Index("ix_message_inbound_parts_deliver_by", "deliver_by"),
+    )
+
+
 class MessageAttachment(TenantScoped, Base):
     __tablename__ = "message_attachments"
 

@@ -108,6 +108,7 @@ class Messaging:
                 result = await sweep(self.db(), self.settings)
                 if result.resumed or result.expired:
                     log.info("messages sweep: %s", result)
+                await self.sink.deliver_overdue()
             except Exception:
                 log.exception("messages sweep failed; next try in an interval")
             await asyncio.sleep(self.settings.messages_sweep_interval)

@@ -78,12 +78,35 @@ class InboundSms:
     provider_message_ids: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class InboundPart:
+    """One part of a multipart inbound SMS, as the carrier sent it (not yet decoded).
+
+    Parts are given to the sink one by one and kept durably there, because the adapter
+    acknowledges each part as it arrives: a partial message must survive a restart."""
+
+    provider: str
+    sender: str  # E.164 where parseable
+    recipient: str
+    reference: int  # concatenation reference (UDH or SAR), per sender
+    total: int
+    seq: int  # 1-based
+    payload: bytes
+    data_coding: int  # SMPP data_coding of the message (every part carries the same)
+    received_at: datetime
+    wait: float  # seconds after the first part before what arrived is delivered with gaps
+
+
 class SmsSink(Protocol):
-    """Where an adapter reports what the carrier tells it (the messaging service)."""
+    """Where an adapter reports what the carrier tells it (the messaging service).
+
+    Each call returns once what it reports is stored: the adapter acknowledges only then."""
 
     async def on_receipt(self, receipt: DeliveryReceipt) -> None: ...
 
     async def on_inbound(self, message: InboundSms) -> None: ...
+
+    async def on_inbound_part(self, part: InboundPart) -> None: ...
 
 
 class SmsProvider(Protocol):

@@ -38,7 +38,12 @@ from comms.channels.sms.provider import OutboundSms, SmsSink, SubmitError, Submi
 from comms.channels.sms.smpp_config import SmppConfig
 from comms.channels.sms.smpp_flow import TokenBucket, backoff_delay
 from comms.channels.sms.smpp_ids import IdFormat, IdNormaliser
-from comms.channels.sms.smpp_inbound import Reassembler, decode_text, fragment_of, inbound_message
+from comms.channels.sms.smpp_inbound import (
+    decode_text,
+    fragment_of,
+    inbound_message,
+    inbound_part,
+)
 from comms.channels.sms.smpp_pdu import Address, Cmd, PduError
 from comms.channels.sms.smpp_receipts import is_receipt, parse_receipt
 from comms.channels.sms.smpp_session import BindError, LinkLost, Session
@@ -68,7 +73,6 @@ class SmppProvider:
         self._stopping = True
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._reassembler = Reassembler(config.mo_buffer, config.mo_timeout)
         self._setup_flow()
 
     def _setup_flow(self) -> None:
@@ -101,7 +105,6 @@ class SmppProvider:
         changed = self._changed
         self._tasks = [
             asyncio.create_task(self._run(), name="smpp-connect"),
-            asyncio.create_task(self._housekeeping(), name="smpp-housekeeping"),
         ]
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.config.bind_wait):
@@ -316,26 +319,6 @@ class SmppProvider:
             text = decode_text(frag.payload, message.data_coding)
             await sink.on_inbound(inbound_message(self.name, message, text))
             return 0
-        done = self._reassembler.add(message, frag)
-        if done is not None:
-            await sink.on_inbound(inbound_message(self.name, done.first, done.text))
-            self._reassembler.discard(done.key)  # only now: a failed sink gets it again
+        # Acknowledged once stored: the sink keeps the part until the message is whole.
+        await sink.on_inbound_part(inbound_part(self.name, message, frag, self.config.mo_timeout))
         return 0
-
-    async def _housekeeping(self) -> None:
-        # Partial MO messages that timed out or were pushed out of the buffer.
-        period = max(0.05, min(self.config.mo_timeout / 4, 30.0))
-        while True:
-            await asyncio.sleep(period)
-            for partial in self._reassembler.expired():
-                log.warning(
-                    "SMPP multipart MO from %s incomplete; delivering what arrived",
-                    partial.first.source_addr,
-                )
-                if self._sink is not None:
-                    try:
-                        await self._sink.on_inbound(
-                            inbound_message(self.name, partial.first, partial.text)
-                        )
-                    except Exception:
-                        log.exception("SMPP sink refused a partial MO message; dropped")

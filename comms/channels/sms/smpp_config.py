@@ -65,9 +65,8 @@ class SmppConfig:
     throttle_backoff: float = 1.0  # pause after ESME_RTHROTTLED; also Throttled.retry_after
     throttle_cooldown: float = 10.0  # how long the bucket stays slowed down
     throttle_factor: float = 0.5  # rate multiplier per throttle response
-    # Multipart MO reassembly.
+    # Multipart MO: how long after its first part an incomplete message waits for the rest.
     mo_timeout: float = 300.0
-    mo_buffer: int = 1000  # concurrent partial messages kept
 
     def __post_init__(self) -> None:
         if not self.host:

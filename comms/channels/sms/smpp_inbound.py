@@ -5,22 +5,19 @@ the encoding module) or in the SAR TLVs (sar_msg_ref_num / sar_total_segments /
 sar_segment_seqnum), which some SMSCs use instead. Parts are joined as bytes and decoded once,
 so a UCS-2 surrogate pair or GSM escape split across parts survives.
 
-Partial messages wait in a bounded buffer: when it is full the oldest is pushed out, and a
-message still incomplete after the timeout is given to the sink with what arrived, gaps shown
-as "[…]": a customer's message with one part lost beats no message. Parts are acknowledged to
-the SMSC as they are buffered, so a process restart loses partial messages.
+Parts are acknowledged to the SMSC as they arrive, so they are handed to the sink one by one
+(`SmsSink.on_inbound_part`), which keeps them durably until the message is whole: a restart
+loses no partial message. A message still incomplete after the timeout is delivered with what
+arrived, gaps shown as "[…]": a customer's message with one part lost beats no message.
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from comms.channels.sms.encoding import Fragment, decode_gsm7, parse_concat
-from comms.channels.sms.provider import InboundSms
+from comms.channels.sms.provider import InboundPart, InboundSms
 from comms.channels.sms.smpp_pdu import DeliverSm
 
 TLV_SAR_MSG_REF_NUM = 0x020C
@@ -93,71 +90,30 @@ def inbound_message(provider: str, pdu: DeliverSm, text: str) -> InboundSms:
     )
 
 
-GroupKey = tuple[str, str, int, int]  # (source, destination, reference, total)
+def inbound_part(provider: str, pdu: DeliverSm, frag: Fragment, wait: float) -> InboundPart:
+    """One part of a multipart MO, for the sink to keep until its message is whole."""
+    return InboundPart(
+        provider=provider,
+        sender=e164(pdu.source_addr, pdu.source_ton),
+        recipient=pdu.dest_addr,
+        reference=frag.reference,
+        total=frag.total,
+        seq=frag.seq,
+        payload=frag.payload,
+        data_coding=pdu.data_coding,
+        received_at=datetime.now(UTC),
+        wait=wait,
+    )
 
 
-@dataclass
-class _Group:
-    first: DeliverSm  # addresses and data_coding of the message
-    started: float
-    parts: dict[int, bytes] = field(default_factory=dict)
+def assemble(parts: Mapping[int, bytes], total: int, data_coding: int) -> tuple[str, bool]:
+    """The text of a multipart MO from the parts that arrived, and whether it is whole.
 
-
-@dataclass(frozen=True)
-class Assembled:
-    key: GroupKey
-    first: DeliverSm
-    text: str
-    complete: bool
-
-
-class Reassembler:
-    """Bounded buffer of partial MO messages, oldest first."""
-
-    def __init__(
-        self, max_groups: int, timeout: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.max_groups, self.timeout, self.clock = max(1, max_groups), timeout, clock
-        self._groups: OrderedDict[GroupKey, _Group] = OrderedDict()
-        self._overflow: list[Assembled] = []
-
-    def __len__(self) -> int:
-        return len(self._groups)
-
-    def add(self, pdu: DeliverSm, frag: Fragment) -> Assembled | None:
-        """Buffer a part; the whole message once every part is in (call discard() after)."""
-        key: GroupKey = (pdu.source_addr, pdu.dest_addr, frag.reference, frag.total)
-        group = self._groups.get(key)
-        if group is None:
-            if len(self._groups) >= self.max_groups:
-                old_key, oldest = self._groups.popitem(last=False)
-                self._overflow.append(self._assemble(old_key, oldest, complete=False))
-            group = self._groups[key] = _Group(pdu, self.clock())
-        # An SMSC re-sends a part whose deliver_sm_resp it missed: the first copy wins.
-        group.parts.setdefault(frag.seq, frag.payload)
-        if len(group.parts) < frag.total:
-            return None
-        return self._assemble(key, group, complete=True)
-
-    def discard(self, key: GroupKey) -> None:
-        self._groups.pop(key, None)
-
-    def expired(self) -> list[Assembled]:
-        """Partial messages that waited too long or were pushed out; removed from the buffer."""
-        now = self.clock()
-        out, self._overflow = self._overflow, []
-        for key in [k for k, g in self._groups.items() if now - g.started >= self.timeout]:
-            out.append(self._assemble(key, self._groups.pop(key), complete=False))
-        return out
-
-    @staticmethod
-    def _assemble(key: GroupKey, group: _Group, *, complete: bool) -> Assembled:
-        dc, total = group.first.data_coding, key[3]
-        if complete:
-            data = b"".join(group.parts[seq] for seq in range(1, total + 1))
-            return Assembled(key, group.first, decode_text(data, dc), True)
-        pieces = [
-            decode_text(group.parts[seq], dc) if seq in group.parts else GAP
-            for seq in range(1, total + 1)
-        ]
-        return Assembled(key, group.first, "".join(pieces), False)
+    A whole message is joined as bytes and decoded once; an incomplete one is decoded part
+    by part with the missing parts shown as GAP."""
+    if all(seq in parts for seq in range(1, total + 1)):
+        return decode_text(b"".join(parts[seq] for seq in range(1, total + 1)), data_coding), True
+    pieces = [
+        decode_text(parts[seq], data_coding) if seq in parts else GAP for seq in range(1, total + 1)
+    ]
+    return "".join(pieces), False

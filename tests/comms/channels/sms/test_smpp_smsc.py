@@ -11,12 +11,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 import smpp34
+from sqlalchemy import select
 
 from comms.channels.sms.encoding import build_parts, encode_gsm7, encode_ucs2
 from comms.channels.sms.provider import (
     DeliveryReceipt,
+    InboundPart,
     InboundSms,
     OutboundSms,
     ReceiptState,
@@ -24,6 +27,11 @@ from comms.channels.sms.provider import (
     Throttled,
 )
 from comms.channels.sms.smpp import SmppConfig, SmppProvider
+from comms.channels.sms.smpp_inbound import assemble
+from comms.db.tenancy import scoped_to
+from comms.hub import Hub
+from comms.messages.models import Message
+from hubtest import TenantCtx
 
 TO = "+8613800138000"
 ENQUIRE_LINK, ENQUIRE_LINK_RESP = 0x00000015, 0x80000015
@@ -189,6 +197,7 @@ class Sink:
     def __init__(self) -> None:
         self.receipts: list[DeliveryReceipt] = []
         self.inbound: list[InboundSms] = []
+        self.parts: list[InboundPart] = []
         self.fail_next = 0
 
     async def on_receipt(self, receipt: DeliveryReceipt) -> None:
@@ -199,6 +208,21 @@ class Sink:
 
     async def on_inbound(self, message: InboundSms) -> None:
         self.inbound.append(message)
+
+    async def on_inbound_part(self, part: InboundPart) -> None:
+        """Keeps parts in memory; the messaging sink's durable store is tested with the DB."""
+        self.parts.append(part)
+        same = [
+            p
+            for p in self.parts
+            if (p.sender, p.reference, p.total) == (part.sender, part.reference, part.total)
+        ]
+        got = {p.seq: p.payload for p in reversed(same)}  # the first copy wins
+        if len(got) == part.total:
+            text, _ = assemble(got, part.total, part.data_coding)
+            self.inbound.append(
+                InboundSms(part.provider, part.sender, part.recipient, text, part.received_at)
+            )
 
 
 FAST = {
@@ -477,12 +501,14 @@ async def test_mo_multipart_reassembled_from_udh_8bit_16bit_and_sar(env: Env) ->
     assert all(m.sender == TO for m in env.sink.inbound)
 
 
-async def test_incomplete_multipart_mo_is_delivered_after_the_timeout(env: Env) -> None:
+async def test_each_mo_part_is_handed_on_with_the_configured_wait(env: Env) -> None:
     await env.provider(mo_timeout=0.2)
     udh = bytes([5, 0, 3, 0x09, 2, 1])
     await env.smsc.deliver(udh + encode_ucs2("第一部分"), esm_class=0x40, data_coding=8)
-    await eventually(lambda: len(env.sink.inbound) == 1)
-    assert env.sink.inbound[0].text == "第一部分[…]"
+    await eventually(lambda: len(env.sink.parts) == 1)
+    [part] = env.sink.parts
+    assert (part.reference, part.total, part.seq, part.wait) == (0x09, 2, 1, 0.2)
+    assert part.payload == encode_ucs2("第一部分") and env.sink.inbound == []
 
 
 # ------------------------------------------------------------------ link management
@@ -572,3 +598,32 @@ async def test_stop_unbinds(env: Env) -> None:
     with pytest.raises(SubmitError) as caught:
         await provider.submit(sms())
     assert not caught.value.permanent
+
+
+async def test_a_multipart_mo_split_by_a_restart_is_stored_whole(
+    env: Env, hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    """The SMSC gets each part's deliver_sm_resp at once and never sends it again, so a part
+    acknowledged before a restart must be in the database, not in the old process."""
+    r = await client.put(
+        "/api/v1/messaging/settings",
+        headers=tenant.auth,
+        json={"inbound_sms_numbers": ["10690000"]},
+    )
+    assert r.status_code == 200, r.text
+    env.sink = hub.services["messaging.sink"]  # the messaging service itself, on the database
+    data = encode_ucs2("您好，我想预约明天下午三点的会议室，请确认。谢谢！" * 4)
+    first = await env.provider()
+    await env.smsc.deliver(
+        bytes([5, 0, 3, 0x31, 2, 1]) + data[:134], esm_class=0x40, data_coding=8, source_addr_ton=1
+    )
+    await first.stop()  # the process ends after acknowledging part 1
+    await env.provider()  # a new process binds
+    await eventually(lambda: env.smsc.binds == 2)
+    await env.smsc.deliver(
+        bytes([5, 0, 3, 0x31, 2, 2]) + data[134:], esm_class=0x40, data_coding=8, source_addr_ton=1
+    )
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        bodies = list(await s.scalars(select(Message.body)))
+    assert bodies == [data.decode("utf-16-be")]

@@ -15,7 +15,14 @@ from comms.channels.sms.provider import ReceiptState, SubmitError, Throttled
 from comms.channels.sms.smpp_config import SmppConfig
 from comms.channels.sms.smpp_flow import TokenBucket, backoff_delay
 from comms.channels.sms.smpp_ids import IdFormat, IdNormaliser
-from comms.channels.sms.smpp_inbound import GAP, Reassembler, decode_text, e164, fragment_of
+from comms.channels.sms.smpp_inbound import (
+    GAP,
+    assemble,
+    decode_text,
+    e164,
+    fragment_of,
+    inbound_part,
+)
 from comms.channels.sms.smpp_pdu import (
     Address,
     DeliverSm,
@@ -264,24 +271,21 @@ def test_e164_only_for_international_numbers() -> None:
     assert e164("BANK", 5) == "BANK"
 
 
-def test_reassembler_duplicates_eviction_and_timeout() -> None:
-    now = [0.0]
-    buf = Reassembler(max_groups=2, timeout=10.0, clock=lambda: now[0])
-    part = dsm(esm_class=0x40, data_coding=8)
-    a1, a2 = encode_ucs2("甲"), encode_ucs2("乙")
-    assert buf.add(part, Fragment(1, 2, 1, a1)) is None
-    assert buf.add(part, Fragment(1, 2, 1, b"\x00X")) is None  # re-sent part
-    done = buf.add(part, Fragment(1, 2, 2, a2))
-    assert done is not None and done.complete and done.text == "甲乙"
-    buf.discard(done.key)
+def test_assemble_joins_bytes_when_whole_and_shows_gaps_otherwise() -> None:
+    halves = encode_ucs2("见😀")  # the emoji's surrogate pair split across the parts
+    assert assemble({2: halves[4:], 1: halves[:4]}, 2, 8) == ("见😀", True)
+    a1, a3 = encode_ucs2("甲"), encode_ucs2("丙")
+    assert assemble({1: a1, 3: a3}, 3, 8) == (f"甲{GAP}丙", False)
+    assert assemble({}, 2, 8) == (GAP * 2, False)
 
-    for ref in (2, 3, 4):  # the third partial message pushes out the oldest (ref 2)
-        buf.add(part, Fragment(ref, 3, 2, a2))
-    now[0] = 5.0
-    [evicted] = buf.expired()
-    assert evicted.key[2] == 2 and not evicted.complete and evicted.text == f"{GAP}乙{GAP}"
-    now[0] = 20.0
-    assert sorted(p.key[2] for p in buf.expired()) == [3, 4] and len(buf) == 0
+
+def test_inbound_part_carries_group_key_coding_and_wait() -> None:
+    pdu = dsm(esm_class=0x40, data_coding=8)
+    part = inbound_part("smsc-a", pdu, Fragment(0x77, 3, 2, b"\x00X"), wait=30.0)
+    assert (part.provider, part.reference, part.total, part.seq) == ("smsc-a", 0x77, 3, 2)
+    assert (part.payload, part.data_coding, part.wait) == (b"\x00X", 8, 30.0)
+    assert part.sender == e164(pdu.source_addr, pdu.source_ton)
+    assert part.recipient == pdu.dest_addr
 
 
 def test_sar_fragment_validation() -> None:
