@@ -21,7 +21,8 @@ What this adapter does (the messaging service owns records, roll-up, retries and
   link drops is sent again on the next bind (at-least-once); the result comes only when every
   segment has its submit_sm_resp. Statuses map per smpp_status (throttle / transient /
   permanent); throttling also slows the bucket down.
-- deliver_sm: receipts (smpp_receipts) and MO (smpp_inbound) go to the sink; the
+- deliver_sm: receipts (smpp_receipts) and MO (smpp_inbound) go to the sink, a multipart MO
+  part by part (the sink keeps the parts durably until the message is whole); the
   deliver_sm_resp is ESME_RX_T_APPN when the sink raised, so the SMSC redelivers.
 Message ids, from submit_sm_resp and receipts alike, are normalised per SMSC (smpp_ids).
 """
