@@ -133,22 +133,41 @@ async def advance(
 async def on_message_statuses(
     session: AsyncSession, settings: Settings, changes: list[StatusChange], now: datetime
 ) -> None:
-    """Outcomes of a batch of messages: one query finds the few that carry a notice."""
+    """Outcomes of a batch of messages: one query finds the few that carry a notice, one
+    reads their notices and one their latest attempts."""
     by_message: dict[uuid.UUID, list[StatusChange]] = {}
     for c in changes:
         if c.status in OUTCOMES:
             by_message.setdefault(c.message_id, []).append(c)  # in order: sent, then final
     if not by_message:
         return
-    attempts = await session.scalars(
-        select(DeliveryAttempt)
-        .where(among(DeliveryAttempt.message_id, by_message))
-        .order_by(DeliveryAttempt.id)
+    attempts = list(
+        await session.scalars(
+            select(DeliveryAttempt)
+            .where(among(DeliveryAttempt.message_id, by_message))
+            .order_by(DeliveryAttempt.id)
+        )
     )
-    for attempt in list(attempts):
+    if not attempts:
+        return
+    ids = {a.notification_id for a in attempts}
+    notices = {
+        n.id: n
+        for n in await session.scalars(select(Notification).where(among(Notification.id, ids)))
+    }
+    latest = dict(
+        (
+            await session.execute(
+                select(DeliveryAttempt.notification_id, func.max(DeliveryAttempt.id))
+                .where(among(DeliveryAttempt.notification_id, ids))
+                .group_by(DeliveryAttempt.notification_id)
+            )
+        ).all()
+    )
+    for attempt in attempts:
         assert attempt.message_id is not None
         for change in by_message[attempt.message_id]:
-            await _on_outcome(session, settings, attempt, change, now)
+            await _on_outcome(session, settings, attempt, change, now, notices, latest)
 
 
 async def _on_outcome(
@@ -157,6 +176,8 @@ async def _on_outcome(
     attempt: DeliveryAttempt,
     p: StatusChange,
     now: datetime,
+    notices: dict[uuid.UUID, Notification],
+    latest: dict[uuid.UUID, int],
 ) -> None:
     """Record a message's outcome on its attempt; a failed SMS falls back to email."""
     if attempt.status in {"failed", "undelivered", "delivered"}:
@@ -165,21 +186,29 @@ async def _on_outcome(
     attempt.updated_at = now
     if p.status in FAILED_STATUSES:
         attempt.error = p.error_code or p.status.value
-    n = await session.get(Notification, attempt.notification_id)
+    n = notices.get(attempt.notification_id)
     if n is None or n.status not in (S.SENDING, S.SENT):
         return  # the notice moved on already (read, failed, delivered)
-    latest = await session.scalar(
-        select(func.max(DeliveryAttempt.id)).where(DeliveryAttempt.notification_id == n.id)
-    )
-    if latest != attempt.id:
+    if latest.get(n.id) != attempt.id:
         return  # an older attempt: a later channel has taken over
     if p.status in FAILED_STATUSES:
         n.channel_index += 1
         await advance(session, settings, n, now)
+        await session.flush()  # the next channel's attempt is now the latest
+        latest[n.id] = await _latest_attempt(session, n.id)
     elif p.status is MessageStatus.SENT and n.status is S.SENDING:
         transition(n, S.SENT)
     elif p.status is MessageStatus.DELIVERED:
         transition(n, S.DELIVERED)
+
+
+async def _latest_attempt(session: AsyncSession, notification_id: uuid.UUID) -> int:
+    found = await session.scalar(
+        select(func.max(DeliveryAttempt.id)).where(
+            DeliveryAttempt.notification_id == notification_id
+        )
+    )
+    return int(found or 0)
 
 
 async def release(

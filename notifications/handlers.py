@@ -30,7 +30,8 @@ async def on_notifiable(ctx: HandlerContext, events: list[Event[Any]]) -> None:
     """Apply the tenant's rules to a batch of events set-wise (idempotent: one notice per
     event, rule and target)."""
     incoming = [Incoming(e.topic, e.id, e.payload.model_dump(mode="json")) for e in events]
-    await notify_events(ctx.session, _settings(ctx), incoming, utcnow())
+    sender: Sender = ctx.services[SENDER]
+    await notify_events(ctx.session, sender.settings, incoming, utcnow(), sender)
 
 
 # One subscription per notifiable pattern (names must differ; the handler is shared).

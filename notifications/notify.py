@@ -82,9 +82,17 @@ async def notify_event(
 
 
 async def notify_events(
-    session: AsyncSession, settings: Settings, events: Sequence[Incoming], now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    events: Sequence[Incoming],
+    now: datetime,
+    sender: Sender | None = None,
 ) -> list[Made]:
-    """Every notice the events make, as `notify_event` one by one would (same tenant)."""
+    """Every notice the events make, as `notify_event` one by one would (same tenant).
+
+    `sender`: this process's sender, given by a bus handler; the batch's SMS are then
+    claimed for it and handed over after the commit (as comms' own claim handler does,
+    without its bus hop per message)."""
     work: list[tuple[Incoming, RuleView, Target]] = []
     memo: dict[Any, Any] = {}
     for ev in events:
@@ -114,7 +122,11 @@ async def notify_events(
         return []
     await _suppress_duplicates(session, plans, now)
     await _digest_or_hold(session, plans, now)
-    return await _store_and_send(session, settings, plans, now)
+    if sender is None:
+        # Outside a bus handler: claim only where this process sends (as queue_message).
+        found: Sender | None = session.info.get(SENDER_KEY)
+        sender = found if found is not None and found.accepting else None
+    return await _store_and_send(session, settings, plans, now, sender)
 
 
 async def _plan(
@@ -247,7 +259,11 @@ def _sms_to(p: _Plan) -> str | None:
 
 
 async def _store_and_send(
-    session: AsyncSession, settings: Settings, plans: list[_Plan], now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    plans: list[_Plan],
+    now: datetime,
+    sender: Sender | None,
 ) -> list[Made]:
     tid = current_tenant(session)
     assert tid is not None, "notices need a tenant-scoped session"
@@ -261,12 +277,20 @@ async def _store_and_send(
             others.append(p)
         else:
             sms.append((p, to))
-    await session.execute(insert(Notification), [p.row for p in plans])
+    # The notices that start on another channel go through the ORM (advance moves them on);
+    # the rest, usually all, in one INSERT.
+    via_orm = {p.row["id"] for p in others}
+    inserted = [p.row for p in plans if p.row["id"] not in via_orm]
+    if inserted:
+        await session.execute(insert(Notification), inserted)
+    moving = [Notification(**p.row) for p in others]
+    if moving:
+        session.add_all(moving)
+        await session.flush()  # attempts reference them (no relationship orders the INSERTs)
     attempts: list[dict[str, Any]] = []
     refused: list[tuple[uuid.UUID, str, str]] = []
     if sms:
-        sender: Sender | None = session.info.get(SENDER_KEY)
-        claim = sender is not None and sender.accepting
+        claim = sender is not None
         items = [SmsItem(to, p.text.body) for p, to in sms]
         outcomes = await queue_sms_batch(session, settings, items, claim=claim)
         claimed = []
@@ -290,9 +314,7 @@ async def _store_and_send(
         assert n is not None
         n.channel_index += 1
         await advance(session, settings, n, now)
-    for p in others:
-        n = await session.get(Notification, p.row["id"])
-        assert n is not None
+    for p, n in zip(others, moving, strict=True):
         await advance(session, settings, n, now, first=p.text)
     if refused or others:
         await session.flush()
