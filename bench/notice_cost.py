@@ -4,15 +4,16 @@ noise from queues): where the milliseconds of `bench/event_to_notice.py latency`
     python bench/notice_cost.py                 # 300 orders, deliveries in batches of 10
     python bench/notice_cost.py --orders 500 --batch 20
 
-Method: a fresh PostgreSQL database `huitong_notice_cost`; the same rule and orders as the
-latency bench (urgent, the contact on the event, SMS then email; one line each over 50
-items); the log SMS provider. Each order is confirmed by `erp.orders.service.move_order` in
-its own transaction (timed: "erp confirm"); then the relay's passes and the deliveries they
-make are run here until the bus is drained, in batches of --batch deliveries (a worker's
-batch). Every subscriber's handler is timed (process CPU, as wall in one process includes
-nothing else); "bus" is the drain's CPU outside the handlers (claims, savepoints, done marks,
-commits, relay passes) plus the sender's submit and record. Figures are per order: CPU ms
-and SQL statements sent (an executemany counts once; BEGIN/COMMIT/SAVEPOINT included).
+Method: a fresh PostgreSQL database `huitong_notice_cost` (or $BENCH_PG_DB); the same rule
+and orders as the latency bench (urgent, the contact on the event, SMS then email; one line
+each over 50 items); the log SMS provider. Each order is confirmed by
+`erp.orders.service.move_order` in its own transaction (timed: "erp confirm"); then the
+relay's passes and the deliveries they make are run here until the bus is drained, in
+batches of --batch deliveries (a worker's batch). Every subscriber's handler is timed
+(process CPU, as wall in one process includes nothing else); "bus" is the drain's CPU
+outside the handlers (claims, savepoints, done marks, commits, relay passes) plus the
+sender's submit and record. Figures are per order: CPU ms and SQL statements sent (an
+executemany counts once; BEGIN/COMMIT/SAVEPOINT included).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import os
 import sys
 import tempfile
 import time
@@ -41,7 +43,7 @@ from comms.settings import Settings  # noqa: E402
 from comms.tenants.service import create_tenant  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-DB = "huitong_notice_cost"
+DB = os.environ.get("BENCH_PG_DB", "huitong_notice_cost")
 URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB}"
 SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
 
@@ -157,6 +159,8 @@ async def run(args: argparse.Namespace) -> None:
                 sub = hub.subscribers.get(declared.name)
                 if sub is not None:  # frozen: a bench's probe swaps the handler in place
                     object.__setattr__(sub, "handler", _timed(sub.handler, spent[sub.name]))
+                    if sub.batch is not None:  # called once per group of a batch
+                        object.__setattr__(sub, "batch", _timed(sub.batch, spent[sub.name]))
         c0, q0 = time.process_time(), SQL[0]
         for oid in ids:
             async with hub.db.session() as s:

@@ -1,18 +1,17 @@
-"""From an event to notices, and each notice along its channels: console first, the next
-channel when the console notice stays unread or an SMS fails, digests and quiet hours."""
+"""Each notice along its channels: console first, the next channel when the console notice
+stays unread or an SMS fails, release after quiet hours, digests. Events become notices in
+notify.py."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus import publish
 from comms.db.sets import among
-from comms.db.tenancy import current_tenant
 from comms.errors import HuitongError
 from comms.messages.events import StatusChange
 from comms.messages.models import Channel
@@ -20,7 +19,6 @@ from comms.messages.schemas import MessageCreate
 from comms.messages.service import queue_message
 from comms.messages.state import MessageStatus
 from comms.settings import Settings
-from notifications import preferences as prefs
 from notifications.events import ConsolePosted
 from notifications.models import (
     DeliveryAttempt,
@@ -29,8 +27,6 @@ from notifications.models import (
     NotificationStatus,
     Urgency,
 )
-from notifications.recipients import Target, resolve
-from notifications.rules import _MISSING, RuleView, lookup, rules_for
 from notifications.state import transition
 from notifications.templates import Rendered, render
 
@@ -40,151 +36,6 @@ FAILED_STATUSES = frozenset({MessageStatus.FAILED, MessageStatus.UNDELIVERED})
 # queued and sending change nothing for a notice; skipping them avoids a write per status
 # (and lock contention between concurrent batches carrying statuses of the same message).
 OUTCOMES = FAILED_STATUSES | {MessageStatus.SENT, MessageStatus.DELIVERED}
-
-
-async def notify_event(
-    session: AsyncSession,
-    settings: Settings,
-    topic: str,
-    event_id: int,
-    payload: dict[str, Any],
-    now: datetime,
-) -> list[Notification]:
-    """Every notice an event makes under the tenant's rules (idempotent per event)."""
-    work: list[tuple[RuleView, Target]] = []
-    for rule in await rules_for(session, topic):
-        if rule.holds(payload):
-            work.extend((rule, t) for t in await resolve(session, rule.recipients, payload))
-    if not work:
-        return []
-    # What an earlier delivery of this event made (a replay), and every user's preferences:
-    # one query each for the whole event rather than per recipient.
-    earlier = await session.execute(
-        select(Notification.rule_id, Notification.recipient_key).where(
-            Notification.event_id == event_id
-        )
-    )
-    seen = {(rule_id, key) for rule_id, key in earlier}
-    users = await prefs.prefs_of(session, [t.user_id for _, t in work if t.user_id is not None])
-    made: list[Notification] = []
-    for rule, target in work:
-        if (rule.id, target.key) in seen:
-            continue
-        n = await _notice(session, settings, rule, target, topic, event_id, payload, now, users)
-        if n is not None:
-            made.append(n)
-    return made
-
-
-async def _notice(
-    session: AsyncSession,
-    settings: Settings,
-    rule: RuleView,
-    target: Target,
-    topic: str,
-    event_id: int,
-    payload: dict[str, Any],
-    now: datetime,
-    users: prefs.UserPrefs,
-) -> Notification | None:
-    channels = list(rule.channels)
-    user_settings = None
-    if target.user_id is not None:
-        pref = prefs.best_pref(users.topics.get(target.user_id, ()), topic)
-        if pref is not None and pref.unsubscribed:
-            return None
-        if pref is not None and pref.channels:
-            channels = list(pref.channels)
-        user_settings = users.settings.get(target.user_id)
-    else:
-        channels = [c for c in channels if c != NoticeChannel.CONSOLE]
-    if not channels:
-        return None
-    locale = user_settings.locale if user_settings else prefs.DEFAULT_LOCALE
-    text = await render(session, topic, NoticeChannel(channels[0]), locale, payload)
-    n = Notification(
-        id=uuid.uuid4(),
-        tenant_id=current_tenant(session),
-        rule_id=rule.id,
-        event_id=event_id,
-        topic=topic,
-        user_id=target.user_id,
-        recipient_key=target.key,
-        phone=target.phone,
-        email=target.email,
-        locale=locale,
-        urgency=rule.urgency,
-        channels=channels,
-        channel_index=0,
-        escalate_after_minutes=rule.escalate_after_minutes,
-        title=text.title,
-        body=text.body,
-        payload=payload,
-        created_at=now,
-    )
-    if rule.dedupe_field and rule.dedupe_minutes > 0:
-        value = lookup(payload, rule.dedupe_field)
-        n.dedupe_key = None if value is _MISSING else str(value)[:400]
-        if n.dedupe_key is not None and await _duplicate(session, n, rule, now):
-            n.status = S.SUPPRESSED
-            session.add(n)
-            return n
-    if rule.urgency is Urgency.LOW and target.user_id is not None:
-        n.status = S.DIGEST
-        n.due_at = await _digest_closes(session, n, user_settings, now)
-        session.add(n)
-        return n
-    hold = None
-    if rule.urgency is not Urgency.URGENT:
-        hold = prefs.quiet_until(user_settings, await prefs.tenant_zone(session), now)
-    if hold is not None:
-        n.status, n.due_at = S.HELD, hold
-        session.add(n)
-        return n
-    n.status = S.SENDING
-    session.add(n)
-    await session.flush()  # attempts reference it (no relationship orders the INSERTs)
-    await advance(session, settings, n, now, first=text)
-    return n
-
-
-async def _duplicate(session: AsyncSession, n: Notification, rule: RuleView, now: datetime) -> bool:
-    since = now - timedelta(minutes=rule.dedupe_minutes)
-    first = await session.scalar(
-        select(func.count())
-        .select_from(Notification)
-        .where(
-            Notification.rule_id == rule.id,
-            Notification.recipient_key == n.recipient_key,
-            Notification.dedupe_key == n.dedupe_key,
-            Notification.status != S.SUPPRESSED,
-            Notification.created_at >= since,
-        )
-    )
-    return bool(first)
-
-
-async def _digest_closes(
-    session: AsyncSession,
-    n: Notification,
-    user_settings: Any,
-    now: datetime,
-) -> datetime:
-    """The due time of the user's open digest on this channel, or a new one's."""
-    open_due = await session.scalars(
-        select(Notification)
-        .where(
-            Notification.user_id == n.user_id,
-            Notification.status == S.DIGEST,
-            Notification.due_at.is_not(None),
-        )
-        .order_by(Notification.due_at)
-    )
-    for other in open_due:
-        if other.channels[0] == n.channels[0] and other.due_at is not None:
-            return other.due_at
-    minutes = user_settings.digest_minutes if user_settings else prefs.DEFAULT_DIGEST_MINUTES
-    return now + timedelta(minutes=minutes)
 
 
 def _attempt(
@@ -282,22 +133,41 @@ async def advance(
 async def on_message_statuses(
     session: AsyncSession, settings: Settings, changes: list[StatusChange], now: datetime
 ) -> None:
-    """Outcomes of a batch of messages: one query finds the few that carry a notice."""
+    """Outcomes of a batch of messages: one query finds the few that carry a notice, one
+    reads their notices and one their latest attempts."""
     by_message: dict[uuid.UUID, list[StatusChange]] = {}
     for c in changes:
         if c.status in OUTCOMES:
             by_message.setdefault(c.message_id, []).append(c)  # in order: sent, then final
     if not by_message:
         return
-    attempts = await session.scalars(
-        select(DeliveryAttempt)
-        .where(among(DeliveryAttempt.message_id, by_message))
-        .order_by(DeliveryAttempt.id)
+    attempts = list(
+        await session.scalars(
+            select(DeliveryAttempt)
+            .where(among(DeliveryAttempt.message_id, by_message))
+            .order_by(DeliveryAttempt.id)
+        )
     )
-    for attempt in list(attempts):
+    if not attempts:
+        return
+    ids = {a.notification_id for a in attempts}
+    notices = {
+        n.id: n
+        for n in await session.scalars(select(Notification).where(among(Notification.id, ids)))
+    }
+    latest = dict(
+        (
+            await session.execute(
+                select(DeliveryAttempt.notification_id, func.max(DeliveryAttempt.id))
+                .where(among(DeliveryAttempt.notification_id, ids))
+                .group_by(DeliveryAttempt.notification_id)
+            )
+        ).all()
+    )
+    for attempt in attempts:
         assert attempt.message_id is not None
         for change in by_message[attempt.message_id]:
-            await _on_outcome(session, settings, attempt, change, now)
+            await _on_outcome(session, settings, attempt, change, now, notices, latest)
 
 
 async def _on_outcome(
@@ -306,6 +176,8 @@ async def _on_outcome(
     attempt: DeliveryAttempt,
     p: StatusChange,
     now: datetime,
+    notices: dict[uuid.UUID, Notification],
+    latest: dict[uuid.UUID, int],
 ) -> None:
     """Record a message's outcome on its attempt; a failed SMS falls back to email."""
     if attempt.status in {"failed", "undelivered", "delivered"}:
@@ -314,21 +186,29 @@ async def _on_outcome(
     attempt.updated_at = now
     if p.status in FAILED_STATUSES:
         attempt.error = p.error_code or p.status.value
-    n = await session.get(Notification, attempt.notification_id)
+    n = notices.get(attempt.notification_id)
     if n is None or n.status not in (S.SENDING, S.SENT):
         return  # the notice moved on already (read, failed, delivered)
-    latest = await session.scalar(
-        select(func.max(DeliveryAttempt.id)).where(DeliveryAttempt.notification_id == n.id)
-    )
-    if latest != attempt.id:
+    if latest.get(n.id) != attempt.id:
         return  # an older attempt: a later channel has taken over
     if p.status in FAILED_STATUSES:
         n.channel_index += 1
         await advance(session, settings, n, now)
+        await session.flush()  # the next channel's attempt is now the latest
+        latest[n.id] = await _latest_attempt(session, n.id)
     elif p.status is MessageStatus.SENT and n.status is S.SENDING:
         transition(n, S.SENT)
     elif p.status is MessageStatus.DELIVERED:
         transition(n, S.DELIVERED)
+
+
+async def _latest_attempt(session: AsyncSession, notification_id: uuid.UUID) -> int:
+    found = await session.scalar(
+        select(func.max(DeliveryAttempt.id)).where(
+            DeliveryAttempt.notification_id == notification_id
+        )
+    )
+    return int(found or 0)
 
 
 async def release(

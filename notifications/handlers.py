@@ -13,6 +13,7 @@ from comms.messages.sender import Sender
 from comms.settings import Settings
 from notifications import dispatch
 from notifications.events import DigestDue, NoticeDue
+from notifications.notify import Incoming, notify_events
 from notifications.rules import NOTIFIABLE
 
 SENDER = "messaging.sender"  # carries the hub Settings that queue_message reads
@@ -25,17 +26,17 @@ def _settings(ctx: HandlerContext) -> Settings:
     return sender.settings
 
 
-async def on_notifiable(ctx: HandlerContext, event: Event[Any]) -> None:
-    """Apply the tenant's rules to one event (idempotent: one notice per rule and target)."""
-    payload = event.payload.model_dump(mode="json")
-    await dispatch.notify_event(
-        ctx.session, _settings(ctx), event.topic, event.id, payload, utcnow()
-    )
+async def on_notifiable(ctx: HandlerContext, events: list[Event[Any]]) -> None:
+    """Apply the tenant's rules to a batch of events set-wise (idempotent: one notice per
+    event, rule and target)."""
+    incoming = [Incoming(e.topic, e.id, e.payload.model_dump(mode="json")) for e in events]
+    sender: Sender = ctx.services[SENDER]
+    await notify_events(ctx.session, sender.settings, incoming, utcnow(), sender)
 
 
 # One subscription per notifiable pattern (names must differ; the handler is shared).
 for _pattern in NOTIFIABLE:
-    subs.on(_pattern, name="event:" + _pattern)(on_notifiable)
+    subs.on_batch(_pattern, name="event:" + _pattern)(on_notifiable)
 
 
 # Only outbound outcomes move a notice: the relay makes no delivery for an event without one

@@ -48,11 +48,15 @@ def _email(raw: Any) -> str | None:
 
 
 async def resolve(
-    session: AsyncSession, specs: Sequence[dict[str, Any]], payload: dict[str, Any]
+    session: AsyncSession,
+    specs: Sequence[dict[str, Any]],
+    payload: dict[str, Any],
+    memo: dict[Any, list[User]] | None = None,
 ) -> list[Target]:
-    """Targets in rule order, each once; inactive users and unusable addresses dropped."""
+    """Targets in rule order, each once; inactive users and unusable addresses dropped.
+    `memo` keeps the users found per (kind, value) across the events of one batch."""
     found: dict[str, Target] = {}
-    active = User.is_active.is_(True)
+    memo = {} if memo is None else memo
     for spec in specs:
         kind, value = spec.get("kind"), spec.get("value")
         users: list[User] = []
@@ -62,14 +66,10 @@ async def resolve(
                 uid = uuid.UUID(str(raw)) if raw is not _MISSING and raw else None
             except ValueError:
                 uid = None
-            u = await session.get(User, uid) if uid else None
-            users = [u] if u is not None and u.is_active else []
-        elif kind == "role":
-            users = list(await session.scalars(select(User).where(User.role == value, active)))
-        elif kind == "department":
-            users = list(
-                await session.scalars(select(User).where(User.department == value, active))
-            )
+            if uid is not None:
+                users = await _users(session, memo, "user", uid)
+        elif kind in ("role", "department"):
+            users = await _users(session, memo, kind, value)
         elif kind == "contact":
             phone = _phone(payload.get("contact_phone"))
             email = _email(payload.get("contact_email"))
@@ -85,3 +85,22 @@ async def resolve(
             t = _user_target(u)
             found.setdefault(t.key, t)
     return list(found.values())
+
+
+async def _users(
+    session: AsyncSession, memo: dict[Any, list[User]], kind: str, value: Any
+) -> list[User]:
+    """The active users a (kind, value) names, read once per memo."""
+    key = (kind, value)
+    users = memo.get(key)
+    if users is None:
+        if kind == "user":
+            u = await session.get(User, value)
+            users = [u] if u is not None and u.is_active else []
+        else:
+            col = User.role if kind == "role" else User.department
+            users = list(
+                await session.scalars(select(User).where(col == value, User.is_active.is_(True)))
+            )
+        memo[key] = users
+    return users

@@ -33,11 +33,21 @@ class FlakyHappened(EventPayload):
     failures: int  # how many attempts fail before one succeeds
 
 
+class BatchHappened(EventPayload):
+    topic: ClassVar[str] = "test.batch.happened"
+    version: ClassVar[int] = 1
+
+    n: int
+    poison: bool = False  # the batch handler raises whenever this event is in its list
+
+
 subs = SubscriberSet("test")
 
 
-def record_effect(ctx: HandlerContext, tenant_id: uuid.UUID, n: int, who: str) -> None:
-    audit.record(ctx.session, Principal.system(tenant_id), EFFECT, who, n)
+def record_effect(
+    ctx: HandlerContext, tenant_id: uuid.UUID, n: int, who: str, **detail: object
+) -> None:
+    audit.record(ctx.session, Principal.system(tenant_id), EFFECT, who, n, detail or None)
 
 
 @subs.on(ThingHappened, name="recorder")
@@ -58,4 +68,17 @@ async def flaky(ctx: HandlerContext, event: Event[FlakyHappened]) -> None:
         raise RuntimeError(f"induced failure on attempt {ctx.attempt}")
 
 
-module = Module(name="test_bus", topics=(ThingHappened, FlakyHappened), subscribers=tuple(subs))
+@subs.on_batch(BatchHappened, name="batcher")
+async def batcher(ctx: HandlerContext, events: list[Event[BatchHappened]]) -> None:
+    # Effects first, so a poisoned list proves the rollback of the whole group's work.
+    for e in events:
+        record_effect(ctx, e.tenant_id, e.payload.n, "batcher", group=len(events))
+    if any(e.payload.poison for e in events):
+        raise RuntimeError("poisoned event in the batch")
+
+
+module = Module(
+    name="test_bus",
+    topics=(ThingHappened, FlakyHappened, BatchHappened),
+    subscribers=tuple(subs),
+)

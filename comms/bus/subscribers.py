@@ -1,4 +1,13 @@
-"""Bus subscribers: a named handler per topic, registered by a package's module."""
+"""Bus subscribers: a named handler per topic, registered by a package's module.
+
+`@subs.on(topic)` registers a handler of one event. `@subs.on_batch(topic)` registers a
+handler of a list of events: the delivery runner calls it once per (subscriber, tenant,
+attempt) group of a broker message, in one savepoint, so set-wise work (one query for the
+group's keys, one multi-row INSERT) replaces per-event work. If the call raises, each event
+of the group is run again alone (a one-element list, its own savepoint): a poisoned event
+fails and retries alone while the others commit. A batch handler must therefore give the
+same effect for a list as for its events one by one (see docs/bus.md).
+"""
 
 from __future__ import annotations
 
@@ -22,13 +31,18 @@ class HandlerContext:
 
 
 Handler = Callable[[HandlerContext, Event[Any]], Awaitable[None]]
+# Events of one tenant (the context's session is scoped to it) and one attempt number, in
+# delivery order.
+BatchHandler = Callable[[HandlerContext, list[Event[Any]]], Awaitable[None]]
 
 
 # A subscriber's payload filter: (field, allowed values as JSON strings) pairs, all must hold.
 PayloadFilter = tuple[tuple[str, frozenset[str]], ...]
+# What `on`/`on_batch` take as `when`: field -> allowed values.
+When = Mapping[str, Iterable[Any]] | None
 
 
-def make_filter(when: Mapping[str, Iterable[Any]] | None) -> PayloadFilter:
+def make_filter(when: When) -> PayloadFilter:
     """Normalise `{"status": {"sent", MessageStatus.FAILED}}` to what the relay compares:
     enum members and other values become the strings they are stored as in the outbox."""
     if not when:
@@ -53,6 +67,8 @@ class Subscriber:
     # A list-valued field (a batch event's summary, e.g. `statuses`) matches when any of its
     # values is allowed.
     when: PayloadFilter = ()
+    # Set for `on_batch` subscribers; `handler` then runs it on a one-element list.
+    batch: BatchHandler | None = None
 
     def wants(self, payload: Mapping[str, Any] | None) -> bool:
         """Whether an event with this payload is for this subscriber (no filter: always)."""
@@ -72,6 +88,13 @@ class Subscriber:
         return True
 
 
+def _one_by_one(fn: BatchHandler) -> Handler:
+    async def handler(ctx: HandlerContext, event: Event[Any]) -> None:
+        await fn(ctx, [event])
+
+    return handler
+
+
 class SubscriberSet:
     """Collects a package's subscribers; `@subs.on("erp.stock.low")` registers a handler."""
 
@@ -84,7 +107,7 @@ class SubscriberSet:
         topic: str | type[EventPayload],
         name: str | None = None,
         *,
-        when: Mapping[str, Iterable[Any]] | None = None,
+        when: When = None,
     ) -> Callable[[Handler], Handler]:
         """`when={"status": {...}}`: only events whose payload field holds one of the values
         are delivered (the relay filters, so the others cost this subscriber nothing)."""
@@ -94,6 +117,24 @@ class SubscriberSet:
         def deco(fn: Handler) -> Handler:
             full = f"{self.prefix}.{name or fn.__name__}"
             self.items.append(Subscriber(full, topic_name, fn, flt))
+            return fn
+
+        return deco
+
+    def on_batch(
+        self,
+        topic: str | type[EventPayload],
+        name: str | None = None,
+        *,
+        when: When = None,
+    ) -> Callable[[BatchHandler], BatchHandler]:
+        """Like `on`, for a handler that takes a list of events (see the module docstring)."""
+        topic_name = topic if isinstance(topic, str) else topic.topic
+        flt = make_filter(when)
+
+        def deco(fn: BatchHandler) -> BatchHandler:
+            full = f"{self.prefix}.{name or fn.__name__}"
+            self.items.append(Subscriber(full, topic_name, _one_by_one(fn), flt, fn))
             return fn
 
         return deco

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus import Event, HandlerContext, SubscriberSet
+from comms.db.sets import among
+from comms.db.tenancy import current_tenant
 from comms.messages.addresses import try_phone
 from comms.messages.events import MessageInbound, MessageStatusChanged
 from comms.messages.models import Direction, Message
@@ -108,52 +113,123 @@ ORDER_PROGRESS = {"confirmed": 0, "shipped": 1, "delivered": 2, "cancelled": 3}
 ORDER_TOPICS = tuple(f"erp.order.{verb}" for verb in ORDER_PROGRESS)
 
 
-async def _customer_id(ctx: HandlerContext, p: Any) -> uuid.UUID | None:
-    """The order's contact: by id if it is one of this tenant's, else by phone, else email.
-    Ids only (as `service.find_contact_by_*` match them): the handler needs no contact row."""
-    s = ctx.session
-    cid = getattr(p, "contact_id", None)
-    if cid is not None:
-        found = await s.scalar(select(Contact.id).where(Contact.id == uuid.UUID(str(cid))))
-        if found is not None:
-            return found
-    phone, email = getattr(p, "contact_phone", None), getattr(p, "contact_email", None)
-    if phone:
-        e164 = try_phone(phone)
-        return await s.scalar(select(ContactPhone.contact_id).where(ContactPhone.e164 == e164))
-    if email:
-        addr = email.strip().lower()
-        return await s.scalar(select(ContactEmail.contact_id).where(ContactEmail.address == addr))
-    return None
+@dataclass
+class _Order:
+    """What one order event asks of the timeline."""
+
+    ref: str
+    verb: str
+    summary: str
+    at: datetime
+    contact_id: uuid.UUID | None
+    phone: str | None
+    email: str | None
 
 
-async def order_to_timeline(ctx: HandlerContext, event: Event[Any]) -> None:
-    """One timeline entry per order, refreshed as the order moves on; strangers skipped."""
+def _order(event: Event[Any]) -> _Order | None:
     p, verb = event.payload, event.topic.rsplit(".", 1)[1]
-    number = getattr(p, "number", None)
-    key = number or getattr(p, "order_id", None)
+    key = getattr(p, "number", None) or getattr(p, "order_id", None)
     if key is None:
-        return
-    contact_id = await _customer_id(ctx, p)
-    if contact_id is None:
-        return
-    ref = f"order:{key}"
-    summary = (getattr(p, "summary", None) or f"order {key} {verb}")[:500]
-    entry = await ctx.session.scalar(select(TimelineEntry).where(TimelineEntry.ref == ref))
-    if entry is None:
-        ctx.session.add(
-            TimelineEntry(
-                contact_id=contact_id,
-                kind="order",
-                ref=ref,
-                at=event.created_at,
-                status=verb,
-                summary=summary,
-            )
+        return None
+    cid = getattr(p, "contact_id", None)
+    phone, email = getattr(p, "contact_phone", None), getattr(p, "contact_email", None)
+    return _Order(
+        ref=f"order:{key}",
+        verb=verb,
+        summary=(getattr(p, "summary", None) or f"order {key} {verb}")[:500],
+        at=event.created_at,
+        contact_id=None if cid is None else uuid.UUID(str(cid)),
+        phone=try_phone(phone) if phone else None,
+        email=email.strip().lower() if email and not phone else None,
+    )
+
+
+async def _customers(s: AsyncSession, orders: list[_Order]) -> dict[int, uuid.UUID]:
+    """Each order's contact (by list index): by id if it is one of this tenant's, else by
+    phone, else by email; one query per kind of key for the whole batch, ids only."""
+    ids = {o.contact_id for o in orders if o.contact_id is not None}
+    phones = {o.phone for o in orders if o.phone}
+    emails = {o.email for o in orders if o.email}
+    mine: set[uuid.UUID] = set()
+    if ids:
+        mine = set(await s.scalars(select(Contact.id).where(among(Contact.id, ids))))
+    by_phone: dict[str, uuid.UUID] = {}
+    by_email: dict[str, uuid.UUID] = {}
+    if phones:
+        q = select(ContactPhone.e164, ContactPhone.contact_id).where(
+            among(ContactPhone.e164, phones)
         )
-    elif ORDER_PROGRESS[verb] >= ORDER_PROGRESS.get(entry.status or "", -1):
-        entry.status, entry.summary, entry.at = verb, summary, event.created_at
+        for e164, cid in await s.execute(q):
+            by_phone.setdefault(e164, cid)
+    if emails:
+        q = select(ContactEmail.address, ContactEmail.contact_id).where(
+            among(ContactEmail.address, emails)
+        )
+        for addr, cid in await s.execute(q):
+            by_email.setdefault(addr, cid)
+    found: dict[int, uuid.UUID] = {}
+    for i, o in enumerate(orders):
+        if o.contact_id is not None and o.contact_id in mine:
+            found[i] = o.contact_id
+        elif o.phone:
+            if o.phone in by_phone:
+                found[i] = by_phone[o.phone]
+        elif o.email and o.email in by_email:
+            found[i] = by_email[o.email]
+    return found
+
+
+async def order_to_timeline(ctx: HandlerContext, events: list[Event[Any]]) -> None:
+    """One timeline entry per order, refreshed as the order moves on; strangers skipped.
+    Set-wise: one contact lookup per kind of key, one read of the entries, one INSERT."""
+    s = ctx.session
+    orders = [o for o in map(_order, events) if o is not None]
+    if not orders:
+        return
+    customers = await _customers(s, orders)
+    wanted = [(o, customers[i]) for i, o in enumerate(orders) if i in customers]
+    if not wanted:
+        return
+    refs = {o.ref for o, _ in wanted}
+    stored = await s.execute(
+        select(TimelineEntry.ref, TimelineEntry.id, TimelineEntry.status).where(
+            among(TimelineEntry.ref, refs)
+        )
+    )
+    existing = {ref: (eid, status) for ref, eid, status in stored}
+    new: dict[str, dict[str, Any]] = {}
+    changed: dict[int, dict[str, Any]] = {}
+    for o, contact_id in wanted:
+        row = new.get(o.ref)
+        if row is None and o.ref not in existing:
+            new[o.ref] = {
+                "tenant_id": current_tenant(s),
+                "contact_id": contact_id,
+                "kind": "order",
+                "direction": None,
+                "ref": o.ref,
+                "at": o.at,
+                "status": o.verb,
+                "summary": o.summary,
+            }
+            continue
+        if row is not None:
+            status = row["status"]
+        else:
+            eid, status = existing[o.ref]
+            status = changed.get(eid, {}).get("status", status)
+        if ORDER_PROGRESS[o.verb] < ORDER_PROGRESS.get(status or "", -1):
+            continue  # a late event: never move an order back
+        values = {"status": o.verb, "summary": o.summary, "at": o.at}
+        if row is not None:
+            row.update(values)
+        else:
+            changed[existing[o.ref][0]] = values
+    if new:
+        await s.execute(insert(TimelineEntry), list(new.values()))
+    for eid, values in changed.items():
+        await s.execute(update(TimelineEntry).where(TimelineEntry.id == eid).values(**values))
 
 
 for _topic in ORDER_TOPICS:
-    subs.on(_topic, name=f"timeline_{_topic.replace('.', '_')}")(order_to_timeline)
+    subs.on_batch(_topic, name=f"timeline_{_topic.replace('.', '_')}")(order_to_timeline)

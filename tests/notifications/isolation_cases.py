@@ -13,7 +13,7 @@ from comms.db.tenancy import scoped_to
 from comms.hub import Hub
 from hubtest import TenantCtx
 from isolation import Case
-from notifications import dispatch
+from notifications import notify
 
 RULE = {
     "name": "hijacked",
@@ -55,7 +55,7 @@ async def make_notification(
         scoped_to(s, owner.id)
         admin = await s.scalar(select(User).where(User.email == owner.admin_email))
         assert admin is not None
-        made = await dispatch.notify_event(
+        made = await notify.notify_event(
             s,
             hub.settings,
             "comms.message.inbound",

@@ -126,7 +126,7 @@ async def test_repeated_delivery_of_an_event_makes_one_notice(
     hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
 ) -> None:
     from comms.db.base import utcnow as now
-    from notifications import dispatch
+    from notifications import notify
 
     agent = await make_user(client, tenant)
     await add_rule(client, tenant, recipients=[{"kind": "user", "value": agent["id"]}])
@@ -136,7 +136,7 @@ async def test_repeated_delivery_of_an_event_makes_one_notice(
             from comms.db.tenancy import scoped_to
 
             scoped_to(s, tenant.id)
-            await dispatch.notify_event(s, hub.settings, "erp.teststock.low", 42, payload, now())
+            await notify.notify_event(s, hub.settings, "erp.teststock.low", 42, payload, now())
             await s.commit()
     assert len(await notices(hub)) == 1
 

@@ -7,8 +7,10 @@ import uuid
 from typing import Any
 
 import httpx
-from timeline_testkit import emit
+from timeline_testkit import emit, register_stand_ins
 
+from comms.bus import publish
+from comms.db.tenancy import scoped_to
 from comms.hub import Hub
 from crm_testkit import make_contact, timeline
 from hubtest import TenantCtx
@@ -78,3 +80,48 @@ async def test_orders_of_strangers_and_other_tenants_contacts_are_ignored(
         hub, tenant, "erp.order.cancelled", order("cancelled", contact_email="LI@example.cn")
     )
     assert [s for _, s, _ in await orders_of(client, tenant, mine["id"])] == ["cancelled"]
+
+
+async def test_a_batch_of_order_events_gives_the_same_timeline_as_one_by_one(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    wang = await make_contact(client, tenant, phones=["13800138000"])
+    li = await make_contact(client, tenant, emails=["li@example.cn"])
+
+    def for_order(number: str, verb: str, **who: Any) -> dict[str, Any]:
+        return {**order(verb, **who), "number": number, "summary": f"{number} {verb}"}
+
+    # One broker message: two orders of one customer (one moving on twice, with a late
+    # event), one of another found by email, and a stranger's.
+    events = [
+        ("erp.order.confirmed", for_order("SO-1", "confirmed", contact_id=wang["id"])),
+        ("erp.order.confirmed", for_order("SO-2", "confirmed", contact_phone="138 0013 8000")),
+        ("erp.order.confirmed", for_order("SO-3", "confirmed", contact_email="LI@example.cn")),
+        ("erp.order.confirmed", for_order("SO-4", "confirmed", contact_phone="+8613900139000")),
+        ("erp.order.shipped", for_order("SO-1", "shipped", contact_id=wang["id"])),
+        ("erp.order.delivered", for_order("SO-1", "delivered", contact_id=wang["id"])),
+        ("erp.order.confirmed", for_order("SO-1", "confirmed", contact_id=wang["id"])),
+    ]
+    register_stand_ins(hub)
+    for topic, payload in events:
+        async with hub.db.session() as s:
+            scoped_to(s, tenant.id)
+            publish(s, topic, payload)
+            await s.commit()
+    await hub.relay.run_once()
+    ids = hub.dispatcher.take()  # type: ignore[attr-defined]
+    assert await hub.run_deliveries(ids) == len(ids)
+    assert sorted(await orders_of(client, tenant, wang["id"])) == [
+        ("order:SO-1", "delivered", "SO-1 delivered"),
+        ("order:SO-2", "confirmed", "SO-2 confirmed"),
+    ]
+    assert await orders_of(client, tenant, li["id"]) == [
+        ("order:SO-3", "confirmed", "SO-3 confirmed")
+    ]
+    # Delivered again (a later batch) the same events change nothing.
+    for topic, payload in events:
+        await emit(hub, tenant, topic, payload)
+    assert sorted(await orders_of(client, tenant, wang["id"])) == [
+        ("order:SO-1", "delivered", "SO-1 delivered"),
+        ("order:SO-2", "confirmed", "SO-2 confirmed"),
+    ]
