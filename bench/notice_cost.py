@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import os
 import sys
 import tempfile
 import time
@@ -41,7 +42,7 @@ from comms.settings import Settings  # noqa: E402
 from comms.tenants.service import create_tenant  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-DB = "huitong_notice_cost"
+DB = os.environ.get("BENCH_PG_DB", "huitong_notice_cost")
 URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB}"
 SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
 
