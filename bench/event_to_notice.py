@@ -36,10 +36,11 @@ Parts:
   claimed by comms' sender; to SMSC = claimed -> submit_sm arrived. CPU per SMS, by process,
   from /proc over the offer (start to last arrival): the publisher processes, this process
   (the relay), the worker trees, the PostgreSQL backends connected to the bench database
-  (not the server's shared background processes) and the SMSC, net of each one's idle burn
+  (not the server's shared background processes; those serving the publishers, known by
+  their application_name, apart from the rest) and the SMSC, net of each one's idle burn
   measured for 3 s before the offers; printed only when every SMS arrived (a backlog's work
-  is half done), except the publishers' share, which is complete once every confirm has
-  returned.
+  is half done), except the publishers' share and their backends', complete once every
+  confirm has returned.
   `bench/notice_cost.py` splits the same path by part, in one process.
 
     python bench/event_to_notice.py                        # both parts, latency at 10 and 500/s
@@ -235,7 +236,12 @@ def _publisher_proc(db_url: str, tid: uuid.UUID, sessions: int, cmds: Any, done:
     async def run() -> None:
         modules = [*discover_modules(), nl.module]
         topics = TopicRegistry(t for m in modules for t in m.topics)
-        db = Database(db_url, info={TOPICS_KEY: topics}, pool_size=sessions)
+        db = Database(
+            db_url,
+            info={TOPICS_KEY: topics},
+            pool_size=sessions,
+            connect_args={"server_settings": {"application_name": PUBLISHER_APP}},
+        )
         done.put(("ready", os.getpid()))
         while (cmd := await asyncio.to_thread(cmds.get)) is not None:
             plan: list[tuple[float, int, uuid.UUID]] = cmd
@@ -261,7 +267,8 @@ def _publisher_proc(db_url: str, tid: uuid.UUID, sessions: int, cmds: Any, done:
     asyncio.run(run())
 
 
-CPU_GROUPS = ("publisher", "relay", "worker", "PostgreSQL", "SMSC")
+CPU_GROUPS = ("publisher", "relay", "worker", "PG for publisher", "PG other", "SMSC")
+PUBLISHER_APP = "e2n-publisher"  # application_name of the publishers' connections
 
 
 class Pids:
@@ -279,14 +286,17 @@ async def _cpu(pids: Pids) -> dict[str, dict[int, float]]:
 
     conn = await asyncpg.connect(PG_ADMIN)
     try:
-        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", nl.PG_DB)
+        rows = await conn.fetch(
+            "SELECT pid, application_name FROM pg_stat_activity WHERE datname = $1", nl.PG_DB
+        )
     finally:
         await conn.close()
     return {
         "publisher": sample(pids.publishers),
         "relay": sample([os.getpid()]),
         "worker": sample(tree(pids.workers), pids.workers),
-        "PostgreSQL": sample(r[0] for r in rows),
+        "PG for publisher": sample(r[0] for r in rows if r[1] == PUBLISHER_APP),
+        "PG other": sample(r[0] for r in rows if r[1] != PUBLISHER_APP),
         "SMSC": sample([pids.smsc]),
     }
 
@@ -338,11 +348,8 @@ async def _offer_orders(
         for g in CPU_GROUPS
     }
     # The publishers' own share is known even with a backlog: their work is all done.
-    cpu["publisher"] = (
-        (spent(cpu0["publisher"], cpu1["publisher"]) - idle.get("publisher", 0.0) * wall)
-        * 1000
-        / len(orders)
-    )
+    for g in ("publisher", "PG for publisher"):
+        cpu[g] = (spent(cpu0[g], cpu1[g]) - idle.get(g, 0.0) * wall) * 1000 / len(orders)
     hops = await stages(hub, started, arrived, _number)
     return {
         "cpu": cpu,
