@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, Update, bindparam, insert, select, update
+from sqlalchemy import Insert, Table, Update, bindparam, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.db.base import utcnow
@@ -37,10 +37,23 @@ _STATUS = select(_ORDERS.c.status).where(
 )
 
 
+_NOW = bindparam("b_now", type_=_ORDERS.c.updated_at.type)
+_LOG_COLS = [
+    "tenant_id",
+    "order_id",
+    "from_status",
+    "to_status",
+    "accepted",
+    "reason",
+    "actor_type",
+    "actor_id",
+    "at",
+]
+
+
 def _move(to: OrderStatus) -> Update:
     """UPDATE guarded by the status the caller read: of two concurrent moves one wins."""
-    o = _ORDERS
-    now = bindparam("b_now", type_=o.c.updated_at.type)
+    o, now = _ORDERS, _NOW
     return (
         update(o)
         .where(
@@ -52,7 +65,26 @@ def _move(to: OrderStatus) -> Update:
     )
 
 
+def _move_and_log(to: OrderStatus) -> Insert:
+    """PostgreSQL: the guarded UPDATE and its log row in one statement (a data-modifying
+    CTE); the INSERT's row count says whether the order moved."""
+    moved = _move(to).returning(_ORDERS.c.id, _ORDERS.c.tenant_id).cte("moved")
+    row = select(
+        moved.c.tenant_id,
+        moved.c.id,
+        bindparam("b_from_s", type_=_LOG.c.from_status.type),
+        bindparam("b_to_s", type_=_LOG.c.to_status.type),
+        true(),
+        bindparam("b_reason", type_=_LOG.c.reason.type),
+        bindparam("b_actor_type", type_=_LOG.c.actor_type.type),
+        bindparam("b_actor_id", type_=_LOG.c.actor_id.type),
+        _NOW,
+    )
+    return insert(_LOG).from_select(_LOG_COLS, row).add_cte(moved)
+
+
 _MOVE = {to: _move(to) for to in _STAMP}
+_MOVE_AND_LOG = {to: _move_and_log(to) for to in _STAMP}
 
 
 class IllegalTransition(Conflict):
@@ -106,7 +138,29 @@ async def transition(
     check(order, to)
     conn = await s.connection()
     key = {"b_id": order.id, "b_tenant": order.tenant_id}
-    done = await conn.execute(_MOVE[to], {**key, "b_from": order.status, "b_now": now})
+    move = {**key, "b_from": order.status, "b_now": now}
+    entry = {
+        "tenant_id": order.tenant_id,
+        "order_id": order.id,
+        "from_status": order.status.value,
+        "to_status": to.value,
+        "accepted": True,
+        "reason": reason[:300],
+        "actor_type": actor[0],
+        "actor_id": actor[1],
+        "at": now,
+    }
+    if conn.dialect.name == "postgresql":
+        logged = {
+            "b_from_s": entry["from_status"],
+            "b_to_s": entry["to_status"],
+            "b_reason": entry["reason"],
+            "b_actor_type": entry["actor_type"],
+            "b_actor_id": entry["actor_id"],
+        }
+        done = await conn.execute(_MOVE_AND_LOG[to], {**move, **logged})
+    else:
+        done = await conn.execute(_MOVE[to], move)
     if done.rowcount != 1:
         current = await conn.scalar(_STATUS, key)
         if current is None:
@@ -114,19 +168,7 @@ async def transition(
         raise IllegalTransition(
             f"to: a {OrderStatus(current).value} order cannot become {to.value}", field="to"
         )
-    await conn.execute(
-        _LOG_INSERT,
-        {
-            "tenant_id": order.tenant_id,
-            "order_id": order.id,
-            "from_status": order.status.value,
-            "to_status": to.value,
-            "accepted": True,
-            "reason": reason[:300],
-            "actor_type": actor[0],
-            "actor_id": actor[1],
-            "at": now,
-        },
-    )
+    if conn.dialect.name != "postgresql":
+        await conn.execute(_LOG_INSERT, entry)
     stamp: dict[str, Any] = {_STAMP[to]: now}
     return dataclasses.replace(order, status=to, updated_at=now, **stamp)
