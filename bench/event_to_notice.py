@@ -24,15 +24,23 @@ Parts:
   through comms' messages service; comms' sender submits it to smpp34's SMSC, which runs in
   a separate process. Latency = SMSC's arrival stamp - the moment the confirming COMMIT
   returned (both wall clock, same machine). PostgreSQL database `huitong_notice_bench`, Redis
-  db 11, --workers x `huitong worker --pool prefork` subprocesses; this process is `serve`
-  (publishes and relays).
+  db 11 (BENCH_PG_DB / BENCH_REDIS_URL), --workers x `huitong worker --pool prefork`
+  subprocesses. The confirms run in --publishers processes of their own (ERP front ends, as
+  API processes would; --sessions transactions in flight each; one offered schedule dealt
+  round-robin over them; they run no relay); this process only relays (`serve` with the
+  relay, no worker), so a pile-up of confirms cannot starve the relay. The relay learns of
+  their commits by its poll (--poll-interval) or by an earlier pass; achieved/s is the
+  number of confirms over the time from the first offered instant to the last COMMIT.
   Hops (p50, rows' own timestamps): relay = event created -> handed to the broker; to notice =
   handed -> notice created (broker, worker queue, rule handler); to sender = SMS queued ->
   claimed by comms' sender; to SMSC = claimed -> submit_sm arrived. CPU per SMS, by process,
-  from /proc over the offer (start to last arrival): this process (publisher and relay), the
-  worker trees, the PostgreSQL backends connected to the bench database (not the server's
-  shared background processes) and the SMSC, net of each one's idle burn measured for 3 s
-  before the offers; printed only when every SMS arrived (a backlog's work is half done).
+  from /proc over the offer (start to last arrival): the publisher processes, this process
+  (the relay), the worker trees, the PostgreSQL backends connected to the bench database
+  (not the server's shared background processes; those serving the publishers, known by
+  their application_name, apart from the rest) and the SMSC, net of each one's idle burn
+  measured for 3 s before the offers; printed only when every SMS arrived (a backlog's work
+  is half done), except the publishers' share and their backends', complete once every
+  confirm has returned.
   `bench/notice_cost.py` splits the same path by part, in one process.
 
     python bench/event_to_notice.py                        # both parts, latency at 10 and 500/s
@@ -205,11 +213,11 @@ def _smsc_proc(port_q: Any, stamps: Any, stop: Any) -> None:
     asyncio.run(run())
 
 
-async def _confirm(hub: Any, tid: uuid.UUID, order_id: uuid.UUID) -> float:
+async def _confirm(db: Database, tid: uuid.UUID, order_id: uuid.UUID) -> float:
     from erp.orders import service as orders
     from erp.orders.models import OrderStatus
 
-    async with hub.db.session() as s:
+    async with db.session() as s:
         scoped_to(s, tid)
         order = await orders.get_order(s, order_id)
         await orders.move_order(s, order, OrderStatus.CONFIRMED, reason="bench")
@@ -217,66 +225,118 @@ async def _confirm(hub: Any, tid: uuid.UUID, order_id: uuid.UUID) -> float:
     return time.time()
 
 
-CPU_GROUPS = ("bench", "worker", "PostgreSQL", "SMSC")
+def _publisher_proc(db_url: str, tid: uuid.UUID, sessions: int, cmds: Any, done: Any) -> None:
+    """An ERP front end in its own process: confirms the orders it is given, each at its
+    offered instant (wall clock), with at most `sessions` transactions in flight; reports
+    when each one's COMMIT returned. It runs no relay (the bench process relays)."""
+    from bench import notice_latency as nl
+    from comms.bus.topics import TopicRegistry
+    from comms.modules import discover_modules
+
+    async def run() -> None:
+        modules = [*discover_modules(), nl.module]
+        topics = TopicRegistry(t for m in modules for t in m.topics)
+        db = Database(
+            db_url,
+            info={TOPICS_KEY: topics},
+            pool_size=sessions,
+            connect_args={"server_settings": {"application_name": PUBLISHER_APP}},
+        )
+        done.put(("ready", os.getpid()))
+        while (cmd := await asyncio.to_thread(cmds.get)) is not None:
+            plan: list[tuple[float, int, uuid.UUID]] = cmd
+            gate = asyncio.Semaphore(sessions)
+            commit_at: dict[int, float] = {}
+
+            async def one(
+                number: int, oid: uuid.UUID, gate: asyncio.Semaphore, into: dict[int, float]
+            ) -> None:
+                async with gate:
+                    into[number] = await _confirm(db, tid, oid)
+
+            tasks = []
+            for at, number, oid in plan:
+                delay = at - time.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(number, oid, gate, commit_at)))
+            await asyncio.gather(*tasks)
+            done.put(("done", commit_at))
+        await db.dispose()
+
+    asyncio.run(run())
 
 
-async def _cpu(worker_pids: list[int], smsc_pid: int) -> dict[str, dict[int, float]]:
-    """CPU seconds so far of this process (publisher + relay), the worker trees, the
-    PostgreSQL backends connected to the bench database, and the SMSC process."""
+CPU_GROUPS = ("publisher", "relay", "worker", "PG for publisher", "PG other", "SMSC")
+PUBLISHER_APP = "e2n-publisher"  # application_name of the publishers' connections
+
+
+class Pids:
+    """Who to sample: publisher processes, worker trees, the SMSC."""
+
+    def __init__(self, publishers: list[int], workers: list[int], smsc: int) -> None:
+        self.publishers, self.workers, self.smsc = publishers, workers, smsc
+
+
+async def _cpu(pids: Pids) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of the publisher processes, this process (the relay), the worker
+    trees, the PostgreSQL backends connected to the bench database, and the SMSC process."""
     from bench import notice_latency as nl
     from bench.proc_cpu import sample, tree
 
     conn = await asyncpg.connect(PG_ADMIN)
     try:
-        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", nl.PG_DB)
+        rows = await conn.fetch(
+            "SELECT pid, application_name FROM pg_stat_activity WHERE datname = $1", nl.PG_DB
+        )
     finally:
         await conn.close()
     return {
-        "bench": sample([os.getpid()]),
-        "worker": sample(tree(worker_pids), worker_pids),
-        "PostgreSQL": sample(r[0] for r in rows),
-        "SMSC": sample([smsc_pid]),
+        "publisher": sample(pids.publishers),
+        "relay": sample([os.getpid()]),
+        "worker": sample(tree(pids.workers), pids.workers),
+        "PG for publisher": sample(r[0] for r in rows if r[1] == PUBLISHER_APP),
+        "PG other": sample(r[0] for r in rows if r[1] != PUBLISHER_APP),
+        "SMSC": sample([pids.smsc]),
     }
 
 
 async def _offer_orders(
     hub: Any,
-    tid: uuid.UUID,
+    publishers: list[tuple[Any, Any]],
     orders: list[tuple[int, uuid.UUID]],
     rate: float,
     arrived: dict[int, float],
     pull: Any,
-    pids: tuple[list[int], int],
+    pids: Pids,
     idle: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     from bench.notice_latency import pct, stages
     from bench.proc_cpu import spent
 
     started = datetime.now(UTC)
-    cpu0, w0 = await _cpu(*pids), time.perf_counter()
+    cpu0, w0 = await _cpu(pids), time.perf_counter()
+    # One schedule for all publishers (order i at t0 + i/rate), dealt round-robin, as a load
+    # balancer spreads users' requests over the API processes.
+    t0 = time.time() + 0.2
+    n_pub = len(publishers)
+    for k, (cmds, _) in enumerate(publishers):
+        cmds.put(
+            [(t0 + i / rate, num, oid) for i, (num, oid) in enumerate(orders) if i % n_pub == k]
+        )
     commit_at: dict[int, float] = {}
-    gate = asyncio.Semaphore(8)
-
-    async def one(number: int, oid: uuid.UUID) -> None:
-        async with gate:
-            commit_at[number] = await _confirm(hub, tid, oid)
-
-    tasks = []
-    t0 = time.perf_counter() + 0.05
-    for i, (number, oid) in enumerate(orders):
-        delay = t0 + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(number, oid)))
-    await asyncio.gather(*tasks)
-    achieved = len(orders) / (time.perf_counter() - t0)
+    for _, done in publishers:
+        kind, got = await asyncio.to_thread(done.get)
+        assert kind == "done", kind
+        commit_at.update(got)
+    achieved = len(orders) / (max(commit_at.values()) - t0)
     deadline = time.monotonic() + 60 + len(orders) / 50
     while time.monotonic() < deadline:
         pull()
         if all(n in arrived for n, _ in orders):
             break
         await asyncio.sleep(0.05)
-    cpu1, wall = await _cpu(*pids), time.perf_counter() - w0
+    cpu1, wall = await _cpu(pids), time.perf_counter() - w0
     lat = [arrived[n] - c for n, c in commit_at.items() if n in arrived]
     # Net of what the processes burn idle (relay polls, broker heartbeats) over the same time;
     # none when SMS are still queued (a backlog's work is neither all done nor all undone).
@@ -287,6 +347,9 @@ async def _offer_orders(
         else float("nan")
         for g in CPU_GROUPS
     }
+    # The publishers' own share is known even with a backlog: their work is all done.
+    for g in ("publisher", "PG for publisher"):
+        cpu[g] = (spent(cpu0[g], cpu1[g]) - idle.get(g, 0.0) * wall) * 1000 / len(orders)
     hops = await stages(hub, started, arrived, _number)
     return {
         "cpu": cpu,
@@ -360,6 +423,8 @@ async def latency(args: argparse.Namespace) -> int:
     )
     hub = Hub(settings, modules)
     procs: list[Any] = []
+    pub_procs: list[Any] = []
+    publishers: list[tuple[Any, Any]] = []
     results = []
     idle: dict[str, float] = {}
     try:
@@ -416,26 +481,43 @@ async def latency(args: argparse.Namespace) -> int:
         procs = nl.start_workers(
             args, nl.worker_env(db_url, smpp_url, tmp, args.poll_interval), tmp
         )
+        for _ in range(args.publishers):
+            cmds, done = ctx.Queue(), ctx.Queue()
+            p = ctx.Process(
+                target=_publisher_proc,
+                args=(db_url, tid, args.sessions, cmds, done),
+                daemon=True,
+            )
+            p.start()
+            pub_procs.append(p)
+            publishers.append((cmds, done))
+        pub_pids = [int(done.get(timeout=60)[1]) for _, done in publishers]
         print("warming up", file=sys.stderr, flush=True)
         assert smsc_p.pid is not None
-        pids = ([int(p.pid) for p in procs], smsc_p.pid)
-        warm = await _offer_orders(hub, tid, drafts[:20], 20, arrived, pull, pids)
+        pids = Pids(pub_pids, [int(p.pid) for p in procs], smsc_p.pid)
+        warm = await _offer_orders(hub, publishers, drafts[:20], 20, arrived, pull, pids)
         if warm["at_smsc"] < warm["events"]:
             raise RuntimeError(f"warm-up SMS did not reach the SMSC: {warm}")
-        a, idle_from = await _cpu(*pids), time.perf_counter()
+        a, idle_from = await _cpu(pids), time.perf_counter()
         await asyncio.sleep(3)
-        b, idle_s = await _cpu(*pids), time.perf_counter() - idle_from
+        b, idle_s = await _cpu(pids), time.perf_counter() - idle_from
         idle = {g: spent(a[g], b[g]) / idle_s for g in CPU_GROUPS}
         at = 20
         for rate in args.rates:
             n = int(rate * args.seconds)
             print(f"confirming {rate:g} orders/s for {args.seconds:g} s", file=sys.stderr)
             results.append(
-                await _offer_orders(hub, tid, drafts[at : at + n], rate, arrived, pull, pids, idle)
+                await _offer_orders(
+                    hub, publishers, drafts[at : at + n], rate, arrived, pull, pids, idle
+                )
             )
             at += n
             await asyncio.sleep(1)
     finally:
+        for cmds, _ in publishers:
+            cmds.put(None)
+        for p in pub_procs:
+            p.join(timeout=10)
         nl.stop_workers(procs, tmp)
         await hub.stop()
         stop.set()
@@ -443,6 +525,7 @@ async def latency(args: argparse.Namespace) -> int:
         await _admin(f'DROP DATABASE IF EXISTS "{nl.PG_DB}" WITH (FORCE)')
     print(
         f"latency: erp.order.confirmed commit -> submit_sm at the SMSC (own process); "
+        f"{args.publishers} publisher processes x {args.sessions} sessions; "
         f"PostgreSQL + Redis, {args.workers} x `huitong worker --pool prefork --concurrency "
         f"{args.concurrency}`, HUITONG_BUS_POLL_INTERVAL={args.poll_interval:g}"
     )
@@ -500,6 +583,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--seconds", type=float, default=10.0, help="latency: seconds per rate")
     p.add_argument("--workers", type=int, default=1, help="latency: huitong worker processes")
+    p.add_argument("--publishers", type=int, default=2, help="latency: processes confirming orders")
+    p.add_argument(
+        "--sessions", type=int, default=8, help="latency: transactions in flight per publisher"
+    )
     p.add_argument("--concurrency", type=int, default=2, help="latency: pool size per worker")
     p.add_argument("--poll-interval", type=float, default=0.2, help="latency: bus poll (s)")
     args = p.parse_args(argv)

@@ -1,50 +1,112 @@
-"""publish(): write an event to the outbox inside the caller's transaction."""
+"""publish(): write an event to the outbox inside the caller's transaction.
+
+publish() only queues the row in `session.info`; every row queued in a transaction goes to
+the outbox in one Core INSERT (an executemany) just before the transaction or savepoint
+commits, before an ORM flush and before an ORM query, so the outbox is written in publish
+order and a query in the same transaction still sees its own events. Rows queued inside a
+savepoint that rolls back are dropped with it, as the ORM drops the objects it added there.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from comms.bus.models import OutboxEvent
 from comms.bus.topics import EventPayload, TopicRegistry
+from comms.db.base import utcnow
 from comms.db.tenancy import TenantScopeError, current_tenant
 
 # Keys in session.info: the sessionmaker of a running hub puts the topic registry and the
 # relay's wake-up there, so publish() needs nothing but the session it writes with.
 TOPICS_KEY = "bus.topics"
 WAKE_KEY = "bus.wake"
-PENDING_KEY = "bus.pending"
+PENDING_KEY = "bus.pending"  # this transaction published (the relay is woken at commit)
+ROWS_KEY = "bus.rows"  # outbox rows not yet written
+
+_OUTBOX = cast(Table, OutboxEvent.__table__)
+_INSERT = insert(_OUTBOX)
 
 
 def publish(
-    session: AsyncSession,
+    session: AsyncSession | Session,
     topic: str,
     payload: EventPayload | dict[str, Any],
     *,
     tenant_id: uuid.UUID | None = None,
-) -> OutboxEvent:
+) -> None:
     """Add `topic` to the outbox; it exists only if the caller's transaction commits."""
-    topics: TopicRegistry | None = session.info.get(TOPICS_KEY)
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    info = sync.info
+    topics: TopicRegistry | None = info.get(TOPICS_KEY)
     if topics is None:
         raise RuntimeError("session has no topic registry; open it from the hub's Database")
     model = topics.validate(topic, payload)
     tid = tenant_id or current_tenant(session)
     if tid is None:
         raise TenantScopeError(f"event {topic!r} published with no tenant")
-    row = OutboxEvent(
-        tenant_id=tid,
-        topic=topic,
-        version=type(model).version,
-        payload=model.model_dump(mode="json"),
-    )
-    session.add(row)
-    session.info[PENDING_KEY] = True
-    return row
+    row = {
+        "tenant_id": tid,
+        "topic": topic,
+        "version": type(model).version,
+        "payload": model.model_dump(mode="json"),
+        "created_at": utcnow(),
+        "dispatched_at": None,
+    }
+    # Tie the row to a transaction as Session.add() does, so a rollback or close drops it.
+    sync._autobegin_t()
+    rows: list[dict[str, Any]] | None = info.get(ROWS_KEY)
+    if rows is None:
+        info[ROWS_KEY] = [row]
+    else:
+        rows.append(row)
+    info[PENDING_KEY] = True
+
+
+def _write(session: Session, conn: Connection | None = None) -> None:
+    rows: list[dict[str, Any]] | None = session.info.get(ROWS_KEY)
+    if not rows:
+        return
+    session.info[ROWS_KEY] = []
+    (conn or session.connection()).execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_at_commit(session: Session) -> None:
+    _write(session)  # fires for savepoint releases too
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _write_at_flush(session: Session, _context: Any, _instances: Any) -> None:
+    _write(session)
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _write_before_query(state: ORMExecuteState) -> None:
+    if state.session.info.get(ROWS_KEY):
+        _write(state.session)
+
+
+@sa_event.listens_for(Session, "after_transaction_create")
+def _write_before_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    # The SAVEPOINT is not sent yet: rows queued before it go in through the enclosing
+    # transaction's connection, so only rows queued inside a savepoint can die with it.
+    if transaction.nested and transaction.parent is not None:
+        _write(session, transaction.parent.connection(None))
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _drop_unwritten(session: Session, transaction: SessionTransaction) -> None:
+    # Rows still queued when a savepoint or the transaction ends were published inside it and
+    # it did not commit (a commit or release writes them first): they go with it.
+    if transaction.nested or transaction.parent is None:
+        session.info.pop(ROWS_KEY, None)
 
 
 @sa_event.listens_for(Session, "after_commit")

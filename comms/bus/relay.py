@@ -93,19 +93,28 @@ class Relay:
         async with self.db.session() as s:
             unscoped(s)
             async with s.begin():
-                # Payloads are read only when some subscriber filters on them.
+                # One statement claims and marks: the UPDATE takes the oldest undispatched
+                # rows no other relay holds (SKIP LOCKED) and returns what the deliveries
+                # need; payloads only when some subscriber filters on them.
                 cols = [OutboxEvent.id, OutboxEvent.topic, OutboxEvent.tenant_id]
                 if self.subscribers.filtered:
                     cols.append(OutboxEvent.payload)
-                events = (
-                    await s.execute(
-                        select(*cols)
-                        .where(OutboxEvent.dispatched_at.is_(None))
-                        .order_by(OutboxEvent.id)
-                        .limit(batch)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).all()
+                waiting = (
+                    select(OutboxEvent.id)
+                    .where(OutboxEvent.dispatched_at.is_(None))
+                    .order_by(OutboxEvent.id)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                    .scalar_subquery()
+                )
+                claimed = await s.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.id.in_(waiting))
+                    .values(dispatched_at=now)
+                    .returning(*cols)
+                    .execution_options(synchronize_session=False)
+                )
+                events = sorted(claimed.all(), key=lambda ev: cast(int, ev[0]))
                 ids: list[int] = []
                 if events:
                     rows = [
@@ -125,11 +134,6 @@ class Relay:
                     ]
                     if rows:
                         ids.extend(await s.scalars(insert(Delivery).returning(Delivery.id), rows))
-                    await s.execute(
-                        update(OutboxEvent)
-                        .where(among(OutboxEvent.id, [e[0] for e in events]))
-                        .values(dispatched_at=now)
-                    )
                 if not sweep:
                     return ids
                 lost_before = now - timedelta(seconds=self.settings.bus_redeliver_after)

@@ -57,7 +57,7 @@ async def move_order(
     still kept in the order's transition log."""
     order = await service.get_order(s, order_id)
     try:
-        await service.move_order(s, order, body.to, actor=who.actor, reason=body.reason)
+        order = await service.move_order(s, order, body.to, actor=who.actor, reason=body.reason)
     except state.IllegalTransition as exc:
         await _keep_refusal(s, order_id, body, who.actor, exc.message)
         raise

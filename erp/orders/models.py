@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, Uuid
@@ -96,3 +97,40 @@ class Sequence(TenantScoped, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(32))
     value: Mapped[int] = mapped_column(default=0)
+
+
+@dataclass(frozen=True, slots=True)
+class LineRecord:
+    """An order line as the service reads it (plain Core row, no ORM state)."""
+
+    position: int
+    item_id: uuid.UUID
+    warehouse_id: uuid.UUID
+    qty: int
+    unit_price: int
+    line_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """An order as `orders.service` reads and moves it: one Core SELECT, no identity map or
+    attribute instrumentation (which cost more than the statements on the confirm path)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    number: str
+    status: OrderStatus
+    contact_id: uuid.UUID | None
+    contact_name: str
+    contact_phone: str | None
+    contact_email: str | None
+    currency: str
+    total: int
+    note: str
+    created_at: datetime
+    updated_at: datetime
+    confirmed_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+    lines: tuple[LineRecord, ...] = field(default=())

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import fields
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from comms.bus import publish
 from comms.bus.topics import EventPayload
 from comms.db.base import new_id, utcnow
-from comms.db.tenancy import current_tenant
+from comms.db.tenancy import UNSCOPED_KEY, TenantScopeError, current_tenant
 from comms.errors import InvalidInput, NotFound
 from comms.messages.addresses import normalise_email, normalise_phone
 from erp.columns import insert_or_skip
 from erp.orders import state
 from erp.orders.events import BY_STATUS
-from erp.orders.models import Order, OrderLine, OrderStatus, Sequence
+from erp.orders.models import (
+    LineRecord,
+    Order,
+    OrderLine,
+    OrderRecord,
+    OrderStatus,
+    Sequence,
+)
 from erp.orders.schemas import OrderIn
 from erp.stock import ledger
 from erp.stock.ledger import SYSTEM, Actor
@@ -82,21 +90,54 @@ async def create_order(s: AsyncSession, body: OrderIn) -> Order:
     return order
 
 
-async def get_order(s: AsyncSession, order_id: uuid.UUID) -> Order:
-    # Lines joined in the same query (the relationship's own selectin load is a second one).
-    order = await s.get(Order, order_id, options=[joinedload(Order.lines)])
+_ORDERS = cast(Table, Order.__table__)
+_LINES = cast(Table, OrderLine.__table__)
+_ORDER_COLS = [_ORDERS.c[f.name] for f in fields(OrderRecord) if f.name != "lines"]
+_LINE_COLS = [_LINES.c[f.name] for f in fields(LineRecord)]
+_READ = (
+    select(*_ORDER_COLS, *_LINE_COLS)
+    .select_from(_ORDERS.outerjoin(_LINES, _LINES.c.order_id == _ORDERS.c.id))
+    .order_by(_LINES.c.position)
+)
+_RECORD: Any = OrderRecord  # built positionally from the row, in field order
+_IN_TENANT = _ORDERS.c.tenant_id == bindparam("b_tenant")
+_BY_ID = _READ.where(_ORDERS.c.id == bindparam("b_id"))
+_BY_NUMBER = _READ.where(_ORDERS.c.number == bindparam("b_number"))
+_QUERIES = {
+    (key, scoped): q.where(_IN_TENANT) if scoped else q
+    for key, q in (("b_id", _BY_ID), ("b_number", _BY_NUMBER))
+    for scoped in (True, False)
+}
+
+
+async def _read(s: AsyncSession, key: str, value: object) -> OrderRecord | None:
+    """The order with its lines in one Core SELECT, within the session's tenant."""
+    tid = current_tenant(s)
+    if tid is None and not s.info.get(UNSCOPED_KEY):
+        raise TenantScopeError("query on tenant-owned data from a session with no tenant")
+    params = {key: value} if tid is None else {key: value, "b_tenant": tid}
+    rows = (await (await s.connection()).execute(_QUERIES[(key, tid is not None)], params)).all()
+    if not rows:
+        return None
+    n = len(_ORDER_COLS)
+    lines = tuple(LineRecord(*r[n:]) for r in rows if r[n] is not None)
+    record: OrderRecord = _RECORD(*rows[0][:n], lines)
+    return record
+
+
+async def get_order(s: AsyncSession, order_id: uuid.UUID) -> OrderRecord:
+    order = await _read(s, "b_id", order_id)
     if order is None:
         raise NotFound("order not found")
     return order
 
 
-async def order_by_number(s: AsyncSession, number: str) -> Order | None:
-    found: Order | None = await s.scalar(select(Order).where(Order.number == number.strip()))
-    return found
+async def order_by_number(s: AsyncSession, number: str) -> OrderRecord | None:
+    return await _read(s, "b_number", number.strip())
 
 
 async def _stock_of(
-    s: AsyncSession, order: Order
+    s: AsyncSession, order: OrderRecord
 ) -> dict[tuple[uuid.UUID, uuid.UUID], tuple[Item, Warehouse]]:
     """Every line's item and warehouse in one query (rather than two per line)."""
     rows = await s.execute(
@@ -114,49 +155,64 @@ async def _stock_of(
 
 async def move_order(
     s: AsyncSession,
-    order: Order,
+    order: OrderRecord,
     to: OrderStatus,
     *,
     actor: Actor = SYSTEM,
     reason: str = "",
     now: datetime | None = None,
-) -> Order:
+) -> OrderRecord:
     """One transition with its stock effect and its event, in the caller's transaction:
-    confirm reserves every line, ship issues the reservation to the ledger, cancel releases."""
+    confirm reserves every line, ship issues the reservation to the ledger, cancel releases.
+    Returns the order as moved."""
     state.check(order, to)
+    now = now or utcnow()
     previous = order.status
-    moves = to in (S.CONFIRMED, S.SHIPPED) or (to is S.CANCELLED and previous is S.CONFIRMED)
-    stock = await _stock_of(s, order) if moves else {}
-    for i, line in enumerate(order.lines if moves else []):
-        item, wh = stock[(line.item_id, line.warehouse_id)]
-        if to is S.CONFIRMED:
-            await ledger.change(
-                s, item, wh, 0, reserve=line.qty, kind=None, field=f"lines[{i}].qty"
-            )
-        elif to is S.SHIPPED:
-            await ledger.change(
-                s,
-                item,
-                wh,
-                -line.qty,
-                release=line.qty,
-                kind=MovementKind.ISSUE,
-                field=f"lines[{i}].qty",
-                reason=f"order {order.number} shipped",
-                reference=order.number,
-                actor=actor,
-            )
-        elif to is S.CANCELLED and previous is S.CONFIRMED:
-            await ledger.change(
-                s, item, wh, 0, release=line.qty, guard=False, kind=None, field=f"lines[{i}].qty"
-            )
-    state.transition(s, order, to, reason=reason, actor=actor, now=now or utcnow())
-    publish(s, BY_STATUS[to.value].topic, order_event(order, previous))
-    await s.flush()
-    return order
+    # The status first: its guarded UPDATE locks the order row, so a concurrent move of the
+    # same order waits here and is refused before touching any stock.
+    moved = await state.transition(s, order, to, reason=reason, actor=actor, now=now)
+    if to is S.CONFIRMED:
+        lines = [
+            (f"lines[{i}].qty", line.item_id, line.warehouse_id, line.qty)
+            for i, line in enumerate(order.lines)
+        ]
+        await ledger.reserve(s, order.tenant_id, lines, now)
+    elif to is S.SHIPPED or (to is S.CANCELLED and previous is S.CONFIRMED):
+        stock = await _stock_of(s, order)
+        for i, line in enumerate(order.lines):
+            item, wh = stock[(line.item_id, line.warehouse_id)]
+            if to is S.SHIPPED:
+                await ledger.change(
+                    s,
+                    item,
+                    wh,
+                    -line.qty,
+                    release=line.qty,
+                    kind=MovementKind.ISSUE,
+                    field=f"lines[{i}].qty",
+                    reason=f"order {order.number} shipped",
+                    reference=order.number,
+                    actor=actor,
+                    now=now,
+                )
+            else:
+                await ledger.change(
+                    s,
+                    item,
+                    wh,
+                    0,
+                    release=line.qty,
+                    guard=False,
+                    kind=None,
+                    field=f"lines[{i}].qty",
+                    now=now,
+                )
+        await s.flush()
+    publish(s, BY_STATUS[to.value].topic, order_event(moved, previous))
+    return moved
 
 
-def order_event(order: Order, previous: OrderStatus) -> EventPayload:
+def order_event(order: OrderRecord, previous: OrderStatus) -> EventPayload:
     cls = BY_STATUS[order.status.value]
     who = order.contact_name or order.contact_phone or "customer"
     return cls(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
+from typing import Any, cast
 
+from sqlalchemy import Insert, Table, Update, bindparam, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.db.base import utcnow
-from comms.errors import Conflict
-from erp.orders.models import Order, OrderStatus, OrderTransition
+from comms.errors import Conflict, NotFound
+from erp.orders.models import Order, OrderRecord, OrderStatus, OrderTransition
 from erp.stock.ledger import SYSTEM, Actor
 
 S = OrderStatus
@@ -26,12 +29,69 @@ _STAMP = {
     S.CANCELLED: "cancelled_at",
 }
 
+_ORDERS = cast(Table, Order.__table__)
+_LOG = cast(Table, OrderTransition.__table__)
+_LOG_INSERT = insert(_LOG)
+_STATUS = select(_ORDERS.c.status).where(
+    _ORDERS.c.id == bindparam("b_id"), _ORDERS.c.tenant_id == bindparam("b_tenant")
+)
+
+
+_NOW = bindparam("b_now", type_=_ORDERS.c.updated_at.type)
+_LOG_COLS = [
+    "tenant_id",
+    "order_id",
+    "from_status",
+    "to_status",
+    "accepted",
+    "reason",
+    "actor_type",
+    "actor_id",
+    "at",
+]
+
+
+def _move(to: OrderStatus) -> Update:
+    """UPDATE guarded by the status the caller read: of two concurrent moves one wins."""
+    o, now = _ORDERS, _NOW
+    return (
+        update(o)
+        .where(
+            o.c.id == bindparam("b_id"),
+            o.c.tenant_id == bindparam("b_tenant"),
+            o.c.status == bindparam("b_from", type_=o.c.status.type),
+        )
+        .values({o.c.status: to, o.c.updated_at: now, o.c[_STAMP[to]]: now})
+    )
+
+
+def _move_and_log(to: OrderStatus) -> Insert:
+    """PostgreSQL: the guarded UPDATE and its log row in one statement (a data-modifying
+    CTE); the INSERT's row count says whether the order moved."""
+    moved = _move(to).returning(_ORDERS.c.id, _ORDERS.c.tenant_id).cte("moved")
+    row = select(
+        moved.c.tenant_id,
+        moved.c.id,
+        bindparam("b_from_s", type_=_LOG.c.from_status.type),
+        bindparam("b_to_s", type_=_LOG.c.to_status.type),
+        true(),
+        bindparam("b_reason", type_=_LOG.c.reason.type),
+        bindparam("b_actor_type", type_=_LOG.c.actor_type.type),
+        bindparam("b_actor_id", type_=_LOG.c.actor_id.type),
+        _NOW,
+    )
+    return insert(_LOG).from_select(_LOG_COLS, row).add_cte(moved)
+
+
+_MOVE = {to: _move(to) for to in _STAMP}
+_MOVE_AND_LOG = {to: _move_and_log(to) for to in _STAMP}
+
 
 class IllegalTransition(Conflict):
     """A status change the machine does not allow (answered as 409)."""
 
 
-def check(order: Order, to: OrderStatus) -> None:
+def check(order: OrderRecord, to: OrderStatus) -> None:
     if to not in ALLOWED[order.status]:
         raise IllegalTransition(
             f"to: a {order.status.value} order cannot become {to.value}", field="to"
@@ -40,7 +100,7 @@ def check(order: Order, to: OrderStatus) -> None:
 
 def log(
     s: AsyncSession,
-    order: Order,
+    order: OrderRecord,
     to: OrderStatus,
     *,
     accepted: bool,
@@ -62,22 +122,53 @@ def log(
     )
 
 
-def transition(
+async def transition(
     s: AsyncSession,
-    order: Order,
+    order: OrderRecord,
     to: OrderStatus,
     *,
     reason: str = "",
     actor: Actor = SYSTEM,
     now: datetime | None = None,
-) -> OrderStatus:
-    """Move `order` to `to` and log it; returns the previous status. Raises when illegal
-    (the caller logs the refusal after rolling back, see `log`)."""
+) -> OrderRecord:
+    """Move `order` to `to` and log it; returns the order as it now is. Raises when illegal,
+    also when another transaction moved it since it was read (the caller logs the refusal
+    after rolling back, see `log`)."""
     now = now or utcnow()
     check(order, to)
-    old = order.status
-    log(s, order, to, accepted=True, reason=reason, actor=actor, now=now)
-    order.status = to
-    order.updated_at = now
-    setattr(order, _STAMP[to], now)
-    return old
+    conn = await s.connection()
+    key = {"b_id": order.id, "b_tenant": order.tenant_id}
+    move = {**key, "b_from": order.status, "b_now": now}
+    entry = {
+        "tenant_id": order.tenant_id,
+        "order_id": order.id,
+        "from_status": order.status.value,
+        "to_status": to.value,
+        "accepted": True,
+        "reason": reason[:300],
+        "actor_type": actor[0],
+        "actor_id": actor[1],
+        "at": now,
+    }
+    if conn.dialect.name == "postgresql":
+        logged = {
+            "b_from_s": entry["from_status"],
+            "b_to_s": entry["to_status"],
+            "b_reason": entry["reason"],
+            "b_actor_type": entry["actor_type"],
+            "b_actor_id": entry["actor_id"],
+        }
+        done = await conn.execute(_MOVE_AND_LOG[to], {**move, **logged})
+    else:
+        done = await conn.execute(_MOVE[to], move)
+    if done.rowcount != 1:
+        current = await conn.scalar(_STATUS, key)
+        if current is None:
+            raise NotFound("order not found")
+        raise IllegalTransition(
+            f"to: a {OrderStatus(current).value} order cannot become {to.value}", field="to"
+        )
+    if conn.dialect.name != "postgresql":
+        await conn.execute(_LOG_INSERT, entry)
+    stamp: dict[str, Any] = {_STAMP[to]: now}
+    return dataclasses.replace(order, status=to, updated_at=now, **stamp)

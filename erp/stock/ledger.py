@@ -10,10 +10,12 @@ transaction sees exactly the value this writer left.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Integer, Table, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus import publish
@@ -37,6 +39,49 @@ class Change:
     on_hand: int
     reserved: int
     movement: StockMovement | None
+
+
+_LEVELS = cast(Table, StockLevel.__table__)
+_ITEMS = cast(Table, Item.__table__)
+_QTY = bindparam("b_qty", type_=Integer())
+_RESERVE = (
+    update(_LEVELS)
+    .where(
+        _LEVELS.c.tenant_id == bindparam("b_tenant"),
+        _LEVELS.c.item_id == bindparam("b_item"),
+        _LEVELS.c.warehouse_id == bindparam("b_wh"),
+        or_(
+            _LEVELS.c.on_hand >= _LEVELS.c.reserved + _QTY,
+            select(_ITEMS.c.allow_negative)
+            .where(_ITEMS.c.id == bindparam("b_item"))
+            .scalar_subquery(),
+        ),
+    )
+    .values(reserved=_LEVELS.c.reserved + _QTY, updated_at=bindparam("b_now"))
+)
+
+
+async def reserve(
+    s: AsyncSession,
+    tenant_id: uuid.UUID,
+    lines: Iterable[tuple[str, uuid.UUID, uuid.UUID, int]],
+    now: datetime,
+) -> None:
+    """Reserve (field, item, warehouse, qty) lines for an order being confirmed.
+
+    One Core conditional UPDATE per line, the same guard as `change(reserve=...)` (on_hand
+    must cover every reservation unless the item allows negative stock), taken in (item,
+    warehouse) order so that concurrent confirms lock shared rows in one order and never
+    deadlock. A line that does not apply (no level row yet, or not enough) goes through
+    `change`, which creates the row or raises NotEnoughStock naming its field."""
+    conn = await s.connection()
+    for field, item_id, wh_id, qty in sorted(lines, key=lambda line: (line[1], line[2])):
+        params = {"b_tenant": tenant_id, "b_item": item_id, "b_wh": wh_id, "b_qty": qty}
+        done = await conn.execute(_RESERVE, {**params, "b_now": now})
+        if done.rowcount != 1:
+            item, wh = await s.get(Item, item_id), await s.get(Warehouse, wh_id)
+            assert item is not None and wh is not None  # RESTRICT foreign keys keep them
+            await change(s, item, wh, 0, reserve=qty, kind=None, field=field, now=now)
 
 
 async def ensure_level(s: AsyncSession, item_id: uuid.UUID, warehouse_id: uuid.UUID) -> None:
