@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.channels.sms.provider import DeliveryReceipt, ReceiptState
 from comms.db.base import utcnow
-from comms.db.sets import among, padded
+from comms.db.sets import among, among_param, among_params
 from comms.messages.events import StatusChange
 from comms.messages.lifecycle import StatusBatch
 from comms.messages.models import Message, MessagePart, PendingReceipt
@@ -104,7 +104,7 @@ async def apply_orphans(s: AsyncSession, *, pids: list[str] | None = None, limit
     batch = StatusBatch()
     await apply_receipts(s, receipts, batch)  # every part exists: nothing is kept again
     await s.execute(delete(PendingReceipt).where(among(PendingReceipt.id, [r.id for r in rows])))
-    batch.publish(s)
+    await batch.publish(s)
     return len(rows)
 
 
@@ -114,7 +114,7 @@ _PARTS_BY_PID = select(
     PARTS.c.id, PARTS.c.message_id, PARTS.c.provider_message_id, PARTS.c.state
 ).where(
     PARTS.c.provider == bindparam("b_provider"),
-    PARTS.c.provider_message_id.in_(bindparam("b_pids", expanding=True)),
+    among_param(PARTS.c.provider_message_id, "b_pids"),
 )
 _SET_PART = (
     update(PARTS)
@@ -131,7 +131,7 @@ _SENT_FOR_UPDATE = (
         MESSAGES.c.recipient,
     )
     .where(
-        MESSAGES.c.id.in_(bindparam("b_ids", expanding=True)),
+        among_param(MESSAGES.c.id, "b_ids"),
         MESSAGES.c.status == MessageStatus.SENT,
     )
     .order_by(MESSAGES.c.id)
@@ -139,7 +139,7 @@ _SENT_FOR_UPDATE = (
 )
 _PART_STATES = (
     select(PARTS.c.message_id, PARTS.c.state, PARTS.c.error_code)
-    .where(PARTS.c.message_id.in_(bindparam("b_ids", expanding=True)))
+    .where(among_param(PARTS.c.message_id, "b_ids"))
     .order_by(PARTS.c.message_id, PARTS.c.seq)
 )
 
@@ -165,8 +165,10 @@ async def apply_receipts(
     The session must be unscoped: receipts carry no tenant; each part names its own."""
     parts: dict[tuple[str, str], Any] = {}
     for provider in sorted({r.provider for r in receipts}):
-        pids = padded(sorted({r.provider_message_id for r in receipts if r.provider == provider}))
-        rows = await s.execute(_PARTS_BY_PID, {"b_provider": provider, "b_pids": pids})
+        pids = sorted({r.provider_message_id for r in receipts if r.provider == provider})
+        rows = await s.execute(
+            _PARTS_BY_PID, {"b_provider": provider, **among_params("b_pids", pids)}
+        )
         parts.update({(provider, r.provider_message_id): r for r in rows})
     early: list[DeliveryReceipt] = []
     updates: dict[int, dict[str, Any]] = {}
@@ -205,15 +207,14 @@ async def settle(s: AsyncSession, message_ids: list[uuid.UUID], batch: StatusBat
     if not message_ids:
         return
     now = utcnow()
-    ids = padded(message_ids)
-    msgs = {r.id: r for r in await s.execute(_SENT_FOR_UPDATE, {"b_ids": ids})}
+    msgs = {r.id: r for r in await s.execute(_SENT_FOR_UPDATE, among_params("b_ids", message_ids))}
     if not msgs:
         return
     # Read after the lock, in a statement of its own: a part another receipt transaction
     # finalised just before it released the message must be seen (a join would read the
     # parts from the snapshot taken before the lock wait).
     states: dict[uuid.UUID, list[tuple[str | None, str | None]]] = {}
-    rows = await s.execute(_PART_STATES, {"b_ids": padded(msgs)})
+    rows = await s.execute(_PART_STATES, among_params("b_ids", msgs))
     for mid, state, code in rows:
         states.setdefault(mid, []).append((state, code))
     final_rows: dict[MessageStatus, list[dict[str, Any]]] = {}
