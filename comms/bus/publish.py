@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from comms.bus.models import OutboxEvent
 from comms.bus.topics import EventPayload, TopicRegistry
+from comms.db.base import utcnow
 from comms.db.tenancy import TenantScopeError, current_tenant
 
 # Keys in session.info: the sessionmaker of a running hub puts the topic registry and the
@@ -19,6 +21,7 @@ from comms.db.tenancy import TenantScopeError, current_tenant
 TOPICS_KEY = "bus.topics"
 WAKE_KEY = "bus.wake"
 PENDING_KEY = "bus.pending"
+OUTBOX = cast(Table, OutboxEvent.__table__)
 
 
 def publish(
@@ -45,6 +48,33 @@ def publish(
     session.add(row)
     session.info[PENDING_KEY] = True
     return row
+
+
+async def publish_many(
+    session: AsyncSession, payloads: Sequence[EventPayload], *, tenant_id: uuid.UUID
+) -> None:
+    """`publish` for many events of one tenant with one Core INSERT (the bulk paths: a
+    campaign chunk, a sender record, a receipt batch), without an ORM object per event."""
+    if not payloads:
+        return
+    topics: TopicRegistry | None = session.info.get(TOPICS_KEY)
+    if topics is None:
+        raise RuntimeError("session has no topic registry; open it from the hub's Database")
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "topic": model.topic,
+            "version": model.version,
+            "payload": model.model_dump(mode="json"),
+            "created_at": utcnow(),
+        }
+        for model in (topics.validate(p.topic, p) for p in payloads)
+    ]
+    if any(isinstance(obj, OutboxEvent) for obj in session.new):
+        # Events published earlier in this transaction keep their place in the outbox.
+        await session.flush()
+    await session.execute(insert(OUTBOX), rows)
+    session.info[PENDING_KEY] = True
 
 
 @sa_event.listens_for(Session, "after_commit")
