@@ -51,6 +51,7 @@ from comms.messages.tenant_settings import Rules, rules
 from comms.settings import Settings
 
 MESSAGES = cast(Table, Message.__table__)
+CONVERSATIONS = cast(Table, Conversation.__table__)
 IN_BATCH = 500  # bound parameters per IN (...) list; SQLite allows 32,766 in all
 
 
@@ -212,7 +213,7 @@ async def _conversations(
         ]
         try:
             async with session.begin_nested():
-                await session.execute(insert(Conversation), rows)
+                await session.execute(insert(CONVERSATIONS), rows)
             ids.update(new)
         except IntegrityError:
             # A concurrent first message to one of these numbers won: take theirs, and
@@ -228,8 +229,7 @@ async def _conversations(
     by_count: dict[int, list[uuid.UUID]] = {}
     for cid, n in per_conv.items():
         by_count.setdefault(n, []).append(cid)
-    table = Conversation.__table__
-    assert isinstance(table, Table)
+    table = CONVERSATIONS
     # One UPDATE per distinct count (a campaign's numbers almost all get one message), not an
     # executemany of one statement per conversation.
     for n, cids in sorted(by_count.items()):
