@@ -10,7 +10,7 @@ savepoint that rolls back are dropped with it, as the ORM drops the objects it a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, insert
@@ -107,6 +107,39 @@ def _drop_unwritten(session: Session, transaction: SessionTransaction) -> None:
     # it did not commit (a commit or release writes them first): they go with it.
     if transaction.nested or transaction.parent is None:
         session.info.pop(ROWS_KEY, None)
+
+
+async def publish_many(
+    session: AsyncSession, payloads: Sequence[EventPayload], *, tenant_id: uuid.UUID
+) -> None:
+    """`publish` for many events of one tenant (the bulk paths: a campaign chunk, a sender
+    record, a receipt batch): validated once each and queued with the transaction's other
+    rows, which go to the outbox in the one INSERT."""
+    if not payloads:
+        return
+    sync = session.sync_session
+    topics: TopicRegistry | None = sync.info.get(TOPICS_KEY)
+    if topics is None:
+        raise RuntimeError("session has no topic registry; open it from the hub's Database")
+    now = utcnow()
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "topic": model.topic,
+            "version": type(model).version,
+            "payload": model.model_dump(mode="json"),
+            "created_at": now,
+            "dispatched_at": None,
+        }
+        for model in (topics.validate(p.topic, p) for p in payloads)
+    ]
+    sync._autobegin_t()
+    queued: list[dict[str, Any]] | None = sync.info.get(ROWS_KEY)
+    if queued is None:
+        sync.info[ROWS_KEY] = rows
+    else:
+        queued.extend(rows)
+    sync.info[PENDING_KEY] = True
 
 
 @sa_event.listens_for(Session, "after_commit")

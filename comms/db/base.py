@@ -35,8 +35,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:
+            return value  # utcnow()'s datetimes: every hot-path timestamp, nothing to convert
         if value.tzinfo is None:
             raise ValueError("naive datetime given; Huitong stores UTC-aware datetimes only")
         return value.astimezone(UTC)

@@ -17,15 +17,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from comms.bus.models import OutboxEvent
-from comms.bus.publish import PENDING_KEY, TOPICS_KEY
-from comms.bus.topics import EventPayload, TopicRegistry
+from comms.bus.publish import publish_many
+from comms.bus.topics import EventPayload
 from comms.channels.sms.encoding import (
     EmptyMessageError,
     SegmentLimitError,
@@ -51,6 +50,8 @@ from comms.messages.state import MessageStatus
 from comms.messages.tenant_settings import Rules, rules
 from comms.settings import Settings
 
+MESSAGES = cast(Table, Message.__table__)
+CONVERSATIONS = cast(Table, Conversation.__table__)
 IN_BATCH = 500  # bound parameters per IN (...) list; SQLite allows 32,766 in all
 
 
@@ -212,7 +213,7 @@ async def _conversations(
         ]
         try:
             async with session.begin_nested():
-                await session.execute(insert(Conversation), rows)
+                await session.execute(insert(CONVERSATIONS), rows)
             ids.update(new)
         except IntegrityError:
             # A concurrent first message to one of these numbers won: take theirs, and
@@ -228,8 +229,7 @@ async def _conversations(
     by_count: dict[int, list[uuid.UUID]] = {}
     for cid, n in per_conv.items():
         by_count.setdefault(n, []).append(cid)
-    table = Conversation.__table__
-    assert isinstance(table, Table)
+    table = CONVERSATIONS
     # One UPDATE per distinct count (a campaign's numbers almost all get one message), not an
     # executemany of one statement per conversation.
     for n, cids in sorted(by_count.items()):
@@ -259,9 +259,6 @@ async def _insert_messages(
     *,
     claim: bool,
 ) -> None:
-    topics: TopicRegistry | None = session.info.get(TOPICS_KEY)
-    if topics is None:
-        raise RuntimeError("session has no topic registry; open it from the hub's Database")
     messages: list[dict[str, Any]] = []
     changes: list[StatusChange] = []
     work: list[MessageQueued] = []
@@ -311,16 +308,6 @@ async def _insert_messages(
         for k in range(0, len(changes), MAX_CHANGES)
     ]
     payloads += work
-    events = [
-        {
-            "tenant_id": tid,
-            "topic": payload.topic,
-            "version": payload.version,
-            "payload": payload.model_dump(mode="json"),
-            "created_at": now,
-        }
-        for payload in payloads
-    ]
-    await session.execute(insert(Message), messages)
-    await session.execute(insert(OutboxEvent), events)
-    session.info[PENDING_KEY] = True  # wake the relay after the commit, as publish() does
+    # A Core insert of the table: the ORM's bulk insert of the entities costs per row.
+    await session.execute(insert(MESSAGES), messages)
+    await publish_many(session, payloads, tenant_id=tid)

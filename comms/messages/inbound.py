@@ -165,7 +165,7 @@ class MessagingSink:
             unscoped(s)
             batch = StatusBatch()
             early = await apply_receipts(s, receipts, batch)
-            batch.publish(s)
+            await batch.publish(s)
             await s.commit()
             # The record may have committed meanwhile, having looked for early receipts
             # before these were visible: look again now (the sweep is the backstop).

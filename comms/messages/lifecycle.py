@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from comms.bus.publish import publish
+from comms.bus.publish import publish, publish_many
 from comms.messages.events import MAX_CHANGES, MessageQueued, MessageStatusChanged, StatusChange
 from comms.messages.models import Direction, Message
 from comms.messages.state import MessageStatus, transition
@@ -78,10 +78,14 @@ class StatusBatch:
     def __len__(self) -> int:
         return sum(len(v) for v in self._changes.values())
 
-    def publish(self, session: AsyncSession) -> None:
+    async def publish(self, session: AsyncSession) -> None:
         """Write the collected changes to the outbox (in the caller's transaction)."""
         for tenant_id, changes in self._changes.items():
-            publish_changes(session, tenant_id, changes)
+            events = [
+                MessageStatusChanged.of(changes[start : start + MAX_CHANGES])
+                for start in range(0, len(changes), MAX_CHANGES)
+            ]
+            await publish_many(session, events, tenant_id=tenant_id)
         self._changes.clear()
 
 

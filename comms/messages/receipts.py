@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Table, Update, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.channels.sms.provider import DeliveryReceipt, ReceiptState
 from comms.db.base import utcnow
-from comms.db.sets import among
+from comms.db.sets import among, among_param, among_params
 from comms.messages.events import StatusChange
 from comms.messages.lifecycle import StatusBatch
 from comms.messages.models import Message, MessagePart, PendingReceipt
@@ -22,6 +22,8 @@ FINAL_STATES = {
     ReceiptState.EXPIRED,
     ReceiptState.REJECTED,
 }
+MESSAGES = cast(Table, Message.__table__)
+PARTS = cast(Table, MessagePart.__table__)
 
 
 def rollup(states: list[ReceiptState | None]) -> MessageStatus | None:
@@ -37,6 +39,12 @@ def rollup(states: list[ReceiptState | None]) -> MessageStatus | None:
     if any(s is ReceiptState.REJECTED for s in states):
         return MessageStatus.FAILED
     return MessageStatus.UNDELIVERED
+
+
+# A single part's final state as its message's status (what `rollup` gives for one part).
+ROLLUP: dict[str, MessageStatus] = {
+    state.value: final for state in FINAL_STATES if (final := rollup([state])) is not None
+}
 
 
 async def apply_orphans(s: AsyncSession, *, pids: list[str] | None = None, limit: int = 500) -> int:
@@ -96,8 +104,54 @@ async def apply_orphans(s: AsyncSession, *, pids: list[str] | None = None, limit
     batch = StatusBatch()
     await apply_receipts(s, receipts, batch)  # every part exists: nothing is kept again
     await s.execute(delete(PendingReceipt).where(among(PendingReceipt.id, [r.id for r in rows])))
-    batch.publish(s)
+    await batch.publish(s)
     return len(rows)
+
+
+# The receipt path's statements, built once: a campaign runs them for every receipt batch,
+# and building and coercing them anew each time was a good part of a batch's cost.
+_PARTS_BY_PID = select(
+    PARTS.c.id, PARTS.c.message_id, PARTS.c.provider_message_id, PARTS.c.state
+).where(
+    PARTS.c.provider == bindparam("b_provider"),
+    among_param(PARTS.c.provider_message_id, "b_pids"),
+)
+_SET_PART = (
+    update(PARTS)
+    .where(PARTS.c.id == bindparam("b_id"))
+    .values(state=bindparam("b_state"), error_code=bindparam("b_code"), done_at=bindparam("b_done"))
+)
+_SENT_FOR_UPDATE = (
+    select(
+        MESSAGES.c.id,
+        MESSAGES.c.tenant_id,
+        MESSAGES.c.conversation_id,
+        MESSAGES.c.channel,
+        MESSAGES.c.direction,
+        MESSAGES.c.recipient,
+    )
+    .where(
+        among_param(MESSAGES.c.id, "b_ids"),
+        MESSAGES.c.status == MessageStatus.SENT,
+    )
+    .order_by(MESSAGES.c.id)
+    .with_for_update()
+)
+_PART_STATES = (
+    select(PARTS.c.message_id, PARTS.c.state, PARTS.c.error_code)
+    .where(among_param(PARTS.c.message_id, "b_ids"))
+    .order_by(PARTS.c.message_id, PARTS.c.seq)
+)
+
+
+def _final_update(final: MessageStatus) -> Update:
+    stamp: dict[str, Any] = {f"{final.value}_at": bindparam("b_now")}
+    if final is not MessageStatus.DELIVERED:
+        stamp |= {"error_code": bindparam("b_code"), "error_text": f"receipt: {final.value}"}
+    return update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id")).values(status=final, **stamp)
+
+
+_FINAL = {final: _final_update(final) for final in set(ROLLUP.values())}
 
 
 async def apply_receipts(
@@ -113,12 +167,7 @@ async def apply_receipts(
     for provider in sorted({r.provider for r in receipts}):
         pids = sorted({r.provider_message_id for r in receipts if r.provider == provider})
         rows = await s.execute(
-            select(
-                MessagePart.id,
-                MessagePart.message_id,
-                MessagePart.provider_message_id,
-                MessagePart.state,
-            ).where(MessagePart.provider == provider, among(MessagePart.provider_message_id, pids))
+            _PARTS_BY_PID, {"b_provider": provider, **among_params("b_pids", pids)}
         )
         parts.update({(provider, r.provider_message_id): r for r in rows})
     early: list[DeliveryReceipt] = []
@@ -146,62 +195,38 @@ async def apply_receipts(
                 "b_state": receipt.state.value,
                 "b_code": receipt.error_code,
                 "b_done": receipt.done_at,
-                "message_id": part.message_id,
             }
     if updates:
-        table = cast(Table, MessagePart.__table__)
-        await s.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                state=bindparam("b_state"),
-                error_code=bindparam("b_code"),
-                done_at=bindparam("b_done"),
-            ),
-            [{k: v for k, v in u.items() if k != "message_id"} for _, u in sorted(updates.items())],
-        )
-        await settle(s, sorted({u["message_id"] for u in updates.values()}), batch)
+        await s.execute(_SET_PART, [u for _, u in sorted(updates.items())])
+        await settle(s, sorted({p.message_id for p in parts.values() if p.id in updates}), batch)
     return early
 
 
 async def settle(s: AsyncSession, message_ids: list[uuid.UUID], batch: StatusBatch) -> None:
     """Move `sent` messages whose every part now has a final receipt to their final status."""
+    if not message_ids:
+        return
     now = utcnow()
-    msgs = {
-        r.id: r
-        for r in await s.execute(
-            select(
-                Message.id,
-                Message.tenant_id,
-                Message.conversation_id,
-                Message.channel,
-                Message.direction,
-                Message.recipient,
-            )
-            .where(among(Message.id, message_ids), Message.status == MessageStatus.SENT)
-            .order_by(Message.id)
-            .with_for_update()
-        )
-    }
+    msgs = {r.id: r for r in await s.execute(_SENT_FOR_UPDATE, among_params("b_ids", message_ids))}
     if not msgs:
         return
+    # Read after the lock, in a statement of its own: a part another receipt transaction
+    # finalised just before it released the message must be seen (a join would read the
+    # parts from the snapshot taken before the lock wait).
     states: dict[uuid.UUID, list[tuple[str | None, str | None]]] = {}
-    rows = await s.execute(
-        select(MessagePart.message_id, MessagePart.state, MessagePart.error_code)
-        .where(among(MessagePart.message_id, msgs))
-        .order_by(MessagePart.message_id, MessagePart.seq)
-    )
+    rows = await s.execute(_PART_STATES, among_params("b_ids", msgs))
     for mid, state, code in rows:
         states.setdefault(mid, []).append((state, code))
     final_rows: dict[MessageStatus, list[dict[str, Any]]] = {}
     for mid, m in msgs.items():
         mine = states.get(mid, [])
-        final = rollup([ReceiptState(st) if st else None for st, _ in mine])
+        final = _rollup_stored(mine)
         if final is None:
             continue
-        codes = [c for _, c in mine if c]
-        code = codes[0] if codes and final is not MessageStatus.DELIVERED else None
-        final_rows.setdefault(final, []).append({"b_id": mid, "b_code": code})
+        code = None
+        if final is not MessageStatus.DELIVERED:
+            code = next((c for _, c in mine if c), None)
+        final_rows.setdefault(final, []).append({"b_id": mid, "b_code": code, "b_now": now})
         batch.add(
             m.tenant_id,
             StatusChange(
@@ -216,14 +241,14 @@ async def settle(s: AsyncSession, message_ids: list[uuid.UUID], batch: StatusBat
                 counterpart=m.recipient,
             ),
         )
-    table = cast(Table, Message.__table__)
     for final, values in final_rows.items():
-        stamp: dict[str, Any] = {f"{final.value}_at": now}
-        if final is not MessageStatus.DELIVERED:
-            stamp |= {"error_code": bindparam("b_code"), "error_text": f"receipt: {final.value}"}
-        else:
-            values = [{"b_id": v["b_id"]} for v in values]
-        await s.execute(
-            update(table).where(table.c.id == bindparam("b_id")).values(status=final, **stamp),
-            values,
-        )
+        if final is MessageStatus.DELIVERED:
+            values = [{"b_id": v["b_id"], "b_now": now} for v in values]
+        await s.execute(_FINAL[final], values)
+
+
+def _rollup_stored(states: list[tuple[str | None, str | None]]) -> MessageStatus | None:
+    """`rollup` of stored part states; the usual single-part message without enum lookups."""
+    if len(states) == 1:
+        return ROLLUP.get(states[0][0] or "")
+    return rollup([ReceiptState(st) if st else None for st, _ in states])

@@ -156,7 +156,7 @@ async def record_outcomes(
                 failed.append({"b_id": mid, "b_code": code, "b_text": text})
                 change(r, MessageStatus.FAILED, MessageStatus.SENDING, code)
     await _write(s, now, sent, retry, failed, parts)
-    batch.publish(s)
+    await batch.publish(s)
     if parts:
         await _early_receipts(s, parts)
 

@@ -129,7 +129,7 @@ async def _build(session: AsyncSession, settings: Settings, data: MessageCreate)
         msg.attempts += 1
         msg.claimed_at = now
         batch.change(msg, MessageStatus.SENDING, at=now)
-        batch.publish(session)
+        await batch.publish(session)
         on_commit(session, partial(sender.schedule, msg.id, msg.tenant_id, msg.attempts))
     else:
         publish_status(session, msg, None)

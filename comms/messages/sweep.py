@@ -76,7 +76,7 @@ async def sweep(
                     f"(last error: {msg.error_code or 'none'})",
                 )
                 out.expired += 1
-            batch.publish(s)
+            await batch.publish(s)
             due = await s.scalars(
                 select(Message)
                 .where(Message.status == MessageStatus.QUEUED, Message.next_attempt_at <= now)

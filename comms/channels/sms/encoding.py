@@ -145,6 +145,12 @@ def _cost(ch: str, encoding: Encoding) -> int:
 
 def _pack(text: str, encoding: Encoding) -> tuple[list[str], int, int]:
     """Segments, total units and units used in the last segment."""
+    if encoding is Encoding.UCS2:
+        # UTF-16 code units are the UCS-2 units (an astral character is a pair of them): most
+        # messages fit one segment, and then nothing needs counting character by character.
+        total = len(text.encode("utf-16-le", "surrogatepass")) // 2
+        if total <= encoding.single_limit:
+            return ([text] if text else []), total, total
     costs = [_cost(ch, encoding) for ch in text]
     total = sum(costs)
     if total <= encoding.single_limit:

@@ -234,6 +234,8 @@ class SmppProvider:
         raise SubmitError("SMPP_NOT_BOUND", f"no bound SMPP link to {self._where}", permanent=False)
 
     async def _take_token(self) -> None:
+        if self.bucket.try_take():
+            return  # under the cap: no timer to arm for every PDU
         try:
             async with asyncio.timeout(self.config.queue_timeout):
                 await self.bucket.take()

@@ -54,6 +54,19 @@ class TokenBucket:
             self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
             self._stamp = now
 
+    def try_take(self, tokens: float = 1.0) -> bool:
+        """Spend `tokens` now if they are there and nobody waits ahead; else False."""
+        if self._lock.locked():
+            return False  # waiters are served in arrival order
+        now = self.clock()
+        if now < self._paused_until:
+            return False
+        self._refill(now)
+        if self._tokens < tokens:
+            return False
+        self._tokens -= tokens
+        return True
+
     async def take(self, tokens: float = 1.0) -> None:
         """Wait until `tokens` may be spent, then spend them."""
         async with self._lock:

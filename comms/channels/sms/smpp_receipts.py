@@ -21,6 +21,7 @@ State mapping (stat text / message_state TLV -> ReceiptState):
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 
@@ -91,6 +92,12 @@ def _smpp_date(value: str | None) -> datetime | None:
     # record it as UTC, which is right for most carrier platforms and off by the zone otherwise.
     if not value or not value.isdigit() or len(value) not in (10, 12):
         return None
+    return _parse_smpp_date(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_smpp_date(value: str) -> datetime | None:
+    # A burst of receipts shares a handful of minute stamps: strptime once per stamp.
     fmt = "%y%m%d%H%M%S" if len(value) == 12 else "%y%m%d%H%M"
     try:
         return datetime.strptime(value, fmt).replace(tzinfo=UTC)

@@ -315,3 +315,19 @@ async def test_token_bucket_slow_down_pauses_then_recovers() -> None:
     assert bucket.rate == 5.0
     now[0] += 3.5
     assert bucket.rate == 10.0
+
+
+async def test_token_bucket_try_take_spends_only_what_is_there_and_never_jumps_the_queue() -> None:
+    now = [100.0]
+    bucket = TokenBucket(rate=10, capacity=2, clock=lambda: now[0])
+    assert bucket.try_take() and bucket.try_take()  # the burst
+    assert not bucket.try_take()  # empty: the caller waits in take() instead
+    now[0] += 0.15
+    assert bucket.try_take()  # one token accrued
+    bucket.slow_down(pause=1.0, factor=0.5, cooldown=5.0)
+    now[0] += 0.5
+    assert not bucket.try_take()  # paused
+    now[0] += 1.0
+    async with bucket._lock:  # someone waits in take(): they come first
+        assert not bucket.try_take()
+    assert bucket.try_take()
