@@ -63,7 +63,7 @@ class Conversation(TenantScoped, Timestamped, Base):
 # partial index and in the sweep's queries, so that the planner sees the one imply the other.
 UNSENT = "direction = 'outbound' AND sent_at IS NULL AND failed_at IS NULL"
 MESSAGES_FILLFACTOR = 75
-PARTS_FILLFACTOR = 80
+PARTS_FILLFACTOR = 60
 
 
 class Message(TenantScoped, Base):

@@ -52,7 +52,7 @@ def upgrade() -> None:
         )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE messages SET (fillfactor = 75)")
-        op.execute("ALTER TABLE message_parts SET (fillfactor = 80)")
+        op.execute("ALTER TABLE message_parts SET (fillfactor = 60)")
 
 
 def downgrade() -> None:
