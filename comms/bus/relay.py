@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import delete, insert, select, text, update
 
 from comms.bus.models import Delivery, DeliveryStatus, OutboxEvent
 from comms.bus.subscribers import SubscriberRegistry
@@ -137,26 +137,28 @@ class Relay:
                 if not sweep:
                     return ids
                 lost_before = now - timedelta(seconds=self.settings.bus_redeliver_after)
-                due = list(
-                    await s.scalars(
+                # One scan per partial index, in its key's order, the status written out as
+                # in the index's predicate: with the status as a bound parameter a cached
+                # generic plan cannot use the partial indexes and walked the whole table
+                # by id on every pass.
+                due: list[int] = []
+                for state, key, ready in (
+                    (
+                        DeliveryStatus.RETRYING,
+                        Delivery.next_attempt_at,
+                        Delivery.next_attempt_at <= now,
+                    ),
+                    (DeliveryStatus.QUEUED, Delivery.handed_at, Delivery.handed_at < lost_before),
+                ):
+                    due += await s.scalars(
                         select(Delivery.id)
-                        .where(
-                            or_(
-                                and_(
-                                    Delivery.status == DeliveryStatus.RETRYING,
-                                    Delivery.next_attempt_at <= now,
-                                ),
-                                and_(
-                                    Delivery.status == DeliveryStatus.QUEUED,
-                                    Delivery.handed_at < lost_before,
-                                ),
-                            )
-                        )
-                        .order_by(Delivery.id)
-                        .limit(batch)
+                        .where(text(f"status = '{state.value}'"), ready)
+                        .order_by(key)
+                        .limit(batch - len(due))
                         .with_for_update(skip_locked=True)
                     )
-                )
+                    if len(due) >= batch:
+                        break
                 if due:
                     await s.execute(
                         update(Delivery)

@@ -198,6 +198,8 @@ async def _conversations(
 
     ids = await existing()
     missing = [p for p in wanted if p not in ids]
+    per_phone = Counter(phones)
+    fresh: set[uuid.UUID] = set()  # inserted here with their counters: no UPDATE below
     if missing:
         new = {p: uuid.uuid4() for p in missing}
         rows = [
@@ -207,7 +209,7 @@ async def _conversations(
                 "channel": Channel.SMS,
                 "address": p,
                 "last_message_at": now,
-                "message_count": 0,
+                "message_count": per_phone[p],
             }
             for p in missing
         ]
@@ -215,6 +217,7 @@ async def _conversations(
             async with session.begin_nested():
                 await session.execute(insert(CONVERSATIONS), rows)
             ids.update(new)
+            fresh = set(new.values())
         except IntegrityError:
             # A concurrent first message to one of these numbers won: take theirs, and
             # create the rest one by one (rare; the savepoint left nothing behind).
@@ -228,7 +231,8 @@ async def _conversations(
     per_conv = Counter(ids[p] for p in phones)
     by_count: dict[int, list[uuid.UUID]] = {}
     for cid, n in per_conv.items():
-        by_count.setdefault(n, []).append(cid)
+        if cid not in fresh:
+            by_count.setdefault(n, []).append(cid)
     table = CONVERSATIONS
     # One UPDATE per distinct count (a campaign's numbers almost all get one message), not an
     # executemany of one statement per conversation.

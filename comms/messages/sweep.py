@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from comms.db.base import utcnow
 from comms.db.engine import Database
 from comms.db.tenancy import unscoped
 from comms.messages.lifecycle import StatusBatch, enqueue
-from comms.messages.models import Message
+from comms.messages.models import UNSENT, Message
 from comms.messages.receipts import apply_orphans
 from comms.messages.state import MessageStatus
 from comms.settings import Settings
@@ -41,6 +41,7 @@ async def sweep(
             stale = await s.scalars(
                 select(Message)
                 .where(
+                    text(UNSENT),  # implied by the status; names the partial index
                     Message.status == MessageStatus.SENDING,
                     Message.provider_message_id.is_(None),
                     Message.claimed_at < now - timedelta(seconds=settings.messages_stale_after),
@@ -61,6 +62,7 @@ async def sweep(
             old = await s.scalars(
                 select(Message)
                 .where(
+                    text(UNSENT),
                     Message.status == MessageStatus.QUEUED,
                     Message.created_at < now - timedelta(seconds=settings.messages_expire_after),
                 )
@@ -75,6 +77,7 @@ async def sweep(
                     error_text=f"not sent within {settings.messages_expire_after:g} s "
                     f"(last error: {msg.error_code or 'none'})",
                 )
+                msg.next_attempt_at = None  # out of ix_messages_retry_due for good
                 out.expired += 1
             await batch.publish(s)
             due = await s.scalars(

@@ -94,6 +94,18 @@ async def test_batch_messages_are_threaded_signed_published_and_sent(
         assert await statuses(hub, mid) == ["queued", "sending", "sent"]
 
 
+async def test_a_new_number_twice_in_a_batch_starts_its_thread_at_two_messages(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    await configure(client, tenant)
+    out = await queue(hub, tenant, [SmsItem(B, "one"), SmsItem(A, "a"), SmsItem(B, "two")])
+    assert all(isinstance(o, Queued) for o in out)
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        convs = {c.address: c for c in await s.scalars(select(Conversation))}
+    assert (convs[A].message_count, convs[B].message_count) == (1, 2)
+
+
 async def test_batch_is_tenant_scoped(
     hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx, other_tenant: TenantCtx
 ) -> None:
