@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 
-from comms.campaigns import report, service
+from comms.campaigns import inline, report, service
 from comms.campaigns.models import Campaign, RecipientGroup
 from comms.campaigns.schemas import (
-    CampaignCreate,
     CampaignOut,
     GroupCreate,
     GroupOut,
@@ -51,11 +50,15 @@ async def add_members(
     return await _group_out(s, await service.get_group(s, group_id))
 
 
-@router.post("/campaigns", status_code=202, response_model=CampaignOut)
+@router.post(
+    "/campaigns", status_code=202, response_model=CampaignOut, openapi_extra=inline.openapi_body()
+)
 async def create_campaign(
-    body: CampaignCreate, _: SupervisorDep, s: SessionDep, hub: HubDep
+    request: Request, _: SupervisorDep, s: SessionDep, hub: HubDep
 ) -> CampaignOut:
-    camp = await service.create_campaign(s, hub.settings, body, hub.queries)
+    """The body as CampaignCreate; up to 100,000 inline recipients, read a chunk at a time."""
+    data, recipients = inline.read(await request.body(), request.headers.get("content-type"))
+    camp = await service.create_campaign(s, hub.settings, data, hub.queries, recipients)
     return await report.campaign_out(s, hub.settings, camp)
 
 

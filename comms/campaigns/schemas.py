@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from comms.campaigns.models import CampaignKind, CampaignStatus, GroupKind
 
+MAX_RECIPIENTS = 100_000
+
 
 class MemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -53,7 +55,7 @@ class CampaignCreate(BaseModel):
     kind: CampaignKind = CampaignKind.NOTICE
     body: str = Field(min_length=1)
     group_id: uuid.UUID | None = None
-    recipients: list[MemberIn] = Field(default_factory=list, max_length=100_000)
+    recipients: list[MemberIn] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
     segment: str | None = Field(
         None,
         min_length=1,

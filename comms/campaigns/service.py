@@ -17,10 +17,12 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus.publish import publish
 from comms.campaigns.events import CampaignChunk
+from comms.campaigns.inline import ListRecipients, Recipients
 from comms.campaigns.models import (
     Campaign,
     CampaignKind,
@@ -57,10 +59,10 @@ def _tenant(session: AsyncSession) -> uuid.UUID:
     return tid
 
 
-def _member_rows(members: Sequence[MemberIn], field: str) -> list[dict[str, Any]]:
+def _member_rows(members: Sequence[MemberIn], field: str, offset: int = 0) -> list[dict[str, Any]]:
     """Normalised, de-duplicated (first wins) rows; a bad number is a 422 naming its index."""
     rows: dict[str, dict[str, Any]] = {}
-    for i, m in enumerate(members):
+    for i, m in enumerate(members, offset):
         phone = normalise_phone(m.phone, f"{field}[{i}].phone")
         rows.setdefault(
             phone,
@@ -134,14 +136,34 @@ async def add_members(session: AsyncSession, group_id: uuid.UUID, members: list[
 # ---------------------------------------------------------------- campaigns
 
 
-def _check_variables(data: CampaignCreate) -> None:
-    """Every placeholder must be filled for every inline recipient: a 422 before anything."""
-    names = set(PLACEHOLDER.findall(data.body)) - BUILTIN_VARIABLES
-    for i, r in enumerate(data.recipients):
+def _check_variables(names: set[str], members: Sequence[MemberIn], offset: int) -> None:
+    """Every placeholder must be filled for every inline recipient, or a 422 naming it."""
+    for i, r in enumerate(members, offset):
         missing = sorted(names - set(r.variables))
         if missing:
             field = f"recipients[{i}].variables"
             raise InvalidInput(f"{field}: unknown template variable {missing[0]!r}", field=field)
+
+
+async def _insert_inline(
+    session: AsyncSession, campaign_id: uuid.UUID, inline: Recipients, names: set[str]
+) -> None:
+    """Check, normalise and insert a chunk before the next is read, so memory is one chunk's.
+
+    A number given twice keeps its first row: within a chunk by `_member_rows`, across
+    chunks by the unique (campaign_id, phone) pair. A bad recipient anywhere raises before
+    the commit, so the caller's transaction stores nothing."""
+    ins = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = ins(CampaignRecipient).on_conflict_do_nothing(index_elements=["campaign_id", "phone"])
+    fixed = {
+        "tenant_id": _tenant(session),
+        "campaign_id": campaign_id,
+        "status": RecipientStatus.PENDING.value,
+    }
+    for start, members in inline.chunks():
+        _check_variables(names, members, start)
+        rows = _member_rows(members, "recipients", start)
+        await session.execute(stmt, [{**r, **fixed} for r in rows])
 
 
 async def _due_time(session: AsyncSession, at: datetime | None) -> datetime | None:
@@ -157,15 +179,19 @@ async def create_campaign(
     settings: Settings,
     data: CampaignCreate,
     queries: Queries | None = None,
+    recipients: Recipients | None = None,
 ) -> Campaign:
-    """Validate, store the campaign and its recipients, and start it unless scheduled."""
+    """Validate, store the campaign and its recipients, and start it unless scheduled.
+
+    `recipients` (the API's, streamed from the body) stands for `data.recipients`."""
+    inline = recipients if recipients is not None else ListRecipients(data.recipients)
     if not (await rules(session, settings)).sms_signature:
         raise Conflict(
             "sms_signature: set the tenant's SMS signature (PUT /api/v1/messaging/settings) "
             "before sending; carriers refuse unsigned SMS",
             field="sms_signature",
         )
-    audiences = sum((data.group_id is not None, bool(data.recipients), data.segment is not None))
+    audiences = sum((data.group_id is not None, inline.count > 0, data.segment is not None))
     if audiences != 1:
         raise InvalidInput(
             "recipients: give exactly one of group_id, recipients or segment", field="recipients"
@@ -173,7 +199,7 @@ async def create_campaign(
     bad = [k for k in data.reply_options if not k.strip() or len(k) > 32]
     if bad:
         raise InvalidInput(f"reply_options: invalid code {bad[0]!r}", field="reply_options")
-    _check_variables(data)
+    names = set(PLACEHOLDER.findall(data.body)) - BUILTIN_VARIABLES
     if data.group_id is not None:
         await get_group(session, data.group_id)
     segment_rows = None
@@ -196,9 +222,10 @@ async def create_campaign(
     session.add(camp)
     await session.flush()
     pending = {"campaign_id": camp.id, "status": RecipientStatus.PENDING.value}
-    if data.recipients or segment_rows is not None:
-        rows = segment_rows or _member_rows(data.recipients, "recipients")
-        await _insert(session, CampaignRecipient, [{**r, **pending} for r in rows])
+    if inline.count:
+        await _insert_inline(session, camp.id, inline, names)
+    elif segment_rows is not None:
+        await _insert(session, CampaignRecipient, [{**r, **pending} for r in segment_rows])
     else:
         src = select(
             literal(_tenant(session), type_=GroupMember.tenant_id.type),
