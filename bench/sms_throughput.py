@@ -510,14 +510,21 @@ class MemoryPeaks:
         self.groups = groups  # name -> pgid (the group leader's pid)
         self.rss = self.pss = self.uss = 0
         self.at_pss_peak: list[str] = []
+        # Each process's own peak: PSS as sampled, RSS as the kernel's high-water mark (VmHWM).
+        self.own: dict[str, list[float]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def sample(self) -> None:
         m = memory_of_groups(set(self.groups.values()))
         self.rss, self.uss = max(self.rss, m["rss"]), max(self.uss, m["uss"])
+        names = {pgid: name for name, pgid in self.groups.items()}
+        for p in m["processes"]:
+            label = f"{names[p['pgid']]}{'' if p['pid'] == p['pgid'] else ' child'}"
+            peak = self.own.setdefault(label, [0.0, 0.0])
+            peak[0] = max(peak[0], _hwm(p["pid"]))
+            peak[1] = max(peak[1], p["pss"] / 2**20)
         if m["pss"] > self.pss:
             self.pss = m["pss"]
-            names = {pgid: name for name, pgid in self.groups.items()}
             self.at_pss_peak = [
                 f"{names[p['pgid']]}{'' if p['pid'] == p['pgid'] else ' child'} "
                 f"{p['rss'] / 2**20:.0f}/{p['pss'] / 2**20:.0f}"
@@ -541,7 +548,17 @@ class MemoryPeaks:
             "peak_pss_mb": self.pss / 2**20,
             "peak_uss_mb": self.uss / 2**20,
             "at_pss_peak": self.at_pss_peak,
+            "own_peaks": [f"{k} {v[0]:.0f}/{v[1]:.0f}" for k, v in self.own.items()],
         }
+
+
+def _hwm(pid: int) -> float:
+    """A process's peak RSS in MB since it started (0 if it exited)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    return _kib(status, "VmHWM:") / 2**20
 
 
 def cpu_seconds(pgids: set[int] = frozenset(), pids: set[int] = frozenset()) -> float:
@@ -925,6 +942,7 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> str:
             "copy-on-write counted once per process)",
             f"  peak USS   {r['peak_uss_mb']:8.0f} MB (private pages only)",
             f"  at the PSS peak, RSS/PSS MB: {', '.join(r['at_pss_peak'])}",
+            f"  each process's own peak, RSS (VmHWM)/PSS MB: {', '.join(r['own_peaks'])}",
             "  CPU per 1,000 SMS: "
             + ", ".join(f"{k} {v:.2f} s" for k, v in r["cpu_per_1000"].items())
             + f" (2 cores at this cost: ~{2000 / sum(r['cpu_per_1000'].values()):.0f} SMS/s)",
