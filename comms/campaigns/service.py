@@ -1,8 +1,9 @@
 """Groups and campaigns: create, release when due, and expand recipients chunk by chunk.
 
 A campaign's recipients are rows (`sms_campaign_recipients`, unique per number) written at
-create time, by one INSERT ... SELECT for a group, so a 100,000-number campaign never sits in
-memory. Sending is a chain of `CampaignChunk` events, each queueing at most `CHUNK`
+create time, by one INSERT ... SELECT for a group and 1,000 at a time for inline recipients
+(read from the POST body chunk by chunk, `inline.py`), so a 100,000-number campaign never sits
+in memory. Sending is a chain of `CampaignChunk` events, each queueing at most `CHUNK`
 pending rows as one batch (`messages.bulk.queue_sms_batch`) in its own delivery: a crash
 or a repeated event resumes at the first row still `pending`, and a row is queued at most once.
 """
