@@ -18,7 +18,7 @@ from comms.auth.credentials import Passwords, Tokens
 from comms.auth.service import Credentials
 from comms.bus.delivery import DeliveryRunner
 from comms.bus.loop import ForeignLoop, LoopThread
-from comms.bus.publish import TOPICS_KEY, WAKE_KEY
+from comms.bus.publish import SUBSCRIBERS_KEY, TOPICS_KEY, WAKE_KEY
 from comms.bus.relay import Dispatcher, Relay
 from comms.bus.subscribers import SubscriberRegistry
 from comms.bus.tasks import CeleryDispatcher, EmbeddedWorker, make_celery
@@ -90,6 +90,7 @@ class Hub:
                 self.settings.database_url,
                 info={
                     TOPICS_KEY: self.topics,
+                    SUBSCRIBERS_KEY: self.subscribers,
                     WAKE_KEY: self.wake_relay,
                     SENDER_KEY: self.messaging.sender,
                 },
@@ -121,7 +122,8 @@ class Hub:
         await runner.run(delivery_ids)
         if runner.published and self._relay_pid != os.getpid():
             # No relay runs in this process (a prefork child) to wake: hand over what the
-            # batch published now, not at a relay's next poll (up to bus_poll_interval later).
+            # batch published now, not at a relay's next poll (up to bus_poll_interval later);
+            # only when a subscriber takes some of it (a pass costs a transaction).
             if self._child_relay is None or self._child_relay[0] != os.getpid():
                 relay = Relay(self.db, self.subscribers, self.dispatcher, self.settings)
                 self._child_relay = (os.getpid(), relay)

@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus.models import Delivery, DeliveryStatus, OutboxEvent
-from comms.bus.publish import PENDING_KEY
+from comms.bus.publish import WANTED_KEY
 from comms.bus.subscribers import HandlerContext, SubscriberRegistry
 from comms.bus.topics import Event, TopicRegistry
 from comms.db.base import utcnow
@@ -74,7 +74,9 @@ class DeliveryRunner:
         self.subscribers = subscribers
         self.settings = settings
         self.services = services or {}
-        self.published = False  # whether the last run's commit carried new events
+        # Whether the last run's commit carried events some subscriber takes (the queued/
+        # sending status events of the SMS a notice queues do not count: no one takes them).
+        self.published = False
 
     async def run(self, delivery_ids: Sequence[int]) -> int:
         """Run the still-pending deliveries among `delivery_ids`; returns how many succeeded."""
@@ -141,7 +143,7 @@ class DeliveryRunner:
                 if outcomes:
                     # ORM bulk UPDATE by primary key: one executemany for the whole batch.
                     await s.execute(update(Delivery), outcomes)
-                self.published = bool(s.info.get(PENDING_KEY))
+                self.published = bool(s.info.get(WANTED_KEY))
         return sum(o["status"] is DeliveryStatus.DONE for o in outcomes)
 
     async def _run_alone(self, s: AsyncSession, item: Item) -> None:

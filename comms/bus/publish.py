@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from comms.bus.models import OutboxEvent
+from comms.bus.subscribers import SubscriberRegistry
 from comms.bus.topics import EventPayload, TopicRegistry
 from comms.db.base import utcnow
 from comms.db.tenancy import TenantScopeError, current_tenant
@@ -28,6 +29,10 @@ from comms.db.tenancy import TenantScopeError, current_tenant
 TOPICS_KEY = "bus.topics"
 WAKE_KEY = "bus.wake"
 PENDING_KEY = "bus.pending"  # this transaction published (the relay is woken at commit)
+# This transaction published an event some subscriber takes (or queued work for the relay):
+# a worker child relays at once only then; an event no one takes waits for the poll.
+WANTED_KEY = "bus.wanted"
+SUBSCRIBERS_KEY = "bus.subscribers"  # the hub's SubscriberRegistry (absent: assume wanted)
 ROWS_KEY = "bus.rows"  # outbox rows not yet written
 
 _OUTBOX = cast(Table, OutboxEvent.__table__)
@@ -51,11 +56,12 @@ def publish(
     tid = tenant_id or current_tenant(session)
     if tid is None:
         raise TenantScopeError(f"event {topic!r} published with no tenant")
+    data = model.model_dump(mode="json")
     row = {
         "tenant_id": tid,
         "topic": topic,
         "version": type(model).version,
-        "payload": model.model_dump(mode="json"),
+        "payload": data,
         "created_at": utcnow(),
         "dispatched_at": None,
     }
@@ -67,6 +73,14 @@ def publish(
     else:
         rows.append(row)
     info[PENDING_KEY] = True
+    if not info.get(WANTED_KEY) and _wanted(info, topic, data):
+        info[WANTED_KEY] = True
+
+
+def _wanted(info: dict[str, Any], topic: str, payload: dict[str, Any]) -> bool:
+    """Whether the relay would make a delivery of this event (no registry: yes)."""
+    subscribers: SubscriberRegistry | None = info.get(SUBSCRIBERS_KEY)
+    return subscribers is None or bool(subscribers.for_event(topic, payload))
 
 
 def _write(session: Session, conn: Connection | None = None) -> None:
@@ -122,6 +136,7 @@ async def publish_many(
     if topics is None:
         raise RuntimeError("session has no topic registry; open it from the hub's Database")
     now = utcnow()
+    validated = [topics.validate(p.topic, p) for p in payloads]
     rows = [
         {
             "tenant_id": tenant_id,
@@ -131,7 +146,7 @@ async def publish_many(
             "created_at": now,
             "dispatched_at": None,
         }
-        for model in (topics.validate(p.topic, p) for p in payloads)
+        for model in validated
     ]
     sync._autobegin_t()
     queued: list[dict[str, Any]] | None = sync.info.get(ROWS_KEY)
@@ -140,6 +155,11 @@ async def publish_many(
     else:
         queued.extend(rows)
     sync.info[PENDING_KEY] = True
+    if not sync.info.get(WANTED_KEY) and any(
+        _wanted(sync.info, model.topic, cast("dict[str, Any]", r["payload"]))
+        for model, r in zip(validated, rows, strict=True)
+    ):
+        sync.info[WANTED_KEY] = True
 
 
 @sa_event.listens_for(Session, "after_commit")
@@ -149,6 +169,7 @@ def _wake_relay(session: Session) -> None:
     # are not visible yet, so keep the mark for the outer commit.
     if session.in_nested_transaction():
         return
+    session.info.pop(WANTED_KEY, None)
     if session.info.pop(PENDING_KEY, False):
         wake: Callable[[], None] | None = session.info.get(WAKE_KEY)
         if wake is not None:
@@ -160,3 +181,4 @@ def _forget_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint's rollback; the outer transaction's events may still commit
     session.info.pop(PENDING_KEY, None)
+    session.info.pop(WANTED_KEY, None)

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from comms.audit import service as audit
 from comms.auth.principal import Principal
 from comms.bus.models import Delivery, DeliveryStatus, OutboxEvent
-from comms.bus.publish import PENDING_KEY
+from comms.bus.publish import PENDING_KEY, WANTED_KEY
 from comms.db.base import utcnow
 from comms.errors import Conflict, NotFound
 
@@ -49,5 +49,6 @@ async def replay(session: AsyncSession, actor: Principal, delivery_id: int) -> D
     )
     # Relay wake-up rides on the commit hook when events are pending; mark it so.
     session.info[PENDING_KEY] = True
+    session.info[WANTED_KEY] = True
     await session.commit()
     return delivery

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import func, select
 
 import bus_fixtures
 from bus_fixtures import ThingHappened
-from comms.bus import Event, HandlerContext, SubscriberSet, publish
-from comms.bus.models import Delivery
+from comms.bus import Event, EventPayload, HandlerContext, SubscriberSet, publish
+from comms.bus.models import Delivery, OutboxEvent
 from comms.bus.subscribers import Subscriber, SubscriberRegistry, make_filter
 from comms.db.tenancy import scoped_to, unscoped
 from comms.hub import Hub
@@ -137,5 +137,55 @@ async def test_a_worker_without_its_own_relay_hands_over_what_its_batch_publishe
         await runner.run(follow_up)  # the echoed event publishes nothing more
         assert runner.published is False
         assert await count_effects(hub, "recorder") == 2
+    finally:
+        await hub.stop()
+
+
+class NobodyListens(EventPayload):
+    """A topic no subscriber takes (as the queued/sending steps of a notice's SMS)."""
+
+    topic: ClassVar[str] = "test.nobody.listens"
+    n: int
+
+
+mute = SubscriberSet("mute")
+
+
+@mute.on(ThingHappened, name="mute", when={"note": {"mute"}})
+async def mute_echo(ctx: HandlerContext, event: Event[Any]) -> None:
+    publish(ctx.session, NobodyListens.topic, NobodyListens(n=event.payload.n))
+
+
+MUTE = Module(name="test_mute", topics=(NobodyListens,), subscribers=tuple(mute))
+
+
+async def test_a_worker_skips_the_relay_pass_when_no_subscriber_takes_what_it_published(
+    settings: Settings, tenant: TenantCtx
+) -> None:
+    dispatcher = RecordingDispatcher()
+    hub = Hub(settings, [*all_modules(), MUTE], dispatcher=dispatcher)
+    try:
+        async with hub.db.session() as s:
+            scoped_to(s, tenant.id)
+            publish(s, ThingHappened.topic, ThingHappened(n=1, note="mute"))
+            await s.commit()
+        await hub.relay.run_once()
+        first = dispatcher.take()
+        runner = hub.deliveries()
+        await runner.run(first)
+        assert runner.published is False  # it did publish, but nothing anyone takes
+        # The event is in the outbox all the same; the relay's poll claims it, no delivery.
+        async with hub.db.session() as s:
+            unscoped(s)
+            waiting = await s.scalar(
+                select(func.count())
+                .select_from(OutboxEvent)
+                .where(
+                    OutboxEvent.topic == NobodyListens.topic, OutboxEvent.dispatched_at.is_(None)
+                )
+            )
+        assert waiting == 1
+        assert await hub.relay.run_once() == 0
+        assert dispatcher.take() == []
     finally:
         await hub.stop()
