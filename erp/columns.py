@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Enum, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Enum
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from comms.db.statements import insert_or_skip as _insert_or_skip
 
 
 def enum_column(cls: type[enum.Enum], length: int = 16) -> Enum:
@@ -21,6 +22,4 @@ async def insert_or_skip(
     s: AsyncSession, model: type[Any], values: dict[str, Any], conflict: list[str]
 ) -> None:
     """INSERT … ON CONFLICT DO NOTHING: concurrent creators of one row both succeed."""
-    table = cast(Table, model.__table__)
-    ins = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
-    await s.execute(ins(table).values(**values).on_conflict_do_nothing(index_elements=conflict))
+    await s.execute(_insert_or_skip(s, model, conflict).values(**values))

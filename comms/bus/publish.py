@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, insert
@@ -48,32 +49,56 @@ def publish(
 ) -> None:
     """Add `topic` to the outbox; it exists only if the caller's transaction commits."""
     sync = session.sync_session if isinstance(session, AsyncSession) else session
-    info = sync.info
-    topics: TopicRegistry | None = info.get(TOPICS_KEY)
-    if topics is None:
-        raise RuntimeError("session has no topic registry; open it from the hub's Database")
-    model = topics.validate(topic, payload)
+    model = _topics(sync).validate(topic, payload)
     tid = tenant_id or current_tenant(session)
     if tid is None:
         raise TenantScopeError(f"event {topic!r} published with no tenant")
-    data = model.model_dump(mode="json")
-    row = {
+    _queue(sync, [_row(topic, model, tid, utcnow())])
+
+
+async def publish_many(
+    session: AsyncSession, payloads: Sequence[EventPayload], *, tenant_id: uuid.UUID
+) -> None:
+    """`publish` for many events of one tenant (the bulk paths: a campaign chunk, a sender
+    record, a receipt batch): validated once each and queued with the transaction's other
+    rows, which go to the outbox in the one INSERT."""
+    if not payloads:
+        return
+    sync = session.sync_session
+    topics, now = _topics(sync), utcnow()
+    _queue(sync, [_row(p.topic, topics.validate(p.topic, p), tenant_id, now) for p in payloads])
+
+
+def _topics(sync: Session) -> TopicRegistry:
+    topics: TopicRegistry | None = sync.info.get(TOPICS_KEY)
+    if topics is None:
+        raise RuntimeError("session has no topic registry; open it from the hub's Database")
+    return topics
+
+
+def _row(topic: str, model: EventPayload, tid: uuid.UUID, at: datetime) -> dict[str, Any]:
+    return {
         "tenant_id": tid,
         "topic": topic,
         "version": type(model).version,
-        "payload": data,
-        "created_at": utcnow(),
+        "payload": model.model_dump(mode="json"),
+        "created_at": at,
         "dispatched_at": None,
     }
-    # Tie the row to a transaction as Session.add() does, so a rollback or close drops it.
+
+
+def _queue(sync: Session, rows: list[dict[str, Any]]) -> None:
+    """Queue outbox rows in the session's transaction (written at commit, flush or query)."""
+    info = sync.info
+    # Tie the rows to a transaction as Session.add() does, so a rollback or close drops them.
     sync._autobegin_t()
-    rows: list[dict[str, Any]] | None = info.get(ROWS_KEY)
-    if rows is None:
-        info[ROWS_KEY] = [row]
+    queued: list[dict[str, Any]] | None = info.get(ROWS_KEY)
+    if queued is None:
+        info[ROWS_KEY] = rows
     else:
-        rows.append(row)
+        queued.extend(rows)
     info[PENDING_KEY] = True
-    if not info.get(WANTED_KEY) and _wanted(info, topic, data):
+    if not info.get(WANTED_KEY) and any(_wanted(info, r["topic"], r["payload"]) for r in rows):
         info[WANTED_KEY] = True
 
 
@@ -121,45 +146,6 @@ def _drop_unwritten(session: Session, transaction: SessionTransaction) -> None:
     # it did not commit (a commit or release writes them first): they go with it.
     if transaction.nested or transaction.parent is None:
         session.info.pop(ROWS_KEY, None)
-
-
-async def publish_many(
-    session: AsyncSession, payloads: Sequence[EventPayload], *, tenant_id: uuid.UUID
-) -> None:
-    """`publish` for many events of one tenant (the bulk paths: a campaign chunk, a sender
-    record, a receipt batch): validated once each and queued with the transaction's other
-    rows, which go to the outbox in the one INSERT."""
-    if not payloads:
-        return
-    sync = session.sync_session
-    topics: TopicRegistry | None = sync.info.get(TOPICS_KEY)
-    if topics is None:
-        raise RuntimeError("session has no topic registry; open it from the hub's Database")
-    now = utcnow()
-    validated = [topics.validate(p.topic, p) for p in payloads]
-    rows = [
-        {
-            "tenant_id": tenant_id,
-            "topic": model.topic,
-            "version": type(model).version,
-            "payload": model.model_dump(mode="json"),
-            "created_at": now,
-            "dispatched_at": None,
-        }
-        for model in validated
-    ]
-    sync._autobegin_t()
-    queued: list[dict[str, Any]] | None = sync.info.get(ROWS_KEY)
-    if queued is None:
-        sync.info[ROWS_KEY] = rows
-    else:
-        queued.extend(rows)
-    sync.info[PENDING_KEY] = True
-    if not sync.info.get(WANTED_KEY) and any(
-        _wanted(sync.info, model.topic, cast("dict[str, Any]", r["payload"]))
-        for model, r in zip(validated, rows, strict=True)
-    ):
-        sync.info[WANTED_KEY] = True
 
 
 @sa_event.listens_for(Session, "after_commit")

@@ -18,7 +18,6 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, func, insert, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus.publish import publish
@@ -39,6 +38,7 @@ from comms.campaigns.segments import BUILTIN_VARIABLES, PLACEHOLDER, segment_row
 from comms.db.base import utcnow
 from comms.db.engine import Database
 from comms.db.sets import among
+from comms.db.statements import insert_or_skip
 from comms.db.tenancy import current_tenant, scoped_to, unscoped
 from comms.errors import Conflict, InvalidInput, NotFound
 from comms.messages.addresses import normalise_phone
@@ -154,8 +154,7 @@ async def _insert_inline(
     A number given twice keeps its first row: within a chunk by `_member_rows`, across
     chunks by the unique (campaign_id, phone) pair. A bad recipient anywhere raises before
     the commit, so the caller's transaction stores nothing."""
-    ins = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = ins(CampaignRecipient).on_conflict_do_nothing(index_elements=["campaign_id", "phone"])
+    stmt = insert_or_skip(session, CampaignRecipient, ["campaign_id", "phone"])
     fixed = {
         "tenant_id": _tenant(session),
         "campaign_id": campaign_id,

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.channels.sms.provider import InboundPart, InboundSms
 from comms.channels.sms.smpp_inbound import assemble
+from comms.db.statements import insert_or_skip
 from comms.messages.models import InboundSmsPart as P
 
 GroupKey = tuple[str, str, str, int, int]  # provider, sender, recipient, reference, total
@@ -42,7 +42,6 @@ def _of(key: GroupKey) -> tuple[Any, ...]:
 
 async def keep(s: AsyncSession, part: InboundPart) -> None:
     """Store a part; a part the carrier sends again is ignored (the first copy wins)."""
-    ins = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
     values = {
         "provider": part.provider,
         "sender": part.sender,
@@ -55,7 +54,7 @@ async def keep(s: AsyncSession, part: InboundPart) -> None:
         "received_at": part.received_at,
         "deliver_by": part.received_at + timedelta(seconds=part.wait),
     }
-    await s.execute(ins(P).values(**values).on_conflict_do_nothing(index_elements=_UNIQUE))
+    await s.execute(insert_or_skip(s, P, _UNIQUE).values(**values))
 
 
 async def is_whole(s: AsyncSession, key: GroupKey) -> bool:
