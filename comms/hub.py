@@ -120,10 +120,12 @@ class Hub:
     async def _deliver_and_relay(self, delivery_ids: list[int]) -> None:
         runner = self.deliveries()
         await runner.run(delivery_ids)
-        if runner.published and self._relay_pid != os.getpid():
+        if runner.published and self._relay_pid != os.getpid() and self.db.dialect != "postgresql":
             # No relay runs in this process (a prefork child) to wake: hand over what the
             # batch published now, not at a relay's next poll (up to bus_poll_interval later);
-            # only when a subscriber takes some of it (a pass costs a transaction).
+            # only when a subscriber takes some of it (a pass costs a transaction). On
+            # PostgreSQL the commit's NOTIFY wakes the relay itself (comms_0008), which
+            # gathers a pass by the load rather than taking whatever this moment holds.
             if self._child_relay is None or self._child_relay[0] != os.getpid():
                 relay = Relay(self.db, self.subscribers, self.dispatcher, self.settings)
                 self._child_relay = (os.getpid(), relay)

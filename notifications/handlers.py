@@ -36,7 +36,7 @@ async def on_notifiable(ctx: HandlerContext, events: list[Event[Any]]) -> None:
 
 # One subscription per notifiable pattern (names must differ; the handler is shared).
 for _pattern in NOTIFIABLE:
-    subs.on_batch(_pattern, name="event:" + _pattern)(on_notifiable)
+    subs.on_batch(_pattern, name="event:" + _pattern, urgent=True)(on_notifiable)
 
 
 # Only outbound outcomes move a notice: the relay makes no delivery for an event without one

@@ -69,6 +69,9 @@ class Subscriber:
     when: PayloadFilter = ()
     # Set for `on_batch` subscribers; `handler` then runs it on a one-element list.
     batch: BatchHandler | None = None
+    # A person waits on its effect (a notice, a screen pop): the relay hands this subscriber's
+    # deliveries to the broker ahead of the rest of its pass, so bookkeeping queues behind.
+    urgent: bool = False
 
     def wants(self, payload: Mapping[str, Any] | None) -> bool:
         """Whether an event with this payload is for this subscriber (no filter: always)."""
@@ -108,15 +111,17 @@ class SubscriberSet:
         name: str | None = None,
         *,
         when: When = None,
+        urgent: bool = False,
     ) -> Callable[[Handler], Handler]:
         """`when={"status": {...}}`: only events whose payload field holds one of the values
-        are delivered (the relay filters, so the others cost this subscriber nothing)."""
+        are delivered (the relay filters, so the others cost this subscriber nothing).
+        `urgent`: someone waits on the effect; its deliveries go to the broker first."""
         topic_name = topic if isinstance(topic, str) else topic.topic
         flt = make_filter(when)
 
         def deco(fn: Handler) -> Handler:
             full = f"{self.prefix}.{name or fn.__name__}"
-            self.items.append(Subscriber(full, topic_name, fn, flt))
+            self.items.append(Subscriber(full, topic_name, fn, flt, urgent=urgent))
             return fn
 
         return deco
@@ -127,6 +132,7 @@ class SubscriberSet:
         name: str | None = None,
         *,
         when: When = None,
+        urgent: bool = False,
     ) -> Callable[[BatchHandler], BatchHandler]:
         """Like `on`, for a handler that takes a list of events (see the module docstring)."""
         topic_name = topic if isinstance(topic, str) else topic.topic
@@ -134,7 +140,7 @@ class SubscriberSet:
 
         def deco(fn: BatchHandler) -> BatchHandler:
             full = f"{self.prefix}.{name or fn.__name__}"
-            self.items.append(Subscriber(full, topic_name, _one_by_one(fn), flt, fn))
+            self.items.append(Subscriber(full, topic_name, _one_by_one(fn), flt, fn, urgent))
             return fn
 
         return deco

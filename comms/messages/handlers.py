@@ -17,7 +17,7 @@ SENDER = "messaging.sender"
 subs = SubscriberSet("comms.messages")
 
 
-@subs.on(MessageQueued, name="send")
+@subs.on(MessageQueued, name="send", urgent=True)
 async def claim_and_send(ctx: HandlerContext, event: Event[MessageQueued]) -> None:
     """queued -> sending here; the provider is called only after this commits (sender.py)."""
     s = ctx.session

@@ -73,7 +73,7 @@ for _topic in (CallRinging, CallAnswered, CallMissed, CallEnded):
     subs.on(_topic, name=f"push_{_topic.topic.rsplit('.', 1)[-1]}_call")(_call_event)
 
 
-@subs.on(MessageInbound, name="push_inbound_sms")
+@subs.on(MessageInbound, name="push_inbound_sms", urgent=True)
 async def push_inbound_sms(ctx: HandlerContext, event: Event[MessageInbound]) -> None:
     """Conversations are the tenant's, so every console of the tenant hears of a reply."""
     fan = _fanout(ctx)
@@ -98,7 +98,7 @@ async def push_inbound_sms(ctx: HandlerContext, event: Event[MessageInbound]) ->
     )
 
 
-@subs.on(NOTIFICATION_POSTED, name="push_notification")
+@subs.on(NOTIFICATION_POSTED, name="push_notification", urgent=True)
 async def push_notification(ctx: HandlerContext, event: Event[Any]) -> None:
     fan = _fanout(ctx)
     if fan is None:
@@ -134,7 +134,7 @@ async def push_queue_stats(ctx: HandlerContext, event: Event[Any]) -> None:
         await fan.to_supervisors(event.tenant_id, push)
 
 
-@subs.on(CALL_OFFERED, name="pop_offered_call")
+@subs.on(CALL_OFFERED, name="pop_offered_call", urgent=True)
 async def pop_offered_call(ctx: HandlerContext, event: Event[Any]) -> None:
     """The screen pop: the offered agent sees who calls (CRM contact, ERP orders) while
     their phone rings; supervisors see the offer on the wallboard."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from comms.channels.sms.gsm7 import decode_gsm7, encode_gsm7, is_gsm7, septet_cost
+from comms.channels.sms.gsm7 import decode_gsm7, encode_gsm7, is_gsm7, septet_cost, septets
 from comms.channels.sms.udh import (
     ESM_CLASS_UDHI,
     MAX_PARTS,
@@ -147,14 +147,14 @@ def _pack(text: str, encoding: Encoding) -> tuple[list[str], int, int]:
     """Segments, total units and units used in the last segment."""
     if encoding is Encoding.UCS2:
         # UTF-16 code units are the UCS-2 units (an astral character is a pair of them): most
-        # messages fit one segment, and then nothing needs counting character by character.
+        # messages fit one segment, and then nothing needs counting character by character
+        # (nor for GSM 7-bit, whose septets are the length plus one per extension character).
         total = len(text.encode("utf-16-le", "surrogatepass")) // 2
-        if total <= encoding.single_limit:
-            return ([text] if text else []), total, total
-    costs = [_cost(ch, encoding) for ch in text]
-    total = sum(costs)
+    else:
+        total = septets(text)
     if total <= encoding.single_limit:
         return ([text] if text else []), total, total
+    costs = [_cost(ch, encoding) for ch in text]
     limit = encoding.part_limit
     segments: list[str] = []
     start = used = 0
