@@ -212,8 +212,9 @@ async def _suppress_duplicates(session: AsyncSession, plans: list[_Plan], now: d
 
 
 async def _digest_or_hold(session: AsyncSession, plans: list[_Plan], now: datetime) -> None:
-    """Low urgency to a user waits for their digest; the rest but urgent waits out their
-    quiet hours. Open digests of the batch's users are read in one query."""
+    """Low urgency to a user waits for their digest, which comes due outside their quiet
+    hours; the rest but urgent waits them out. Open digests of the batch's users are read in
+    one query."""
     sending = [p for p in plans if p.row["status"] is S.SENDING]
     digest = [p for p in sending if p.rule.urgency is Urgency.LOW and p.row["user_id"]]
     if digest:
@@ -235,7 +236,13 @@ async def _digest_or_hold(session: AsyncSession, plans: list[_Plan], now: dateti
             if k not in open_due:
                 us = p.user_settings
                 minutes = us.digest_minutes if us else prefs.DEFAULT_DIGEST_MINUTES
-                open_due[k] = now + timedelta(minutes=minutes)
+                due = now + timedelta(minutes=minutes)
+                if us is not None and us.quiet_start:
+                    # Decided when the digest opens, as a held notice's release is: later
+                    # items join this due_at, and the sweep sends it once quiet hours end.
+                    zone = await prefs.tenant_zone(session)
+                    due = prefs.quiet_until(us, zone, due) or due
+                open_due[k] = due
             p.row["status"], p.row["due_at"] = S.DIGEST, open_due[k]
     for p in sending:
         if p.row["status"] is not S.SENDING or p.rule.urgency is Urgency.URGENT:

@@ -30,11 +30,17 @@ async def sweep_at(hub: Hub, minutes: float) -> int:
     return n
 
 
+def quiet_window(start_minutes: float, end_minutes: float) -> dict[str, str]:
+    """Quiet hours from `start_minutes` to `end_minutes` after the present moment (negative:
+    before it) in the tenant's zone (Asia/Shanghai), to the minute."""
+    local = utcnow().astimezone(SHANGHAI)
+    start, end = local + timedelta(minutes=start_minutes), local + timedelta(minutes=end_minutes)
+    return {"quiet_start": start.strftime("%H:%M"), "quiet_end": end.strftime("%H:%M")}
+
+
 def quiet_now() -> dict[str, str]:
     """A quiet window around the present moment in the tenant's zone (Asia/Shanghai)."""
-    local = utcnow().astimezone(SHANGHAI)
-    start, end = local - timedelta(hours=1), local + timedelta(hours=1)
-    return {"quiet_start": start.strftime("%H:%M"), "quiet_end": end.strftime("%H:%M")}
+    return quiet_window(-60, 60)
 
 
 async def put_prefs(client: httpx.AsyncClient, user: dict[str, object], **body: object) -> None:
@@ -159,3 +165,91 @@ async def test_low_urgency_notices_go_out_as_one_digest_per_user_and_channel(
     )
     assert all(n.digest_id == digest.id for n in rows if n.topic != "notifications.digest")
     assert await sweep_at(hub, 120) == 0  # nothing left to digest
+
+
+async def low_rule_for(
+    client: httpx.AsyncClient, tenant: TenantCtx, user: dict[str, object]
+) -> None:
+    await add_rule(
+        client,
+        tenant,
+        recipients=[{"kind": "user", "value": user["id"]}],
+        channels=["sms"],
+        urgency="low",
+    )
+
+
+async def test_a_digest_due_in_quiet_hours_waits_for_the_window_end_and_goes_out_once(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    user = await make_user(client, tenant, mobile="+8613800138007")
+    # The digest opens before the quiet hours and would close 30 minutes on, inside them.
+    await put_prefs(client, user, digest_minutes=30, **quiet_window(10, 120))
+    await low_rule_for(client, tenant, user)
+    for sku in ("A", "B"):
+        await fire(hub, tenant, stock_low(sku=sku, summary=f"low {sku}"))
+    await settle(hub)
+
+    assert await sweep_at(hub, 31) == 0  # due inside the quiet hours: not sent
+    assert await sweep_at(hub, 90) == 0  # still quiet
+    assert provider.submitted == []
+    assert {n.status.value for n in await notices(hub)} == {"digest"}
+
+    assert await sweep_at(hub, 121) == 1  # the window is over: one digest event
+    assert len(provider.submitted) == 1
+    assert all(f"low {x}" in provider.submitted[0].text for x in "AB")
+    rows = await notices(hub)
+    [digest] = [n for n in rows if n.topic == "notifications.digest"]
+    items = [n for n in rows if n.topic != "notifications.digest"]
+    assert [n.status.value for n in items] == ["digested"] * 2
+    assert all(n.digest_id == digest.id for n in items)
+    assert await sweep_at(hub, 300) == 0  # nothing sent twice
+    assert len(provider.submitted) == 1
+
+
+async def test_an_item_arriving_while_a_digest_waits_out_quiet_hours_joins_it(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    user = await make_user(client, tenant, mobile="+8613800138008")
+    await put_prefs(client, user, digest_minutes=30, **quiet_now())
+    await low_rule_for(client, tenant, user)
+    await fire(hub, tenant, stock_low(sku="A", summary="low A"))
+    await settle(hub)
+    assert await sweep_at(hub, 31) == 0  # due, but quiet until about an hour from now
+
+    await fire(hub, tenant, stock_low(sku="B", summary="low B"))
+    await settle(hub)
+    rows = await notices(hub)
+    assert [n.status.value for n in rows] == ["digest", "digest"]
+    assert rows[0].due_at == rows[1].due_at  # the late item joined the waiting digest
+    assert provider.submitted == []
+
+    assert await sweep_at(hub, 61) == 1
+    assert len(provider.submitted) == 1
+    assert all(f"low {x}" in provider.submitted[0].text for x in "AB")
+    items = [n for n in await notices(hub) if n.topic != "notifications.digest"]
+    assert [n.status.value for n in items] == ["digested"] * 2
+    assert await sweep_at(hub, 300) == 0
+    assert len(provider.submitted) == 1
+
+
+async def test_a_digest_due_outside_quiet_hours_goes_out_when_due(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    user = await make_user(client, tenant, mobile="+8613800138009")
+    await put_prefs(client, user, digest_minutes=30, **quiet_window(120, 180))
+    await low_rule_for(client, tenant, user)
+    for sku in ("A", "B"):
+        await fire(hub, tenant, stock_low(sku=sku, summary=f"low {sku}"))
+    await settle(hub)
+
+    assert await sweep_at(hub, 31) == 1
+    assert len(provider.submitted) == 1
+    assert all(f"low {x}" in provider.submitted[0].text for x in "AB")
+    assert await sweep_at(hub, 300) == 0
