@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from comms.bus.models import BigId
@@ -109,17 +109,38 @@ class TopicPreference(TenantScoped, Base):
     unsubscribed: Mapped[bool] = mapped_column(default=False)
 
 
+# Room on each page for a notice's status updates to stay HOT (on the same page).
+NOTIFICATIONS_FILLFACTOR = 80
+
+
 class Notification(TenantScoped, Base):
     """One notice to one recipient, from one event and rule; `status` moves via state.py."""
 
     __tablename__ = "notifications"
+    tenant_id_indexed = False  # uq_notification_once leads with it
     __table_args__ = (
         # The same event, rule and recipient make one notice, however often it is delivered.
         UniqueConstraint(
             "tenant_id", "event_id", "rule_id", "recipient_key", name="uq_notification_once"
         ),
-        Index("ix_notifications_due", "status", "due_at"),
-        Index("ix_notifications_dedupe", "tenant_id", "rule_id", "recipient_key", "dedupe_key"),
+        # The sweep's scan. Neither index names `status`, so a notice's moves (sending -> sent
+        # -> delivered) are HOT updates: no new entry in any of the table's indexes.
+        Index(
+            "ix_notifications_due",
+            "due_at",
+            postgresql_where=text("due_at IS NOT NULL"),
+            sqlite_where=text("due_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_notifications_dedupe",
+            "tenant_id",
+            "rule_id",
+            "recipient_key",
+            "dedupe_key",
+            postgresql_where=text("dedupe_key IS NOT NULL"),
+            sqlite_where=text("dedupe_key IS NOT NULL"),
+        ),
+        {"postgresql_with": {"fillfactor": NOTIFICATIONS_FILLFACTOR}},
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

@@ -60,9 +60,8 @@ class Delivery(TenantScoped, Base):
     __tablename__ = "bus_deliveries"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("bus_outbox.id", ondelete="CASCADE"), index=True
-    )
+    # uq_bus_deliveries_event_subscriber leads with it: no index of its own.
+    event_id: Mapped[int] = mapped_column(BigId, ForeignKey("bus_outbox.id", ondelete="CASCADE"))
     subscriber: Mapped[str] = mapped_column(String(120))
     status: Mapped[DeliveryStatus] = mapped_column(
         Enum(

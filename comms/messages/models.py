@@ -46,6 +46,7 @@ class Conversation(TenantScoped, Timestamped, Base):
     """One thread per tenant, channel and counterpart address, both directions."""
 
     __tablename__ = "conversations"
+    tenant_id_indexed = False  # uq_conversations_address leads with it
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     channel: Mapped[Channel] = mapped_column(_enum(Channel))
@@ -68,6 +69,7 @@ PARTS_FILLFACTOR = 60
 
 class Message(TenantScoped, Base):
     __tablename__ = "messages"
+    tenant_id_indexed = False  # ix_messages_listing leads with it
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     # ix_messages_thread leads with it: no index of its own to write on every insert.

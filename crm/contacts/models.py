@@ -77,6 +77,7 @@ class TimelineEntry(TenantScoped, Base):
     """One thing that happened with a contact (message, call, ticket...), keyed by its source."""
 
     __tablename__ = "crm_timeline_entries"
+    tenant_id_indexed = False  # uq_crm_timeline_entries_ref leads with it
     __table_args__ = (UniqueConstraint("tenant_id", "ref", name="uq_crm_timeline_entries_ref"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

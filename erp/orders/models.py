@@ -27,6 +27,7 @@ class Order(TenantScoped, Base):
     """A customer's order; `status` changes only through `orders.state.transition`."""
 
     __tablename__ = "erp_orders"
+    tenant_id_indexed = False  # uq_erp_orders_number leads with it
     __table_args__ = (UniqueConstraint("tenant_id", "number", name="uq_erp_orders_number"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

@@ -6,13 +6,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
+from sqlalchemy import text
 
 from comms.db.base import utcnow
-from comms.db.tenancy import unscoped
+from comms.db.tenancy import scoped_to, unscoped
 from comms.hub import Hub
+from comms.messages.events import StatusChange
+from comms.messages.models import Message
+from comms.messages.state import MessageStatus
 from hubtest import TenantCtx
 from messages_testkit import CountingProvider, events, settle, use_provider
 from notif_testkit import RejectingProvider, add_rule, attempts, fire, make_user, notices, stock_low
+from notifications.dispatch import on_message_statuses
 from notifications.tasks import sweep
 
 
@@ -176,3 +182,50 @@ async def test_escalation_skips_sms_for_a_user_without_a_mobile_and_sends_email(
     ]
     assert tried[1].error == "recipient has no mobile number"
     assert provider.submitted == []
+
+
+# Counts of this transaction not yet in pg_stat_user_tables (see tests/comms/messages/
+# test_hot_updates.py for why the test takes a difference).
+UPDATES = "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = :t"
+
+
+async def test_a_notice_moving_to_delivered_is_a_hot_update(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    if hub.db.dialect != "postgresql":
+        pytest.skip("HOT updates are PostgreSQL's")
+    manager = await make_user(client, tenant, mobile="+8613800138001")
+    await add_rule(
+        client,
+        tenant,
+        recipients=[{"kind": "payload_user", "value": "manager_id"}],
+        channels=["sms", "email"],
+    )
+    await fire(hub, tenant, stock_low(manager_id=manager["id"]))
+    await settle(hub)
+    [n] = await notices(hub)
+    assert n.status == "sent"
+    [sms] = await attempts(hub, n.id)
+    assert sms.message_id is not None
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        async with s.begin():
+            msg = await s.get(Message, sms.message_id)
+            assert msg is not None
+            change = StatusChange(
+                message_id=msg.id,
+                conversation_id=msg.conversation_id,
+                channel=msg.channel,
+                direction=msg.direction,
+                status=MessageStatus.DELIVERED,
+                previous=MessageStatus.SENT,
+                at=utcnow(),
+            )
+            table = {"t": "notifications"}
+            before = (await s.execute(text(UPDATES), table)).one_or_none() or (0, 0)
+            await on_message_statuses(s, hub.settings, [change], utcnow())
+            await s.flush()
+            after = (await s.execute(text(UPDATES), table)).one()
+    [n] = await notices(hub)
+    assert n.status == "delivered"
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 1)  # one update, HOT
