@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from bus_fixtures import ThingHappened
 from comms.bus import Event, HandlerContext, SubscriberSet, publish, relay
 from comms.bus.models import Delivery
 from comms.bus.publish import SUBSCRIBERS_KEY, TOPICS_KEY
+from comms.bus.subscribers import Subscriber, SubscriberRegistry
 from comms.db.engine import Database
 from comms.db.tenancy import scoped_to, unscoped
 from comms.hub import Hub
@@ -182,3 +184,37 @@ async def test_urgent_deliveries_are_handed_over_first_and_grouped_by_subscriber
         assert events[:3] == sorted(events[:3]) and events[3:] == sorted(events[3:])
     finally:
         await hub.stop()
+
+
+async def _batch(ctx: HandlerContext, events: list[Event[Any]]) -> None:
+    return None
+
+
+def test_a_pass_is_cut_into_messages_by_urgency_savepoints_and_size() -> None:
+    plain = Subscriber("t.plain", "t.x.y", bookkeeping)
+    grouped = Subscriber("t.grouped", "t.x.y", bookkeeping, batch=_batch)
+    urgent = Subscriber("t.urgent", "t.x.y", bookkeeping, batch=_batch, urgent=True)
+    r = relay.Relay(
+        cast(Any, None),
+        SubscriberRegistry([plain, grouped, urgent]),
+        cast(Any, None),
+        cast(Any, None),
+    )
+    acme, globex = uuid.uuid4(), uuid.uuid4()
+    ids = iter(range(1, 10_000))
+    handed = [(next(ids), name, acme) for _ in range(120) for name in ("t.plain", "t.grouped")]
+    handed += [(next(ids), "t.grouped", globex) for _ in range(130)]
+    handed += [(next(ids), "t.urgent", acme) for _ in range(10)]
+    messages = r._messages(handed)
+    names = {d_id: name for d_id, name, _ in handed}
+    kinds = [sorted({names[i] for i in m}) for m in messages]
+    # The urgent run alone and first. One tenant's batch run is one savepoint: 250 grouped
+    # deliveries of two tenants fill a message up to MAX_DELIVERIES, and the rest (one more
+    # savepoint) travel with 49 plain ones, which count a savepoint each, up to CHUNK.
+    assert kinds[0] == ["t.urgent"] and len(messages[0]) == 10
+    assert [len(m) for m in messages[1:]] == [200, 50 + 49, 50, 21]
+    assert kinds[1:3] == [["t.grouped"], ["t.grouped", "t.plain"]]
+    for name in ("t.plain", "t.grouped"):  # event order within a subscriber
+        run = [i for m in messages for i in m if names[i] == name]
+        assert run == sorted(run)
+    assert sorted(i for m in messages for i in m) == sorted(d for d, _, _ in handed)
