@@ -4,6 +4,7 @@ first, SMS when the console notice stays unread, email when the SMS fails."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -32,21 +33,32 @@ async def sweep_at(hub: Hub, minutes: float) -> int:
     return n
 
 
-async def test_rule_sends_one_sms_and_falls_back_to_email_when_the_sms_fails(
-    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
-) -> None:
-    provider = RejectingProvider()
-    use_provider(hub, provider)
+async def notify_manager(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx, **rule: object
+) -> dict[str, Any]:
+    """A manager with a mobile, a rule sending them SMS then email, one event fired and
+    settled; the manager."""
     manager = await make_user(client, tenant, mobile="+8613800138001")
     await add_rule(
         client,
         tenant,
         recipients=[{"kind": "payload_user", "value": "manager_id"}],
         channels=["sms", "email"],
-        conditions=[{"field": "on_hand", "op": "lt", "value": 5}],
+        **rule,
     )
     await fire(hub, tenant, stock_low(manager_id=manager["id"], on_hand=3))
     await settle(hub)
+    return manager
+
+
+async def test_rule_sends_one_sms_and_falls_back_to_email_when_the_sms_fails(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider = RejectingProvider()
+    use_provider(hub, provider)
+    manager = await notify_manager(
+        hub, client, tenant, conditions=[{"field": "on_hand", "op": "lt", "value": 5}]
+    )
 
     [n] = await notices(hub)
     assert n.status == "sent" and n.channel_index == 1  # the log mail transport took it
@@ -194,15 +206,7 @@ async def test_a_notice_moving_to_delivered_is_a_hot_update(
 ) -> None:
     if hub.db.dialect != "postgresql":
         pytest.skip("HOT updates are PostgreSQL's")
-    manager = await make_user(client, tenant, mobile="+8613800138001")
-    await add_rule(
-        client,
-        tenant,
-        recipients=[{"kind": "payload_user", "value": "manager_id"}],
-        channels=["sms", "email"],
-    )
-    await fire(hub, tenant, stock_low(manager_id=manager["id"]))
-    await settle(hub)
+    await notify_manager(hub, client, tenant)
     [n] = await notices(hub)
     assert n.status == "sent"
     [sms] = await attempts(hub, n.id)

@@ -167,9 +167,15 @@ async def test_low_urgency_notices_go_out_as_one_digest_per_user_and_channel(
     assert await sweep_at(hub, 120) == 0  # nothing left to digest
 
 
-async def low_rule_for(
-    client: httpx.AsyncClient, tenant: TenantCtx, user: dict[str, object]
-) -> None:
+async def digest_user(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx, mobile: str, quiet: dict[str, str]
+) -> CountingProvider:
+    """A user with a 30-minute digest, the given quiet hours and a low-urgency SMS rule;
+    the provider that counts what goes out."""
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    user = await make_user(client, tenant, mobile=mobile)
+    await put_prefs(client, user, digest_minutes=30, **quiet)
     await add_rule(
         client,
         tenant,
@@ -177,20 +183,26 @@ async def low_rule_for(
         channels=["sms"],
         urgency="low",
     )
+    return provider
+
+
+async def fire_low(hub: Hub, tenant: TenantCtx, *skus: str) -> None:
+    for sku in skus:
+        await fire(hub, tenant, stock_low(sku=sku, summary=f"low {sku}"))
+    await settle(hub)
+
+
+def one_digest_with(provider: CountingProvider, *skus: str) -> None:
+    assert len(provider.submitted) == 1
+    assert all(f"low {x}" in provider.submitted[0].text for x in skus)
 
 
 async def test_a_digest_due_in_quiet_hours_waits_for_the_window_end_and_goes_out_once(
     hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
 ) -> None:
-    provider = CountingProvider()
-    use_provider(hub, provider)
-    user = await make_user(client, tenant, mobile="+8613800138007")
     # The digest opens before the quiet hours and would close 30 minutes on, inside them.
-    await put_prefs(client, user, digest_minutes=30, **quiet_window(10, 120))
-    await low_rule_for(client, tenant, user)
-    for sku in ("A", "B"):
-        await fire(hub, tenant, stock_low(sku=sku, summary=f"low {sku}"))
-    await settle(hub)
+    provider = await digest_user(hub, client, tenant, "+8613800138007", quiet_window(10, 120))
+    await fire_low(hub, tenant, "A", "B")
 
     assert await sweep_at(hub, 31) == 0  # due inside the quiet hours: not sent
     assert await sweep_at(hub, 90) == 0  # still quiet
@@ -198,8 +210,7 @@ async def test_a_digest_due_in_quiet_hours_waits_for_the_window_end_and_goes_out
     assert {n.status.value for n in await notices(hub)} == {"digest"}
 
     assert await sweep_at(hub, 121) == 1  # the window is over: one digest event
-    assert len(provider.submitted) == 1
-    assert all(f"low {x}" in provider.submitted[0].text for x in "AB")
+    one_digest_with(provider, "A", "B")
     rows = await notices(hub)
     [digest] = [n for n in rows if n.topic == "notifications.digest"]
     items = [n for n in rows if n.topic != "notifications.digest"]
@@ -212,25 +223,18 @@ async def test_a_digest_due_in_quiet_hours_waits_for_the_window_end_and_goes_out
 async def test_an_item_arriving_while_a_digest_waits_out_quiet_hours_joins_it(
     hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
 ) -> None:
-    provider = CountingProvider()
-    use_provider(hub, provider)
-    user = await make_user(client, tenant, mobile="+8613800138008")
-    await put_prefs(client, user, digest_minutes=30, **quiet_now())
-    await low_rule_for(client, tenant, user)
-    await fire(hub, tenant, stock_low(sku="A", summary="low A"))
-    await settle(hub)
+    provider = await digest_user(hub, client, tenant, "+8613800138008", quiet_now())
+    await fire_low(hub, tenant, "A")
     assert await sweep_at(hub, 31) == 0  # due, but quiet until about an hour from now
 
-    await fire(hub, tenant, stock_low(sku="B", summary="low B"))
-    await settle(hub)
+    await fire_low(hub, tenant, "B")
     rows = await notices(hub)
     assert [n.status.value for n in rows] == ["digest", "digest"]
     assert rows[0].due_at == rows[1].due_at  # the late item joined the waiting digest
     assert provider.submitted == []
 
     assert await sweep_at(hub, 61) == 1
-    assert len(provider.submitted) == 1
-    assert all(f"low {x}" in provider.submitted[0].text for x in "AB")
+    one_digest_with(provider, "A", "B")
     items = [n for n in await notices(hub) if n.topic != "notifications.digest"]
     assert [n.status.value for n in items] == ["digested"] * 2
     assert await sweep_at(hub, 300) == 0
@@ -240,16 +244,9 @@ async def test_an_item_arriving_while_a_digest_waits_out_quiet_hours_joins_it(
 async def test_a_digest_due_outside_quiet_hours_goes_out_when_due(
     hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
 ) -> None:
-    provider = CountingProvider()
-    use_provider(hub, provider)
-    user = await make_user(client, tenant, mobile="+8613800138009")
-    await put_prefs(client, user, digest_minutes=30, **quiet_window(120, 180))
-    await low_rule_for(client, tenant, user)
-    for sku in ("A", "B"):
-        await fire(hub, tenant, stock_low(sku=sku, summary=f"low {sku}"))
-    await settle(hub)
+    provider = await digest_user(hub, client, tenant, "+8613800138009", quiet_window(120, 180))
+    await fire_low(hub, tenant, "A", "B")
 
     assert await sweep_at(hub, 31) == 1
-    assert len(provider.submitted) == 1
-    assert all(f"low {x}" in provider.submitted[0].text for x in "AB")
+    one_digest_with(provider, "A", "B")
     assert await sweep_at(hub, 300) == 0
