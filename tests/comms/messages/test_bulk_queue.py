@@ -3,6 +3,7 @@ duplicate window counted across the batch, threads, and one status + queued even
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -104,6 +105,37 @@ async def test_a_new_number_twice_in_a_batch_starts_its_thread_at_two_messages(
         scoped_to(s, tenant.id)
         convs = {c.address: c for c in await s.scalars(select(Conversation))}
     assert (convs[A].message_count, convs[B].message_count) == (1, 2)
+
+
+async def test_two_batches_meeting_a_new_number_at_once_share_one_thread(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    await configure(client, tenant)
+
+    async def first_message(text: str, hold: asyncio.Event | None) -> None:
+        async with hub.db.session() as s:
+            scoped_to(s, tenant.id)
+            [out] = await queue_sms_batch(s, hub.settings, [SmsItem(C, text)])
+            assert isinstance(out, Queued)
+            if hold is not None:
+                await hold.wait()  # both have read "no thread for C" before either commits
+            await s.commit()
+
+    hold = asyncio.Event()
+    first = asyncio.create_task(first_message("one", hold))
+    await asyncio.sleep(0.2)
+    # On PostgreSQL the second INSERT waits on the first's row, then skips it and counts
+    # into that thread; on SQLite the writers queue whole transactions.
+    second = asyncio.create_task(first_message("two", None))
+    await asyncio.sleep(0.2)
+    hold.set()
+    await asyncio.gather(first, second)
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        convs = list(await s.scalars(select(Conversation)))
+        threads = set(await s.scalars(select(Message.conversation_id)))
+    assert [(c.address, c.message_count) for c in convs] == [(C, 2)]
+    assert threads == {convs[0].id}
 
 
 async def test_batch_is_tenant_scoped(
