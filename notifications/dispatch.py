@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus import publish
@@ -27,7 +27,7 @@ from notifications.models import (
     NotificationStatus,
     Urgency,
 )
-from notifications.state import transition
+from notifications.state import ALLOWED, transition
 from notifications.templates import Rendered, render
 
 S = NotificationStatus
@@ -36,6 +36,12 @@ FAILED_STATUSES = frozenset({MessageStatus.FAILED, MessageStatus.UNDELIVERED})
 # queued and sending change nothing for a notice; skipping them avoids a write per status
 # (and lock contention between concurrent batches carrying statuses of the same message).
 OUTCOMES = FAILED_STATUSES | {MessageStatus.SENT, MessageStatus.DELIVERED}
+FINAL_ATTEMPT = ("failed", "undelivered", "delivered")  # an attempt's outcome stays
+# The notices an SMS outcome moves on (sending or sent, as `_on_outcome` checks), to the
+# states the lifecycle allows from each.
+MOVES_ON = {
+    to: [s for s in (S.SENDING, S.SENT) if to in ALLOWED[s]] for to in (S.SENT, S.DELIVERED)
+}
 
 
 def _attempt(
@@ -139,6 +145,13 @@ async def on_message_statuses(
     for c in changes:
         if c.status in OUTCOMES:
             by_message.setdefault(c.message_id, []).append(c)  # in order: sent, then final
+    # The usual case set-wise: a message whose one outcome here is a success.
+    for status in (MessageStatus.SENT, MessageStatus.DELIVERED):
+        done = [m for m, cs in by_message.items() if len(cs) == 1 and cs[0].status is status]
+        if done:
+            await _succeeded(session, done, status, now)
+            for m in done:
+                del by_message[m]
     if not by_message:
         return
     attempts = list(
@@ -170,6 +183,46 @@ async def on_message_statuses(
             await _on_outcome(session, settings, attempt, change, now, notices, latest)
 
 
+async def _succeeded(
+    session: AsyncSession, message_ids: list[uuid.UUID], status: MessageStatus, now: datetime
+) -> None:
+    """What `_on_outcome` does for a success, for many messages in three statements: their
+    open attempts take the status, and the notices whose latest attempt they are move on
+    where the lifecycle allows (a notice read or failed meanwhile stays)."""
+    moved = (
+        await session.execute(
+            update(DeliveryAttempt)
+            .where(
+                among(DeliveryAttempt.message_id, message_ids),
+                DeliveryAttempt.status.not_in(FINAL_ATTEMPT),
+            )
+            .values(status=status.value, updated_at=now)
+            .returning(DeliveryAttempt.id, DeliveryAttempt.notification_id)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    if not moved:
+        return
+    latest = dict(
+        (
+            await session.execute(
+                select(DeliveryAttempt.notification_id, func.max(DeliveryAttempt.id))
+                .where(among(DeliveryAttempt.notification_id, {n for _, n in moved}))
+                .group_by(DeliveryAttempt.notification_id)
+            )
+        ).all()
+    )
+    current = [n for a, n in moved if latest.get(n) == a]
+    to = S.SENT if status is MessageStatus.SENT else S.DELIVERED
+    if current:
+        await session.execute(
+            update(Notification)
+            .where(among(Notification.id, current), Notification.status.in_(MOVES_ON[to]))
+            .values(status=to, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
 async def _on_outcome(
     session: AsyncSession,
     settings: Settings,
@@ -180,7 +233,7 @@ async def _on_outcome(
     latest: dict[uuid.UUID, int],
 ) -> None:
     """Record a message's outcome on its attempt; a failed SMS falls back to email."""
-    if attempt.status in {"failed", "undelivered", "delivered"}:
+    if attempt.status in FINAL_ATTEMPT:
         return
     attempt.status = p.status.value
     attempt.updated_at = now

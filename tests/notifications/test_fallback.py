@@ -3,6 +3,7 @@ first, SMS when the console notice stays unread, email when the SMS fails."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from hubtest import TenantCtx
 from messages_testkit import CountingProvider, events, settle, use_provider
 from notif_testkit import RejectingProvider, add_rule, attempts, fire, make_user, notices, stock_low
 from notifications.dispatch import on_message_statuses
+from notifications.models import Notification, NotificationStatus
 from notifications.tasks import sweep
 
 
@@ -194,6 +196,44 @@ async def test_escalation_skips_sms_for_a_user_without_a_mobile_and_sends_email(
     ]
     assert tried[1].error == "recipient has no mobile number"
     assert provider.submitted == []
+
+
+async def deliver_sms_of(hub: Hub, tenant: TenantCtx, message_id: uuid.UUID) -> None:
+    """The SMSC's receipt for the message, as comms publishes it, through the handler."""
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        msg = await s.get(Message, message_id)
+        assert msg is not None
+        change = StatusChange(
+            message_id=msg.id,
+            conversation_id=msg.conversation_id,
+            channel=msg.channel,
+            direction=msg.direction,
+            status=MessageStatus.DELIVERED,
+            previous=MessageStatus.SENT,
+            at=utcnow(),
+        )
+        await on_message_statuses(s, hub.settings, [change], utcnow())
+        await s.commit()
+
+
+async def test_a_receipt_moves_the_attempt_but_not_a_notice_read_meanwhile(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    await notify_manager(hub, client, tenant)
+    [n] = await notices(hub)
+    [sms] = await attempts(hub, n.id)
+    assert (n.status, sms.status) == ("sent", "sent") and sms.message_id is not None
+    async with hub.db.session() as s:  # read on the console meanwhile (as a console-first
+        scoped_to(s, tenant.id)  # notice whose SMS went out before it was read)
+        notice = await s.get(Notification, n.id)
+        assert notice is not None
+        notice.status = NotificationStatus.READ
+        await s.commit()
+    await deliver_sms_of(hub, tenant, sms.message_id)
+    [n] = await notices(hub)
+    [sms] = await attempts(hub, n.id)
+    assert (n.status, sms.status) == ("read", "delivered")
 
 
 # Counts of this transaction not yet in pg_stat_user_tables (see tests/comms/messages/
