@@ -123,6 +123,9 @@ class DeliveryRunner:
                 # attempt), run where the group's first delivery stands in the message.
                 units: list[Item | list[Item]] = []
                 groups: dict[tuple[str, uuid.UUID, int], list[Item]] = {}
+                # An event delivered to several subscribers in one message is validated
+                # once (payloads are frozen, so the subscribers can share it).
+                loaded: dict[int, Any] = {}
                 for d_id, sub_name, attempts, ev_id, topic, version, tid, created, data in rows:
                     item = Item(d_id, attempts + 1, sub_name, tid)
                     sub = self.subscribers.get(sub_name)
@@ -131,7 +134,9 @@ class DeliveryRunner:
                         outcomes.append(self._outcome(item))
                         continue
                     try:
-                        payload = self.topics.load(topic, version, data)
+                        payload = loaded.get(ev_id)
+                        if payload is None:
+                            payload = loaded[ev_id] = self.topics.load(topic, version, data)
                     except Exception as exc:
                         item.error = _describe(exc)
                         outcomes.append(self._outcome(item))
