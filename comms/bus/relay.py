@@ -47,11 +47,13 @@ PRUNE_EVERY = 3600.0  # seconds between two prunes of finished events
 # broker, the worker and the database, for at most this much added latency.
 MIN_PASS_INTERVAL = 0.02
 # Under load a pass waits longer than that to gather: this many seconds per delivery/s of the
-# recent rate (0.1 s at 1,000 deliveries/s, about 500 notices/s), at most the poll interval.
+# recent rate (0.15 s at 1,000 deliveries/s, about 500 notices/s), at most the poll interval.
+# Measured at 500 notices/s on 2 cores (bench/RESULTS.md): 0.1 s left ~0.3 ms more CPU per
+# notice and a backlog when the machine slowed; 0.2 s added its wait to every notice.
 # Bigger passes mean bigger broker messages and handler batches, whose fixed costs (a worker
 # transaction, the handler's set-wise queries, the sender's read and record) then spread
 # over more events; idle or light, a wake-up is served within MIN_PASS_INTERVAL.
-GATHER_PER_RATE = 0.0001
+GATHER_PER_RATE = 0.00015
 RATE_SMOOTHING = 0.3  # weight of the latest pass in the rate's moving average
 # NOTIFY channel of the outbox trigger (migration comms_0008): commits in other processes
 # wake the relay on PostgreSQL; its poll stays the backstop.
