@@ -170,14 +170,24 @@ async def move_order(
     previous = order.status
     # The status first: its guarded UPDATE locks the order row, so a concurrent move of the
     # same order waits here and is refused before touching any stock.
-    moved = await state.transition(s, order, to, reason=reason, actor=actor, now=now)
     if to is S.CONFIRMED:
-        lines = [
-            (f"lines[{i}].qty", line.item_id, line.warehouse_id, line.qty)
-            for i, line in enumerate(order.lines)
-        ]
+        lines = sorted(
+            (
+                (f"lines[{i}].qty", line.item_id, line.warehouse_id, line.qty)
+                for i, line in enumerate(order.lines)
+            ),
+            key=lambda line: (line[1], line[2]),  # lock order (ledger.reserve)
+        )
+        merged = await state.confirm_reserving(s, order, lines, reason=reason, actor=actor, now=now)
+        if merged is None:
+            moved = await state.transition(s, order, to, reason=reason, actor=actor, now=now)
+        else:
+            moved, lines = merged  # what the statement could not reserve goes on below
         await ledger.reserve(s, order.tenant_id, lines, now)
-    elif to is S.SHIPPED or (to is S.CANCELLED and previous is S.CONFIRMED):
+        publish(s, BY_STATUS[to.value].topic, order_event(moved, previous))
+        return moved
+    moved = await state.transition(s, order, to, reason=reason, actor=actor, now=now)
+    if to is S.SHIPPED or (to is S.CANCELLED and previous is S.CONFIRMED):
         stock = await _stock_of(s, order)
         for i, line in enumerate(order.lines):
             item, wh = stock[(line.item_id, line.warehouse_id)]

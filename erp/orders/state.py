@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
-from sqlalchemy import Insert, Table, Update, bindparam, insert, select, true, update
+from sqlalchemy import Insert, Select, Table, Update, bindparam, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.db.base import utcnow
 from comms.errors import Conflict, NotFound
 from erp.orders.models import Order, OrderRecord, OrderStatus, OrderTransition
-from erp.stock.ledger import SYSTEM, Actor
+from erp.stock.ledger import SYSTEM, Actor, reserve_cte
 
 S = OrderStatus
 ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -69,6 +71,11 @@ def _move_and_log(to: OrderStatus) -> Insert:
     """PostgreSQL: the guarded UPDATE and its log row in one statement (a data-modifying
     CTE); the INSERT's row count says whether the order moved."""
     moved = _move(to).returning(_ORDERS.c.id, _ORDERS.c.tenant_id).cte("moved")
+    return _move_and_log_rows(moved).add_cte(moved)
+
+
+def _move_and_log_rows(moved: Any) -> Insert:
+    """The log row of an order the `moved` CTE moved (none if it did not)."""
     row = select(
         moved.c.tenant_id,
         moved.c.id,
@@ -80,11 +87,30 @@ def _move_and_log(to: OrderStatus) -> Insert:
         bindparam("b_actor_id", type_=_LOG.c.actor_id.type),
         _NOW,
     )
-    return insert(_LOG).from_select(_LOG_COLS, row).add_cte(moved)
+    return insert(_LOG).from_select(_LOG_COLS, row)
 
 
 _MOVE = {to: _move(to) for to in _STAMP}
 _MOVE_AND_LOG = {to: _move_and_log(to) for to in _STAMP}
+
+
+def _confirm_reserving() -> Select[Any]:
+    """PostgreSQL: confirm, log and reserve a one-line order in one statement
+    (data-modifying CTEs) rather than two round trips. Returns the log rows written (1: the
+    order moved) and the stock rows reserved (0: not applied). One line only: a line left
+    unreserved goes through `ledger.reserve` after the statement, and with several lines
+    that could lock stock rows out of the (item, warehouse) order concurrent confirms
+    keep, and deadlock."""
+    moved = _move(S.CONFIRMED).returning(_ORDERS.c.id, _ORDERS.c.tenant_id).cte("moved")
+    logged = _move_and_log_rows(moved).returning(_LOG.c.id).cte("logged")
+    reserved = reserve_cte(moved)
+    return select(
+        select(func.count()).select_from(logged).scalar_subquery(),
+        select(func.count()).select_from(reserved).scalar_subquery(),
+    )
+
+
+_CONFIRM_RESERVING = _confirm_reserving()
 
 
 class IllegalTransition(Conflict):
@@ -137,6 +163,48 @@ async def transition(
     now = now or utcnow()
     check(order, to)
     conn = await s.connection()
+    move, entry, logged = _params(order, to, reason, actor, now)
+    if conn.dialect.name == "postgresql":
+        done = await conn.execute(_MOVE_AND_LOG[to], {**move, **logged})
+    else:
+        done = await conn.execute(_MOVE[to], move)
+    if done.rowcount != 1:
+        await _refuse(s, order, to)
+    if conn.dialect.name != "postgresql":
+        await conn.execute(_LOG_INSERT, entry)
+    return _moved(order, to, now)
+
+
+async def confirm_reserving(
+    s: AsyncSession,
+    order: OrderRecord,
+    lines: Sequence[tuple[str, uuid.UUID, uuid.UUID, int]],
+    *,
+    reason: str = "",
+    actor: Actor = SYSTEM,
+    now: datetime,
+) -> tuple[OrderRecord, list[tuple[str, uuid.UUID, uuid.UUID, int]]] | None:
+    """`transition` to confirmed and the reservation of a one-line order in one statement
+    (PostgreSQL). Returns the order and the lines not reserved (no stock row yet, or not
+    enough: the caller sends them through `ledger.reserve` for its row or its error), or
+    None where it does not apply (other databases, several lines)."""
+    conn = await s.connection()
+    if conn.dialect.name != "postgresql" or len(lines) != 1:
+        return None
+    check(order, S.CONFIRMED)
+    move, _, logged = _params(order, S.CONFIRMED, reason, actor, now)
+    _, item, wh, qty = lines[0]
+    params = {**move, **logged, "b_item": item, "b_wh": wh, "b_qty": qty}
+    moved, reserved = (await conn.execute(_CONFIRM_RESERVING, params)).one()
+    if moved != 1:
+        await _refuse(s, order, S.CONFIRMED)
+    return _moved(order, S.CONFIRMED, now), [] if reserved == 1 else list(lines)
+
+
+def _params(
+    order: OrderRecord, to: OrderStatus, reason: str, actor: Actor, now: datetime
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Parameters of the guarded move, of its log row, and of the log row's CTE form."""
     key = {"b_id": order.id, "b_tenant": order.tenant_id}
     move = {**key, "b_from": order.status, "b_now": now}
     entry = {
@@ -150,25 +218,27 @@ async def transition(
         "actor_id": actor[1],
         "at": now,
     }
-    if conn.dialect.name == "postgresql":
-        logged = {
-            "b_from_s": entry["from_status"],
-            "b_to_s": entry["to_status"],
-            "b_reason": entry["reason"],
-            "b_actor_type": entry["actor_type"],
-            "b_actor_id": entry["actor_id"],
-        }
-        done = await conn.execute(_MOVE_AND_LOG[to], {**move, **logged})
-    else:
-        done = await conn.execute(_MOVE[to], move)
-    if done.rowcount != 1:
-        current = await conn.scalar(_STATUS, key)
-        if current is None:
-            raise NotFound("order not found")
-        raise IllegalTransition(
-            f"to: a {OrderStatus(current).value} order cannot become {to.value}", field="to"
-        )
-    if conn.dialect.name != "postgresql":
-        await conn.execute(_LOG_INSERT, entry)
+    logged = {
+        "b_from_s": entry["from_status"],
+        "b_to_s": entry["to_status"],
+        "b_reason": entry["reason"],
+        "b_actor_type": entry["actor_type"],
+        "b_actor_id": entry["actor_id"],
+    }
+    return move, entry, logged
+
+
+async def _refuse(s: AsyncSession, order: OrderRecord, to: OrderStatus) -> NoReturn:
+    """The move did not apply: another transaction moved the order since it was read."""
+    conn = await s.connection()
+    current = await conn.scalar(_STATUS, {"b_id": order.id, "b_tenant": order.tenant_id})
+    if current is None:
+        raise NotFound("order not found")
+    raise IllegalTransition(
+        f"to: a {OrderStatus(current).value} order cannot become {to.value}", field="to"
+    )
+
+
+def _moved(order: OrderRecord, to: OrderStatus, now: datetime) -> OrderRecord:
     stamp: dict[str, Any] = {_STAMP[to]: now}
     return dataclasses.replace(order, status=to, updated_at=now, **stamp)

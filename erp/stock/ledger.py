@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, or_, select, update
+from sqlalchemy import CTE, Integer, Table, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.bus import publish
@@ -59,6 +59,13 @@ _RESERVE = (
     )
     .values(reserved=_LEVELS.c.reserved + _QTY, updated_at=bindparam("b_now"))
 )
+
+
+def reserve_cte(gate: Any) -> CTE:
+    """`_RESERVE` as a data-modifying CTE (PostgreSQL) that runs only if `gate` (a CTE)
+    returned a row: an order's confirm and its reservation in one statement. Returns the
+    stock row it reserved, if any."""
+    return _RESERVE.where(exists(select(gate.c[0]))).returning(_LEVELS.c.id).cte("reserved")
 
 
 async def reserve(

@@ -141,7 +141,9 @@ async def test_a_reservation_holds_stock_against_other_orders_and_issues(
         await make_order(client, tenant, [line]),
     )
     assert (await to(client, tenant, first["id"], "confirmed")).status_code == 200
-    assert (await to(client, tenant, second["id"], "confirmed")).status_code == 409
+    refused = await to(client, tenant, second["id"], "confirmed")
+    assert refused.status_code == 409 and refused.json()["field"] == "lines[0].qty"
+    assert (await level(client, tenant, i, w))["reserved"] == 4  # the first order's only
     r = await client.post(
         f"{API}/movements",
         headers=tenant.auth,
