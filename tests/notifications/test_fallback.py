@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.db.base import utcnow
 from comms.db.tenancy import scoped_to, unscoped
@@ -198,21 +199,26 @@ async def test_escalation_skips_sms_for_a_user_without_a_mobile_and_sends_email(
     assert provider.submitted == []
 
 
+async def delivered(s: AsyncSession, message_id: uuid.UUID) -> StatusChange:
+    """The change comms publishes when the SMSC's receipt says the message was delivered."""
+    msg = await s.get(Message, message_id)
+    assert msg is not None
+    return StatusChange(
+        message_id=msg.id,
+        conversation_id=msg.conversation_id,
+        channel=msg.channel,
+        direction=msg.direction,
+        status=MessageStatus.DELIVERED,
+        previous=MessageStatus.SENT,
+        at=utcnow(),
+    )
+
+
 async def deliver_sms_of(hub: Hub, tenant: TenantCtx, message_id: uuid.UUID) -> None:
-    """The SMSC's receipt for the message, as comms publishes it, through the handler."""
+    """The receipt for the message through notifications' handler."""
     async with hub.db.session() as s:
         scoped_to(s, tenant.id)
-        msg = await s.get(Message, message_id)
-        assert msg is not None
-        change = StatusChange(
-            message_id=msg.id,
-            conversation_id=msg.conversation_id,
-            channel=msg.channel,
-            direction=msg.direction,
-            status=MessageStatus.DELIVERED,
-            previous=MessageStatus.SENT,
-            at=utcnow(),
-        )
+        change = await delivered(s, message_id)
         await on_message_statuses(s, hub.settings, [change], utcnow())
         await s.commit()
 
@@ -254,17 +260,7 @@ async def test_a_notice_moving_to_delivered_is_a_hot_update(
     async with hub.db.session() as s:
         scoped_to(s, tenant.id)
         async with s.begin():
-            msg = await s.get(Message, sms.message_id)
-            assert msg is not None
-            change = StatusChange(
-                message_id=msg.id,
-                conversation_id=msg.conversation_id,
-                channel=msg.channel,
-                direction=msg.direction,
-                status=MessageStatus.DELIVERED,
-                previous=MessageStatus.SENT,
-                at=utcnow(),
-            )
+            change = await delivered(s, sms.message_id)
             table = {"t": "notifications"}
             before = (await s.execute(text(UPDATES), table)).one_or_none() or (0, 0)
             await on_message_statuses(s, hub.settings, [change], utcnow())
