@@ -168,15 +168,7 @@ async def on_message_statuses(
         n.id: n
         for n in await session.scalars(select(Notification).where(among(Notification.id, ids)))
     }
-    latest = dict(
-        (
-            await session.execute(
-                select(DeliveryAttempt.notification_id, func.max(DeliveryAttempt.id))
-                .where(among(DeliveryAttempt.notification_id, ids))
-                .group_by(DeliveryAttempt.notification_id)
-            )
-        ).all()
-    )
+    latest = await _latest_attempts(session, ids)
     for attempt in attempts:
         assert attempt.message_id is not None
         for change in by_message[attempt.message_id]:
@@ -203,15 +195,7 @@ async def _succeeded(
     ).all()
     if not moved:
         return
-    latest = dict(
-        (
-            await session.execute(
-                select(DeliveryAttempt.notification_id, func.max(DeliveryAttempt.id))
-                .where(among(DeliveryAttempt.notification_id, {n for _, n in moved}))
-                .group_by(DeliveryAttempt.notification_id)
-            )
-        ).all()
-    )
+    latest = await _latest_attempts(session, {n for _, n in moved})
     current = [n for a, n in moved if latest.get(n) == a]
     to = S.SENT if status is MessageStatus.SENT else S.DELIVERED
     if current:
@@ -255,13 +239,20 @@ async def _on_outcome(
         transition(n, S.DELIVERED)
 
 
-async def _latest_attempt(session: AsyncSession, notification_id: uuid.UUID) -> int:
-    found = await session.scalar(
-        select(func.max(DeliveryAttempt.id)).where(
-            DeliveryAttempt.notification_id == notification_id
-        )
+async def _latest_attempts(
+    session: AsyncSession, notification_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """Each notice's latest attempt id: the one whose outcome moves the notice."""
+    rows = await session.execute(
+        select(DeliveryAttempt.notification_id, func.max(DeliveryAttempt.id))
+        .where(among(DeliveryAttempt.notification_id, notification_ids))
+        .group_by(DeliveryAttempt.notification_id)
     )
-    return int(found or 0)
+    return {n: int(a) for n, a in rows.all()}
+
+
+async def _latest_attempt(session: AsyncSession, notification_id: uuid.UUID) -> int:
+    return (await _latest_attempts(session, {notification_id})).get(notification_id, 0)
 
 
 async def release(

@@ -129,20 +129,15 @@ class Relay:
         urgent run does not get a message of its own: each message costs a worker
         transaction and a Celery hop (a few ms of CPU), more than the rest of a message
         delays the urgent effects' commit."""
-        rank: dict[str, tuple[bool, str]] = {}
-        for _, name, _ in handed:
-            if name not in rank:
-                sub = self.subscribers.get(name)
-                rank[name] = (not (sub is not None and sub.urgent), name)
-        handed.sort(key=lambda d: (*rank[d[1]], d[0]))
+        subs = {name: self.subscribers.get(name) for _, name, _ in handed}
+        handed.sort(key=lambda d: (not getattr(subs[d[1]], "urgent", False), d[1], d[0]))
         chunks: list[list[int]] = []
         chunk: list[int] = []
         units = 0
         last: tuple[str, uuid.UUID] | None = None
         for delivery_id, name, tenant_id in handed:
-            sub = self.subscribers.get(name)
-            grouped = sub is not None and sub.batch is not None and last == (name, tenant_id)
-            opens_unit = not grouped
+            batched = getattr(subs[name], "batch", None) is not None
+            opens_unit = not (batched and last == (name, tenant_id))
             if chunk and (len(chunk) >= MAX_DELIVERIES or (opens_unit and units >= CHUNK)):
                 chunks.append(chunk)
                 chunk, units, opens_unit = [], 0, True
@@ -282,14 +277,13 @@ class Relay:
         if conn is None or pause <= MIN_PASS_INTERVAL:
             await asyncio.sleep(pause)
             return
-        try:
+        with contextlib.suppress(Exception):  # broken: listen() reconnects, the poll goes on
             await conn.remove_listener(CHANNEL, self._notified)
-            await asyncio.sleep(pause)
-            # Listening again before the pass: a commit after this LISTEN wakes the next pass,
-            # one before it is this pass's to take, so nothing waits for the poll.
+        await asyncio.sleep(pause)
+        # Listening again before the pass: a commit after this LISTEN wakes the next pass, one
+        # before it is this pass's to take, so nothing waits for the poll.
+        with contextlib.suppress(Exception):
             await conn.add_listener(CHANNEL, self._notified)
-        except Exception:  # the connection broke: listen() reconnects; the poll carries on
-            log.debug("bus relay: LISTEN connection failed while gathering", exc_info=True)
 
     async def listen(self) -> None:
         """Wake on the outbox's NOTIFY (PostgreSQL): events committed by other processes are

@@ -153,6 +153,25 @@ async def _stock_of(
     return found
 
 
+async def _confirm(
+    s: AsyncSession, order: OrderRecord, *, reason: str, actor: Actor, now: datetime
+) -> OrderRecord:
+    """Confirm and reserve every line: in one statement where `state.confirm_reserving`
+    applies, else the move and then `ledger.reserve`, which also takes what that statement
+    could not reserve (a missing stock row, not enough stock)."""
+    lines = [
+        (f"lines[{i}].qty", line.item_id, line.warehouse_id, line.qty)
+        for i, line in enumerate(order.lines)
+    ]
+    merged = await state.confirm_reserving(s, order, lines, reason=reason, actor=actor, now=now)
+    if merged is None:
+        moved = await state.transition(s, order, S.CONFIRMED, reason=reason, actor=actor, now=now)
+    else:
+        moved, lines = merged
+    await ledger.reserve(s, order.tenant_id, lines, now)
+    return moved
+
+
 async def move_order(
     s: AsyncSession,
     order: OrderRecord,
@@ -171,22 +190,9 @@ async def move_order(
     # The status first: its guarded UPDATE locks the order row, so a concurrent move of the
     # same order waits here and is refused before touching any stock.
     if to is S.CONFIRMED:
-        lines = sorted(
-            (
-                (f"lines[{i}].qty", line.item_id, line.warehouse_id, line.qty)
-                for i, line in enumerate(order.lines)
-            ),
-            key=lambda line: (line[1], line[2]),  # lock order (ledger.reserve)
-        )
-        merged = await state.confirm_reserving(s, order, lines, reason=reason, actor=actor, now=now)
-        if merged is None:
-            moved = await state.transition(s, order, to, reason=reason, actor=actor, now=now)
-        else:
-            moved, lines = merged  # what the statement could not reserve goes on below
-        await ledger.reserve(s, order.tenant_id, lines, now)
-        publish(s, BY_STATUS[to.value].topic, order_event(moved, previous))
-        return moved
-    moved = await state.transition(s, order, to, reason=reason, actor=actor, now=now)
+        moved = await _confirm(s, order, reason=reason, actor=actor, now=now)
+    else:
+        moved = await state.transition(s, order, to, reason=reason, actor=actor, now=now)
     if to is S.SHIPPED or (to is S.CANCELLED and previous is S.CONFIRMED):
         stock = await _stock_of(s, order)
         for i, line in enumerate(order.lines):
