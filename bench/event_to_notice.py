@@ -74,6 +74,8 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.proc_cpu import reference_ms  # noqa: E402
+from comms.bus.loop import run as run_loop  # noqa: E402
 from comms.bus.models import OutboxEvent  # noqa: E402
 from comms.bus.publish import TOPICS_KEY  # noqa: E402
 from comms.db.engine import Database  # noqa: E402
@@ -268,7 +270,7 @@ def _publisher_proc(db_url: str, tid: uuid.UUID, sessions: int, cmds: Any, done:
             done.put(("done", commit_at))
         await db.dispose()
 
-    asyncio.run(run())
+    run_loop(run())  # uvloop, as uvicorn runs the API processes it stands for
 
 
 # Where the server runs without autovacuum (this machine's does), a fresh database is planned
@@ -489,6 +491,7 @@ async def latency(args: argparse.Namespace) -> int:
     stop_in = asyncio.Event()
     stand_in: asyncio.Task[dict[str, int]] | None = None
     stand_in_done: dict[str, int] | None = None
+    speed: list[float] = []
     try:
         await hub.start(relay=True, worker=False)
         async with hub.db.session() as s:
@@ -568,6 +571,7 @@ async def latency(args: argparse.Namespace) -> int:
         await asyncio.sleep(3)
         b, idle_s = await _cpu(pids), time.perf_counter() - idle_from
         idle = {g: spent(a[g], b[g]) / idle_s for g in CPU_GROUPS}
+        speed.append(reference_ms())
         at = 20
         for rate in args.rates:
             n = int(rate * args.seconds)
@@ -579,6 +583,7 @@ async def latency(args: argparse.Namespace) -> int:
             )
             at += n
             await asyncio.sleep(1)
+        speed.append(reference_ms())
     finally:
         stop_in.set()
         if stand_in is not None:
@@ -629,6 +634,11 @@ async def latency(args: argparse.Namespace) -> int:
         )
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
     print(
+        "machine speed: reference loop (bench/proc_cpu.py) "
+        + " ms before, ".join(f"{ms:.0f}" for ms in speed)
+        + " ms after the offers; lower is faster"
+    )
+    print(
         "  autovacuum stand-in:",
         "not run (--autovacuum none)"
         if stand_in_done is None
@@ -673,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     rc = 0
     for part in args.parts or ["stock", "latency"]:
-        rc |= asyncio.run(stock(args) if part == "stock" else latency(args))
+        rc |= run_loop(stock(args) if part == "stock" else latency(args))
     return rc
 
 

@@ -35,6 +35,7 @@ from sqlalchemy import event as sa_event
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from comms.bus.loop import run as run_loop  # noqa: E402
 from comms.db.migrate import upgrade  # noqa: E402
 from comms.db.tenancy import scoped_to  # noqa: E402
 from comms.hub import Hub  # noqa: E402
@@ -206,7 +207,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--orders", type=int, default=300)
     p.add_argument("--batch", type=int, default=10, help="deliveries per worker batch")
-    asyncio.run(run(p.parse_args()))
+    run_loop(run(p.parse_args()))  # the loop the worker runs on
 
 
 if __name__ == "__main__":

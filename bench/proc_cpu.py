@@ -56,3 +56,18 @@ def spent(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU seconds between two samples; a process new since `before` counts from zero, and
     one gone by `after` is lost (its time went to whoever reaped it)."""
     return sum(max(0.0, v - before.get(p, 0.0)) for p, v in after.items())
+
+
+def reference_ms(rounds: int = 3) -> float:
+    """CPU ms of a fixed pure-Python loop (best of `rounds`): this machine's speed at the
+    moment. The machines benches run on differ, and drift by tens of percent within minutes,
+    so a figure read without it cannot be compared with another run's."""
+    import time
+
+    best = float("inf")
+    for _ in range(rounds):
+        t0, total = time.process_time(), 0
+        for i in range(2_000_000):
+            total += i * i
+        best = min(best, time.process_time() - t0)
+    return best * 1000

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 import logging
@@ -129,8 +128,10 @@ def init(tenant_name: str, admin_email: str, admin_password: str) -> None:
         click.echo("error: --tenant must not be empty", err=True)
         sys.exit(2)
     _migrate(settings)
+    from comms.bus.loop import run as run_loop
+
     try:
-        out = asyncio.run(_init(settings, tenant_name, admin_email, admin_password))
+        out = run_loop(_init(settings, tenant_name, admin_email, admin_password))
     except Conflict as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(2)

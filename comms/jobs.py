@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import click
 
+from comms.bus.loop import run as run_loop
 from comms.db.engine import Database
 
 Job = Callable[[Database], Awaitable[int]]
@@ -39,6 +40,6 @@ def job_command(name: str, help: str, run: Job, done: str) -> click.Command:
     @click.command(name, help=help)
     @click.option("--interval", default=0.0, type=float, help="Repeat every N seconds; 0: once.")
     def command(interval: float) -> None:
-        click.echo(done.format(n=asyncio.run(_run(run, interval))))
+        click.echo(done.format(n=run_loop(_run(run, interval))))
 
     return command

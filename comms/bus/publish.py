@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import CTE, Connection, Table, bindparam, exists, insert, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
@@ -38,6 +38,7 @@ ROWS_KEY = "bus.rows"  # outbox rows not yet written
 
 _OUTBOX = cast(Table, OutboxEvent.__table__)
 _INSERT = insert(_OUTBOX)
+_CTE_COLUMNS = ["tenant_id", "topic", "version", "payload", "created_at"]
 
 
 def publish(
@@ -67,6 +68,47 @@ async def publish_many(
     sync = session.sync_session
     topics, now = _topics(sync), utcnow()
     _queue(sync, [_row(p.topic, topics.validate(p.topic, p), tenant_id, now) for p in payloads])
+
+
+def outbox_cte(gate: CTE) -> CTE:
+    """An outbox INSERT for a caller's own statement (PostgreSQL, a data-modifying CTE) that
+    writes one event if `gate`, another CTE of that statement, returned a row: the change
+    and its event in one round trip rather than two. Build it once, with the statement; each
+    execution passes `published(...)` among its parameters."""
+    c = _OUTBOX.c
+    row = select(
+        *(bindparam(f"b_outbox_{name}", type_=c[name].type) for name in _CTE_COLUMNS)
+    ).where(exists(select(gate.c[0])))
+    return insert(_OUTBOX).from_select(_CTE_COLUMNS, row).cte("published")
+
+
+def published(
+    session: AsyncSession,
+    topic: str,
+    payload: EventPayload | dict[str, Any],
+    *,
+    tenant_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """`publish` for a statement carrying `outbox_cte`: the parameters of its event row.
+    Rows queued before it must be written first (outbox order is publish order): the caller
+    publishes the plain way when `queued(session)`."""
+    sync = session.sync_session
+    model = _topics(sync).validate(topic, payload)
+    tid = tenant_id or current_tenant(session)
+    if tid is None:
+        raise TenantScopeError(f"event {topic!r} published with no tenant")
+    row = _row(topic, model, tid, utcnow())
+    sync._autobegin_t()
+    info = sync.info
+    info[PENDING_KEY] = True
+    if not info.get(WANTED_KEY) and _wanted(info, topic, row["payload"]):
+        info[WANTED_KEY] = True
+    return {f"b_outbox_{name}": row[name] for name in _CTE_COLUMNS}
+
+
+def queued(session: AsyncSession) -> bool:
+    """Whether events published in this transaction are still waiting to be written."""
+    return bool(session.sync_session.info.get(ROWS_KEY))
 
 
 def _topics(sync: Session) -> TopicRegistry:

@@ -155,21 +155,30 @@ async def _stock_of(
 
 async def _confirm(
     s: AsyncSession, order: OrderRecord, *, reason: str, actor: Actor, now: datetime
-) -> OrderRecord:
-    """Confirm and reserve every line: in one statement where `state.confirm_reserving`
-    applies, else the move and then `ledger.reserve`, which also takes what that statement
-    could not reserve (a missing stock row, not enough stock)."""
+) -> tuple[OrderRecord, bool]:
+    """Confirm and reserve every line: in one statement with the event where
+    `state.confirm_reserving` applies, else the move and then `ledger.reserve`, which also
+    takes what that statement could not reserve (a missing stock row, not enough stock).
+    Returns the order as moved and whether its event is written."""
     lines = [
         (f"lines[{i}].qty", line.item_id, line.warehouse_id, line.qty)
         for i, line in enumerate(order.lines)
     ]
-    merged = await state.confirm_reserving(s, order, lines, reason=reason, actor=actor, now=now)
+    merged = await state.confirm_reserving(
+        s,
+        order,
+        lines,
+        lambda moved: order_event(moved, order.status),
+        reason=reason,
+        actor=actor,
+        now=now,
+    )
     if merged is None:
         moved = await state.transition(s, order, S.CONFIRMED, reason=reason, actor=actor, now=now)
     else:
         moved, lines = merged
     await ledger.reserve(s, order.tenant_id, lines, now)
-    return moved
+    return moved, merged is not None
 
 
 async def move_order(
@@ -189,8 +198,9 @@ async def move_order(
     previous = order.status
     # The status first: its guarded UPDATE locks the order row, so a concurrent move of the
     # same order waits here and is refused before touching any stock.
+    published = False
     if to is S.CONFIRMED:
-        moved = await _confirm(s, order, reason=reason, actor=actor, now=now)
+        moved, published = await _confirm(s, order, reason=reason, actor=actor, now=now)
     else:
         moved = await state.transition(s, order, to, reason=reason, actor=actor, now=now)
     if to is S.SHIPPED or (to is S.CANCELLED and previous is S.CONFIRMED):
@@ -224,7 +234,8 @@ async def move_order(
                     now=now,
                 )
         await s.flush()
-    publish(s, BY_STATUS[to.value].topic, order_event(moved, previous))
+    if not published:
+        publish(s, BY_STATUS[to.value].topic, order_event(moved, previous))
     return moved
 
 

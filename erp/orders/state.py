@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn, cast
 
 from sqlalchemy import Insert, Select, Table, Update, bindparam, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from comms.bus.publish import outbox_cte, published, queued
+from comms.bus.topics import EventPayload
 from comms.db.base import utcnow
 from comms.errors import Conflict, NotFound
 from erp.orders.models import Order, OrderRecord, OrderStatus, OrderTransition
@@ -95,8 +97,8 @@ _MOVE_AND_LOG = {to: _move_and_log(to) for to in _STAMP}
 
 
 def _confirm_reserving() -> Select[Any]:
-    """PostgreSQL: confirm, log and reserve a one-line order in one statement
-    (data-modifying CTEs) rather than two round trips. Returns the log rows written (1: the
+    """PostgreSQL: confirm, log, reserve and publish a one-line order in one statement
+    (data-modifying CTEs) rather than three round trips. Returns the log rows written (1: the
     order moved) and the stock rows reserved (0: not applied). One line only: a line left
     unreserved goes through `ledger.reserve` after the statement, and with several lines
     that could lock stock rows out of the (item, warehouse) order concurrent confirms
@@ -107,7 +109,7 @@ def _confirm_reserving() -> Select[Any]:
     return select(
         select(func.count()).select_from(logged).scalar_subquery(),
         select(func.count()).select_from(reserved).scalar_subquery(),
-    )
+    ).add_cte(outbox_cte(moved))
 
 
 _CONFIRM_RESERVING = _confirm_reserving()
@@ -179,26 +181,31 @@ async def confirm_reserving(
     s: AsyncSession,
     order: OrderRecord,
     lines: Sequence[tuple[str, uuid.UUID, uuid.UUID, int]],
+    event: Callable[[OrderRecord], EventPayload],
     *,
     reason: str = "",
     actor: Actor = SYSTEM,
     now: datetime,
 ) -> tuple[OrderRecord, list[tuple[str, uuid.UUID, uuid.UUID, int]]] | None:
-    """`transition` to confirmed and the reservation of a one-line order in one statement
-    (PostgreSQL). Returns the order and the lines not reserved (no stock row yet, or not
-    enough: the caller sends them through `ledger.reserve` for its row or its error), or
-    None where it does not apply (other databases, several lines)."""
+    """`transition` to confirmed, the reservation of a one-line order and its `event(order
+    as moved)` in one statement (PostgreSQL). Returns the order and the lines not reserved
+    (no stock row yet, or not enough: the caller sends them through `ledger.reserve` for
+    its row or its error), or None where it does not apply (other databases, several
+    lines, events of the transaction still queued, which go to the outbox first)."""
     conn = await s.connection()
-    if conn.dialect.name != "postgresql" or len(lines) != 1:
+    if conn.dialect.name != "postgresql" or len(lines) != 1 or queued(s):
         return None
     check(order, S.CONFIRMED)
+    after = _moved(order, S.CONFIRMED, now)
+    payload = event(after)
     move, _, logged = _params(order, S.CONFIRMED, reason, actor, now)
     _, item, wh, qty = lines[0]
     params = {**move, **logged, "b_item": item, "b_wh": wh, "b_qty": qty}
+    params.update(published(s, payload.topic, payload, tenant_id=order.tenant_id))
     moved, reserved = (await conn.execute(_CONFIRM_RESERVING, params)).one()
     if moved != 1:
         await _refuse(s, order, S.CONFIRMED)
-    return _moved(order, S.CONFIRMED, now), [] if reserved == 1 else list(lines)
+    return after, [] if reserved == 1 else list(lines)
 
 
 def _params(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from comms.bus.loop import run as run_loop
 from comms.channels.email.transport import Attachment
 from comms.db.engine import Database
 from comms.messages.inbound import InboundEmail, MessagingSink, tenant_for
@@ -144,4 +145,4 @@ def smtp_in(host: str | None, port: int | None) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    asyncio.run(serve(settings, host or settings.smtp_in_host, port or settings.smtp_in_port))
+    run_loop(serve(settings, host or settings.smtp_in_host, port or settings.smtp_in_port))

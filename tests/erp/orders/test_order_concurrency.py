@@ -100,3 +100,31 @@ async def test_an_order_of_another_tenant_is_not_found_and_not_moved(
     )
     assert r.status_code == 404
     assert (await level(client, tenant, i, w))["reserved"] == 0
+
+
+async def test_a_confirm_refused_as_stale_writes_no_event_even_if_its_caller_commits(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    # On PostgreSQL a one-line confirm writes its event in the statement that moves the
+    # order; the event row must depend on the move, not on the caller rolling back.
+    i = (await make_item(client, tenant))["id"]
+    w = (await make_warehouse(client, tenant))["id"]
+    await receive(client, tenant, i, w, 5)
+    o = await make_order(
+        client, tenant, [{"item_id": i, "warehouse_id": w, "qty": 1, "unit_price": 1}]
+    )
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        stale = await service.get_order(s, uuid.UUID(o["id"]))
+    assert await confirm(hub.db, tenant, o["id"]) == "ok"
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        try:
+            await service.move_order(s, stale, OrderStatus.CONFIRMED)
+        except state.IllegalTransition:
+            pass
+        else:
+            raise AssertionError("a stale confirm went through")
+        await s.commit()
+    assert [e["order_id"] for e in await published(hub, "erp.order.confirmed")] == [o["id"]]
+    assert (await level(client, tenant, i, w))["reserved"] == 1

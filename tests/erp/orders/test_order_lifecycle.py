@@ -9,9 +9,11 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from comms.db.tenancy import scoped_to
+from comms.bus.models import OutboxEvent
+from comms.db.tenancy import scoped_to, unscoped
 from comms.hub import Hub
-from erp.orders.models import OrderTransition
+from erp.orders import service
+from erp.orders.models import OrderStatus, OrderTransition
 from erp_testkit import API, level, make_item, make_order, make_warehouse, published, receive, to
 from hubtest import TenantCtx
 
@@ -241,3 +243,34 @@ async def test_after_a_short_recount_an_order_still_ships_what_the_shelf_holds(
         params={"contact_phone": "138 0013 8000", "status": "shipped"},
     )
     assert [o["number"] for o in listed.json()["items"]] == [a["number"]]
+
+
+async def test_orders_confirmed_in_one_transaction_publish_in_confirm_order(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    # The two-line order's event is queued until the commit; the one-line order's would be
+    # written by its own statement (PostgreSQL) unless queued events go first.
+    i, w = await stocked(client, tenant)
+    line = {"item_id": i, "warehouse_id": w, "qty": 1, "unit_price": 5}
+    two = await make_order(client, tenant, [line, {**line, "qty": 2}])
+    one = await make_order(client, tenant, [line])
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        for o in (two, one):
+            order = await service.get_order(s, uuid.UUID(o["id"]))
+            await service.move_order(s, order, OrderStatus.CONFIRMED)
+        await s.commit()
+    async with hub.db.session() as s:
+        unscoped(s)
+        topics = list(
+            await s.execute(
+                select(OutboxEvent.topic, OutboxEvent.payload["number"].as_string())
+                .where(OutboxEvent.topic.like("erp.order.%"))
+                .order_by(OutboxEvent.id)
+            )
+        )
+    assert [tuple(r) for r in topics] == [
+        ("erp.order.confirmed", two["number"]),
+        ("erp.order.confirmed", one["number"]),
+    ]
+    assert (await level(client, tenant, i, w))["reserved"] == 4
