@@ -37,6 +37,24 @@ from comms.settings import Settings
 
 log = logging.getLogger(__name__)
 
+_CLAIM = (
+    select(
+        Delivery.id,
+        Delivery.subscriber,
+        Delivery.attempts,
+        OutboxEvent.id,
+        OutboxEvent.topic,
+        OutboxEvent.version,
+        OutboxEvent.tenant_id,
+        OutboxEvent.created_at,
+        OutboxEvent.payload,
+    )
+    .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
+    .where(Delivery.status == DeliveryStatus.QUEUED)
+    .order_by(Delivery.id)
+    .with_for_update(skip_locked=True, of=Delivery)
+)
+
 
 _MARK_DONE = (
     update(Delivery)
@@ -90,77 +108,113 @@ class DeliveryRunner:
         # Whether the last run's commit carried events some subscriber takes (the queued/
         # sending status events of the SMS a notice queues do not count: no one takes them).
         self.published = False
+        self.succeeded = 0  # of the last run
 
     async def run(self, delivery_ids: Sequence[int]) -> int:
-        """Run the still-pending deliveries among `delivery_ids`; returns how many succeeded."""
-        outcomes: list[dict[str, Any]] = []
+        """Run the still-pending deliveries among `delivery_ids`; returns how many succeeded.
+
+        Urgent subscribers' deliveries (someone waits on their effect: a notice's SMS, a
+        console push) commit first, in a transaction of their own, so what they hand over at
+        commit goes out while the rest of the message runs."""
+        outcomes: list[dict[str, Any]] = []  # not yet written
+        self.published, self.succeeded = False, 0
         async with self.db.session() as s:
             unscoped(s)
             async with s.begin():
-                rows = (
-                    await s.execute(
-                        select(
-                            Delivery.id,
-                            Delivery.subscriber,
-                            Delivery.attempts,
-                            OutboxEvent.id,
-                            OutboxEvent.topic,
-                            OutboxEvent.version,
-                            OutboxEvent.tenant_id,
-                            OutboxEvent.created_at,
-                            OutboxEvent.payload,
-                        )
-                        .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
-                        .where(
-                            among(Delivery.id, delivery_ids),
-                            Delivery.status == DeliveryStatus.QUEUED,
-                        )
-                        .order_by(Delivery.id)
-                        .with_for_update(skip_locked=True, of=Delivery)
-                    )
-                ).all()
-                # Batch subscribers' deliveries gather into one group per (subscriber, tenant,
-                # attempt), run where the group's first delivery stands in the message.
-                units: list[Item | list[Item]] = []
-                groups: dict[tuple[str, uuid.UUID, int], list[Item]] = {}
-                # An event delivered to several subscribers in one message is validated
-                # once (payloads are frozen, so the subscribers can share it).
-                loaded: dict[int, Any] = {}
-                for d_id, sub_name, attempts, ev_id, topic, version, tid, created, data in rows:
-                    item = Item(d_id, attempts + 1, sub_name, tid)
-                    sub = self.subscribers.get(sub_name)
-                    if sub is None:
-                        item.error = f"no subscriber named {sub_name!r} in this process"
-                        outcomes.append(self._outcome(item))
-                        continue
-                    try:
-                        payload = loaded.get(ev_id)
-                        if payload is None:
-                            payload = loaded[ev_id] = self.topics.load(topic, version, data)
-                    except Exception as exc:
-                        item.error = _describe(exc)
-                        outcomes.append(self._outcome(item))
-                        continue
-                    item.event = Event(ev_id, topic, version, tid, created, payload)
-                    if sub.batch is None:
-                        units.append(item)
-                        continue
-                    key = (sub_name, tid, item.attempt)
-                    group = groups.get(key)
-                    if group is None:
-                        group = groups[key] = []
-                        units.append(group)
-                    group.append(item)
-                for unit in units:
-                    if isinstance(unit, Item):
-                        await self._run_alone(s, unit)
-                        outcomes.append(self._outcome(unit))
-                    else:
-                        await self._run_group(s, unit)
-                        outcomes.extend(self._outcome(i) for i in unit)
-                await self._mark(s, outcomes)
-                self.published = bool(s.info.get(WANTED_KEY))
-        return sum(o["status"] is DeliveryStatus.DONE for o in outcomes)
+                units = await self._load(
+                    s, _CLAIM.where(among(Delivery.id, delivery_ids)), outcomes
+                )
+                urgent = [u for u in units if self._urgent(u)]
+                rest = [u for u in units if not self._urgent(u)] if urgent else []
+                await self._run_units(s, urgent or units, outcomes)
+            if rest:
+                async with s.begin():
+                    await self._run_units(s, await self._reclaim(s, rest), outcomes)
+        return self.succeeded
+
+    async def _reclaim(
+        self, s: AsyncSession, units: list[Item | list[Item]]
+    ) -> list[Item | list[Item]]:
+        """The units whose deliveries are still queued, locked again: the urgent part's
+        commit unlocked them, and a redelivered message's other run may have taken some."""
+        ids = [i.delivery_id for u in units for i in (u if isinstance(u, list) else [u])]
+        kept = set(
+            await s.scalars(
+                select(Delivery.id)
+                .where(among(Delivery.id, ids), Delivery.status == DeliveryStatus.QUEUED)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        out: list[Item | list[Item]] = []
+        for u in units:
+            if isinstance(u, Item):
+                if u.delivery_id in kept:
+                    out.append(u)
+            elif group := [i for i in u if i.delivery_id in kept]:
+                out.append(group)
+        return out
+
+    def _urgent(self, unit: Item | list[Item]) -> bool:
+        item = unit if isinstance(unit, Item) else unit[0]
+        sub = self.subscribers.get(item.subscriber)
+        return sub is not None and sub.urgent
+
+    async def _load(
+        self, s: AsyncSession, claim: Any, outcomes: list[dict[str, Any]]
+    ) -> list[Item | list[Item]]:
+        """Lock the queued deliveries, load their events, and cut them into units: one item
+        per delivery, or one group per (subscriber, tenant, attempt) of a batch subscriber,
+        where the group's first delivery stands in the message. Deliveries that cannot run
+        here (unknown subscriber, unreadable payload) get their outcome at once."""
+        rows = (await s.execute(claim)).all()
+        units: list[Item | list[Item]] = []
+        groups: dict[tuple[str, uuid.UUID, int], list[Item]] = {}
+        # An event delivered to several subscribers in one message is validated once
+        # (payloads are frozen, so the subscribers can share it).
+        loaded: dict[int, Any] = {}
+        for d_id, sub_name, attempts, ev_id, topic, version, tid, created, data in rows:
+            item = Item(d_id, attempts + 1, sub_name, tid)
+            sub = self.subscribers.get(sub_name)
+            if sub is None:
+                item.error = f"no subscriber named {sub_name!r} in this process"
+                outcomes.append(self._outcome(item))
+                continue
+            try:
+                payload = loaded.get(ev_id)
+                if payload is None:
+                    payload = loaded[ev_id] = self.topics.load(topic, version, data)
+            except Exception as exc:
+                item.error = _describe(exc)
+                outcomes.append(self._outcome(item))
+                continue
+            item.event = Event(ev_id, topic, version, tid, created, payload)
+            if sub.batch is None:
+                units.append(item)
+                continue
+            key = (sub_name, tid, item.attempt)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = []
+                units.append(group)
+            group.append(item)
+        return units
+
+    async def _run_units(
+        self, s: AsyncSession, units: list[Item | list[Item]], outcomes: list[dict[str, Any]]
+    ) -> None:
+        """Run the units and write their outcomes in the transaction, with those already in
+        `outcomes` (which it empties)."""
+        for unit in units:
+            if isinstance(unit, Item):
+                await self._run_alone(s, unit)
+                outcomes.append(self._outcome(unit))
+            else:
+                await self._run_group(s, unit)
+                outcomes.extend(self._outcome(i) for i in unit)
+        await self._mark(s, outcomes)
+        self.succeeded += sum(o["status"] is DeliveryStatus.DONE for o in outcomes)
+        outcomes.clear()
+        self.published = self.published or bool(s.info.get(WANTED_KEY))
 
     async def _mark(self, s: AsyncSession, outcomes: list[dict[str, Any]]) -> None:
         """Write the outcomes: the done ones (nearly all) in one UPDATE per attempt number
