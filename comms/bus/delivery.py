@@ -257,8 +257,8 @@ class DeliveryRunner:
             )
             if error is None:
                 return
-        # A savepoint rolled back leaves PostgreSQL's per-backend subtransaction cache (the
-        # relay's CHUNK note), so these extra savepoints stay within the bound of one each.
+        # A savepoint rolled back leaves PostgreSQL's per-backend subtransaction cache (see
+        # CHUNK in chunks.py), so these extra savepoints stay within the bound of one each.
         for item in group:
             await self._run_alone(s, item)
 

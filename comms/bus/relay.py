@@ -13,11 +13,12 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
 from sqlalchemy import ColumnElement, delete, insert, select, text, update
 
+from comms.bus.chunks import CHUNK, cut
 from comms.bus.models import Delivery, DeliveryStatus, OutboxEvent
 from comms.bus.subscribers import SubscriberRegistry
 from comms.db.base import utcnow
@@ -28,18 +29,6 @@ from comms.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# How many deliveries travel in one broker message: big enough to amortise broker and commit
-# costs, small enough that one slow batch does not hold up the others for long. A worker runs
-# a message in one transaction with a savepoint per delivery; at most 64 keeps those
-# subtransactions within PostgreSQL's per-backend cache (PGPROC_MAX_CACHED_SUBXIDS), past
-# which every other backend's snapshot checks go through pg_subtrans (measured: 100 made
-# ~12x the pg_subtrans lookups of 50 and ~5-10 % less throughput).
-CHUNK = 50
-# A batch subscriber's run of one tenant in a message runs in one savepoint: it counts once
-# towards CHUNK, and a message carries at most this many deliveries in all (one transaction
-# of bounded length). Fewer, bigger messages: fewer Celery sends, worker transactions and
-# sender passes per event.
-MAX_DELIVERIES = 200
 PRUNE_EVERY = 3600.0  # seconds between two prunes of finished events
 # Shortest time between two passes of run_forever. Idle, a wake-up is served at once; under a
 # stream of one-event commits the relay hands over the few events of this window in one
@@ -55,6 +44,11 @@ MIN_PASS_INTERVAL = 0.02
 # over more events; idle or light, a wake-up is served within MIN_PASS_INTERVAL.
 GATHER_PER_RATE = 0.00015
 RATE_SMOOTHING = 0.3  # weight of the latest pass in the rate's moving average
+# Under load a pass also waits, up to the poll interval after the last one, while deliveries
+# handed before the last pass are still queued: the workers are behind, and events held in
+# the outbox meanwhile would only wait in the broker's queue instead, as smaller messages
+# whose fixed costs keep the workers behind. Checked this often while waiting.
+BEHIND_RECHECK = 0.02
 # NOTIFY channel of the outbox trigger (migration comms_0008): commits in other processes
 # wake the relay on PostgreSQL; its poll stays the backstop.
 CHANNEL = "huitong_bus"
@@ -90,6 +84,7 @@ class Relay:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self.rate = 0.0  # deliveries handed per second, smoothed over passes
+        self.last_claim_at: datetime | None = None  # handed_at of the last pass's deliveries
         self.listening = False  # leading, with a NOTIFY listener connected (PostgreSQL)
         self.standby = False  # another relay leads: take only events it left waiting
         self._listener: Any = None  # the LISTEN connection while leading
@@ -117,36 +112,11 @@ class Relay:
             else None
         )
         fresh, due = await self._claim(sweep, lag)
-        chunks = self._messages(fresh)
+        chunks = cut(fresh, self.subscribers)
         chunks += [due[start : start + CHUNK] for start in range(0, len(due), CHUNK)]
         for chunk in chunks:
             await asyncio.to_thread(self.dispatcher.send, chunk)
         return len(fresh) + len(due)
-
-    def _messages(self, handed: list[tuple[int, str, uuid.UUID]]) -> list[list[int]]:
-        """New (delivery id, subscriber, tenant) as broker messages: urgent ones first, then
-        by subscriber; at most CHUNK savepoints and MAX_DELIVERIES deliveries a message. The
-        urgent run does not get a message of its own: each message costs a worker
-        transaction and a Celery hop (a few ms of CPU), more than the rest of a message
-        delays the urgent effects' commit."""
-        subs = {name: self.subscribers.get(name) for _, name, _ in handed}
-        handed.sort(key=lambda d: (not getattr(subs[d[1]], "urgent", False), d[1], d[0]))
-        chunks: list[list[int]] = []
-        chunk: list[int] = []
-        units = 0
-        last: tuple[str, uuid.UUID] | None = None
-        for delivery_id, name, tenant_id in handed:
-            batched = getattr(subs[name], "batch", None) is not None
-            opens_unit = not (batched and last == (name, tenant_id))
-            if chunk and (len(chunk) >= MAX_DELIVERIES or (opens_unit and units >= CHUNK)):
-                chunks.append(chunk)
-                chunk, units, opens_unit = [], 0, True
-            chunk.append(delivery_id)
-            units += opens_unit
-            last = (name, tenant_id)
-        if chunk:
-            chunks.append(chunk)
-        return chunks
 
     async def _claim(
         self, sweep: bool = True, lag: timedelta | None = None
@@ -206,6 +176,7 @@ class Relay:
                         rows,
                     )
                     fresh = [(d_id, name, tid) for d_id, name, tid in made]
+                    self.last_claim_at = now
                 if not sweep:
                     return fresh, []
                 lost_before = now - timedelta(seconds=self.settings.bus_redeliver_after)
@@ -265,6 +236,32 @@ class Relay:
         """Shortest time between two passes at the recent rate (see GATHER_PER_RATE)."""
         gap = self.rate * GATHER_PER_RATE
         return min(self.settings.bus_poll_interval, max(MIN_PASS_INTERVAL, gap))
+
+    async def _wait_for_workers(self, until: float) -> None:
+        """Under load, hold the pass while the workers are behind (see BEHIND_RECHECK)."""
+        loop = asyncio.get_running_loop()
+        while loop.time() < until:  # a poll of the database: no event to wait on
+            if not await self._behind():
+                return
+            await asyncio.sleep(BEHIND_RECHECK)
+
+    async def _behind(self) -> bool:
+        """Whether a delivery handed before the last pass is still queued (see
+        BEHIND_RECHECK); one probe of the in-flight index."""
+        if self.last_claim_at is None:
+            return False
+        try:
+            async with self.db.session() as s:
+                unscoped(s)
+                found = await s.scalar(
+                    select(Delivery.id)
+                    .where(text("status = 'queued'"), Delivery.handed_at < self.last_claim_at)
+                    .limit(1)
+                )
+        except Exception:
+            log.exception("bus relay could not tell whether the workers are behind")
+            return False
+        return found is not None
 
     def _notified(self, *_: Any) -> None:
         self._wake.set()
@@ -351,6 +348,8 @@ class Relay:
             pause = last_pass + self.gather_time() - loop.time()
             if pause > 0:
                 await self._gather(pause)
+            if self.gather_time() > MIN_PASS_INTERVAL:
+                await self._wait_for_workers(last_pass + interval - BEHIND_RECHECK)
             self._wake.clear()
             previous, last_pass = last_pass, loop.time()
             sweep = last_pass >= next_sweep
