@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import httpx
 from sqlalchemy import func, select
@@ -40,6 +41,17 @@ async def confirm(db: Database, t: TenantCtx, order_id: str) -> str:
         return "ok"
 
 
+async def one_line_order(
+    client: httpx.AsyncClient, t: TenantCtx, on_hand: int, qty: int
+) -> tuple[str, str, dict[str, Any]]:
+    """An item with `on_hand` in a new warehouse and a draft order of `qty` of it."""
+    i = (await make_item(client, t))["id"]
+    w = (await make_warehouse(client, t))["id"]
+    await receive(client, t, i, w, on_hand)
+    line = {"item_id": i, "warehouse_id": w, "qty": qty, "unit_price": 1}
+    return i, w, await make_order(client, t, [line])
+
+
 async def test_concurrent_confirms_never_reserve_more_than_is_on_hand(
     hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
 ) -> None:
@@ -62,12 +74,7 @@ async def test_concurrent_confirms_never_reserve_more_than_is_on_hand(
 async def test_one_order_confirmed_twice_at_once_is_confirmed_and_reserved_once(
     hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
 ) -> None:
-    i = (await make_item(client, tenant))["id"]
-    w = (await make_warehouse(client, tenant))["id"]
-    await receive(client, tenant, i, w, 10)
-    o = await make_order(
-        client, tenant, [{"item_id": i, "warehouse_id": w, "qty": 3, "unit_price": 1}]
-    )
+    i, w, o = await one_line_order(client, tenant, 10, 3)
     db = Database(hub.settings.database_url, info={TOPICS_KEY: hub.topics}, pool_size=4)
     try:
         ends = await asyncio.gather(*(confirm(db, tenant, o["id"]) for _ in range(4)))
@@ -87,12 +94,7 @@ async def test_one_order_confirmed_twice_at_once_is_confirmed_and_reserved_once(
 async def test_an_order_of_another_tenant_is_not_found_and_not_moved(
     hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx, other_tenant: TenantCtx
 ) -> None:
-    i = (await make_item(client, tenant))["id"]
-    w = (await make_warehouse(client, tenant))["id"]
-    await receive(client, tenant, i, w, 5)
-    o = await make_order(
-        client, tenant, [{"item_id": i, "warehouse_id": w, "qty": 1, "unit_price": 1}]
-    )
+    i, w, o = await one_line_order(client, tenant, 5, 1)
     r = await client.post(
         f"/api/v1/erp/orders/{o['id']}/transitions",
         headers=other_tenant.auth,
@@ -107,12 +109,7 @@ async def test_a_confirm_refused_as_stale_writes_no_event_even_if_its_caller_com
 ) -> None:
     # On PostgreSQL a one-line confirm writes its event in the statement that moves the
     # order; the event row must depend on the move, not on the caller rolling back.
-    i = (await make_item(client, tenant))["id"]
-    w = (await make_warehouse(client, tenant))["id"]
-    await receive(client, tenant, i, w, 5)
-    o = await make_order(
-        client, tenant, [{"item_id": i, "warehouse_id": w, "qty": 1, "unit_price": 1}]
-    )
+    i, w, o = await one_line_order(client, tenant, 5, 1)
     async with hub.db.session() as s:
         scoped_to(s, tenant.id)
         stale = await service.get_order(s, uuid.UUID(o["id"]))
