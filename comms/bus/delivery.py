@@ -108,7 +108,6 @@ class DeliveryRunner:
         # Whether the last run's commit carried events some subscriber takes (the queued/
         # sending status events of the SMS a notice queues do not count: no one takes them).
         self.published = False
-        self.succeeded = 0  # of the last run
 
     async def run(self, delivery_ids: Sequence[int]) -> int:
         """Run the still-pending deliveries among `delivery_ids`; returns how many succeeded.
@@ -117,20 +116,19 @@ class DeliveryRunner:
         console push) commit first, in a transaction of their own, so what they hand over at
         commit goes out while the rest of the message runs."""
         outcomes: list[dict[str, Any]] = []  # not yet written
-        self.published, self.succeeded = False, 0
+        self.published = False
         async with self.db.session() as s:
             unscoped(s)
             async with s.begin():
-                units = await self._load(
-                    s, _CLAIM.where(among(Delivery.id, delivery_ids)), outcomes
-                )
+                units = await self._load(s, delivery_ids, outcomes)
                 urgent = [u for u in units if self._urgent(u)]
-                rest = [u for u in units if not self._urgent(u)] if urgent else []
-                await self._run_units(s, urgent or units, outcomes)
-            if rest:
+                rest = [u for u in units if not self._urgent(u)]
+                first, later = (urgent, rest) if urgent and rest else (units, [])
+                done = await self._run_units(s, first, outcomes)
+            if later:
                 async with s.begin():
-                    await self._run_units(s, await self._reclaim(s, rest), outcomes)
-        return self.succeeded
+                    done += await self._run_units(s, await self._reclaim(s, later), outcomes)
+        return done
 
     async def _reclaim(
         self, s: AsyncSession, units: list[Item | list[Item]]
@@ -160,13 +158,13 @@ class DeliveryRunner:
         return sub is not None and sub.urgent
 
     async def _load(
-        self, s: AsyncSession, claim: Any, outcomes: list[dict[str, Any]]
+        self, s: AsyncSession, delivery_ids: Sequence[int], outcomes: list[dict[str, Any]]
     ) -> list[Item | list[Item]]:
         """Lock the queued deliveries, load their events, and cut them into units: one item
         per delivery, or one group per (subscriber, tenant, attempt) of a batch subscriber,
         where the group's first delivery stands in the message. Deliveries that cannot run
         here (unknown subscriber, unreadable payload) get their outcome at once."""
-        rows = (await s.execute(claim)).all()
+        rows = (await s.execute(_CLAIM.where(among(Delivery.id, delivery_ids)))).all()
         units: list[Item | list[Item]] = []
         groups: dict[tuple[str, uuid.UUID, int], list[Item]] = {}
         # An event delivered to several subscribers in one message is validated once
@@ -201,9 +199,9 @@ class DeliveryRunner:
 
     async def _run_units(
         self, s: AsyncSession, units: list[Item | list[Item]], outcomes: list[dict[str, Any]]
-    ) -> None:
+    ) -> int:
         """Run the units and write their outcomes in the transaction, with those already in
-        `outcomes` (which it empties)."""
+        `outcomes` (which it empties); returns how many succeeded."""
         for unit in units:
             if isinstance(unit, Item):
                 await self._run_alone(s, unit)
@@ -212,9 +210,10 @@ class DeliveryRunner:
                 await self._run_group(s, unit)
                 outcomes.extend(self._outcome(i) for i in unit)
         await self._mark(s, outcomes)
-        self.succeeded += sum(o["status"] is DeliveryStatus.DONE for o in outcomes)
+        done = sum(o["status"] is DeliveryStatus.DONE for o in outcomes)
         outcomes.clear()
         self.published = self.published or bool(s.info.get(WANTED_KEY))
+        return done
 
     async def _mark(self, s: AsyncSession, outcomes: list[dict[str, Any]]) -> None:
         """Write the outcomes: the done ones (nearly all) in one UPDATE per attempt number

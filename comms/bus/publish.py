@@ -50,11 +50,7 @@ def publish(
 ) -> None:
     """Add `topic` to the outbox; it exists only if the caller's transaction commits."""
     sync = session.sync_session if isinstance(session, AsyncSession) else session
-    model = _topics(sync).validate(topic, payload)
-    tid = tenant_id or current_tenant(session)
-    if tid is None:
-        raise TenantScopeError(f"event {topic!r} published with no tenant")
-    _queue(sync, [_row(topic, model, tid, utcnow())])
+    _queue(sync, [_checked_row(session, sync, topic, payload, tenant_id)])
 
 
 async def publish_many(
@@ -93,16 +89,8 @@ def published(
     Rows queued before it must be written first (outbox order is publish order): the caller
     publishes the plain way when `queued(session)`."""
     sync = session.sync_session
-    model = _topics(sync).validate(topic, payload)
-    tid = tenant_id or current_tenant(session)
-    if tid is None:
-        raise TenantScopeError(f"event {topic!r} published with no tenant")
-    row = _row(topic, model, tid, utcnow())
-    sync._autobegin_t()
-    info = sync.info
-    info[PENDING_KEY] = True
-    if not info.get(WANTED_KEY) and _wanted(info, topic, row["payload"]):
-        info[WANTED_KEY] = True
+    row = _checked_row(session, sync, topic, payload, tenant_id)
+    _mark_publishing(sync, [row])
     return {f"b_outbox_{name}": row[name] for name in _CTE_COLUMNS}
 
 
@@ -118,6 +106,21 @@ def _topics(sync: Session) -> TopicRegistry:
     return topics
 
 
+def _checked_row(
+    session: AsyncSession | Session,
+    sync: Session,
+    topic: str,
+    payload: EventPayload | dict[str, Any],
+    tenant_id: uuid.UUID | None,
+) -> dict[str, Any]:
+    """The outbox row of one event, validated against its topic, in a tenant."""
+    model = _topics(sync).validate(topic, payload)
+    tid = tenant_id or current_tenant(session)
+    if tid is None:
+        raise TenantScopeError(f"event {topic!r} published with no tenant")
+    return _row(topic, model, tid, utcnow())
+
+
 def _row(topic: str, model: EventPayload, tid: uuid.UUID, at: datetime) -> dict[str, Any]:
     return {
         "tenant_id": tid,
@@ -131,14 +134,21 @@ def _row(topic: str, model: EventPayload, tid: uuid.UUID, at: datetime) -> dict[
 
 def _queue(sync: Session, rows: list[dict[str, Any]]) -> None:
     """Queue outbox rows in the session's transaction (written at commit, flush or query)."""
-    info = sync.info
-    # Tie the rows to a transaction as Session.add() does, so a rollback or close drops them.
-    sync._autobegin_t()
-    queued: list[dict[str, Any]] | None = info.get(ROWS_KEY)
+    _mark_publishing(sync, rows)
+    queued: list[dict[str, Any]] | None = sync.info.get(ROWS_KEY)
     if queued is None:
-        info[ROWS_KEY] = rows
+        sync.info[ROWS_KEY] = rows
     else:
         queued.extend(rows)
+
+
+def _mark_publishing(sync: Session, rows: list[dict[str, Any]]) -> None:
+    """Mark the transaction as publishing `rows`: the relay is woken at its commit (at once
+    from a worker child if some subscriber takes one of them)."""
+    info = sync.info
+    # Tie the marks (and queued rows) to a transaction as Session.add() does, so a rollback
+    # or close drops them.
+    sync._autobegin_t()
     info[PENDING_KEY] = True
     if not info.get(WANTED_KEY) and any(_wanted(info, r["topic"], r["payload"]) for r in rows):
         info[WANTED_KEY] = True

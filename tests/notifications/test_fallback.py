@@ -16,6 +16,7 @@ from comms.db.base import utcnow
 from comms.db.tenancy import scoped_to, unscoped
 from comms.hub import Hub
 from comms.messages.events import StatusChange
+from comms.messages.lifecycle import change_of
 from comms.messages.models import Message
 from comms.messages.state import MessageStatus
 from hubtest import TenantCtx
@@ -202,16 +203,9 @@ async def test_escalation_skips_sms_for_a_user_without_a_mobile_and_sends_email(
 async def delivered(s: AsyncSession, message_id: uuid.UUID) -> StatusChange:
     """The change comms publishes when the SMSC's receipt says the message was delivered."""
     msg = await s.get(Message, message_id)
-    assert msg is not None
-    return StatusChange(
-        message_id=msg.id,
-        conversation_id=msg.conversation_id,
-        channel=msg.channel,
-        direction=msg.direction,
-        status=MessageStatus.DELIVERED,
-        previous=MessageStatus.SENT,
-        at=utcnow(),
-    )
+    assert msg is not None and msg.status is MessageStatus.SENT
+    update = {"status": MessageStatus.DELIVERED, "previous": MessageStatus.SENT, "at": utcnow()}
+    return change_of(msg, None).model_copy(update=update)
 
 
 async def deliver_sms_of(hub: Hub, tenant: TenantCtx, message_id: uuid.UUID) -> None:
