@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from comms.audit import service as audit
 from comms.deps import AdminDep, HubDep, SessionDep, ViewerDep
-from comms.errors import Conflict, PermissionDenied
+from comms.errors import Conflict, InvalidInput, PermissionDenied
 from erp.approvals import service
 from erp.approvals.models import ApprovalKind, DecisionChannel, RequestStatus
 from erp.approvals.schemas import (
@@ -63,13 +63,21 @@ async def create_request(body: RequestIn, who: ViewerDep, s: SessionDep, hub: Hu
 
 @router.get("/approvals", response_model=RequestPage)
 async def list_requests(
-    _: ViewerDep,
+    who: ViewerDep,
     s: SessionDep,
     status: RequestStatus | None = None,
+    awaiting: Annotated[
+        Literal["me"] | None,
+        Query(description="`me`: only requests whose current step the caller may decide now"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> RequestPage:
-    rows = await service.list_requests(s, status, limit)
-    return RequestPage(items=[RequestOut.model_validate(r) for r in rows])
+    if awaiting == "me" and who.user_id is None:
+        raise InvalidInput("awaiting: an API key awaits no approval; sign in", field="awaiting")
+    mine = who.user_id if awaiting == "me" else None
+    rows, nxt = await service.list_requests(s, status, limit, cursor, awaiting=mine)
+    return RequestPage(items=[RequestOut.model_validate(r) for r in rows], next_cursor=nxt)
 
 
 @router.get("/approvals/{request_id}", response_model=RequestOut)

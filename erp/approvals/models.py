@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from comms.auth.models import User
 from comms.db.base import Base, TenantScoped, new_id, utcnow
 from erp.columns import enum_column
 
@@ -85,6 +86,12 @@ class ApprovalRequest(TenantScoped, Base):
     decisions: Mapped[list[ApprovalDecision]] = relationship(
         order_by="ApprovalDecision.at", lazy="selectin", cascade="all, delete-orphan"
     )
+    requester: Mapped[User] = relationship(lazy="selectin", viewonly=True)
+
+    @property
+    def requester_name(self) -> str:
+        """What an approver reads in the console and the SMS: the name, else the email."""
+        return self.requester.name or self.requester.email
 
 
 class ApprovalStep(TenantScoped, Base):

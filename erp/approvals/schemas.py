@@ -94,6 +94,7 @@ class RequestOut(BaseModel):
     amount: int
     reason: str
     requester_id: uuid.UUID
+    requester_name: str
     status: RequestStatus
     created_at: datetime
     decided_at: datetime | None
@@ -103,3 +104,4 @@ class RequestOut(BaseModel):
 
 class RequestPage(BaseModel):
     items: list[RequestOut]
+    next_cursor: str | None = None

@@ -6,15 +6,16 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from collections.abc import Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from comms.auth.models import Role, User
 from comms.bus import publish
 from comms.db.base import utcnow
 from comms.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from comms.messages.queries import decode_cursor, encode_cursor
 from comms.settings import Settings
 from erp.approvals import notify
 from erp.approvals.events import ApprovalDecided, ApprovalRequested
@@ -124,6 +125,8 @@ async def create_request(
         r.steps.append(ApprovalStep(position=n, role=st.role, user_id=st.user_id))
     s.add(r)
     await s.flush()
+    # The new row's requester is not loaded yet; async access must not lazy-load it.
+    set_committed_value(r, "requester", await _user(s, requester_id))
     if not r.steps:
         # Below every threshold: nobody needs to look at it.
         r.status, r.decided_at = RequestStatus.APPROVED, utcnow()
@@ -274,9 +277,38 @@ async def pending_steps_by_code(s: AsyncSession, code: str) -> list[ApprovalStep
 
 
 async def list_requests(
-    s: AsyncSession, status: RequestStatus | None, limit: int
-) -> Sequence[ApprovalRequest]:
-    q = select(ApprovalRequest).order_by(ApprovalRequest.created_at.desc()).limit(limit)
+    s: AsyncSession,
+    status: RequestStatus | None,
+    limit: int,
+    cursor: str | None = None,
+    awaiting: uuid.UUID | None = None,
+) -> tuple[list[ApprovalRequest], str | None]:
+    """Newest first; with `awaiting`, only requests whose current step that user may decide
+    now (the same rule as `approvers`: the step's named user, else an active user of its role)."""
+    q = select(ApprovalRequest)
     if status is not None:
         q = q.where(ApprovalRequest.status == status)
-    return list(await s.scalars(q))
+    if awaiting is not None:
+        me = await _user(s, awaiting)
+        if not me.is_active:
+            return [], None
+        mine = or_(
+            ApprovalStep.user_id == me.id,
+            and_(ApprovalStep.user_id.is_(None), ApprovalStep.role == me.role.value),
+        )
+        q = q.join(ApprovalStep, ApprovalStep.request_id == ApprovalRequest.id).where(
+            ApprovalStep.status == StepStatus.PENDING, mine
+        )
+    if cursor:
+        at, last = decode_cursor(cursor)
+        q = q.where(
+            or_(
+                ApprovalRequest.created_at < at,
+                and_(ApprovalRequest.created_at == at, ApprovalRequest.id < last),
+            )
+        )
+    q = q.order_by(ApprovalRequest.created_at.desc(), ApprovalRequest.id.desc()).limit(limit + 1)
+    rows = list(await s.scalars(q))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
