@@ -32,6 +32,9 @@ CALL_OFFERED = "telephony.queue.call_offered"
 # Queue-call events every supervisor's wallboard follows; `answered` also reaches the agent.
 QUEUE_CALL_EVENTS = ("entered", "answered", "abandoned", "overflowed", "transferred", "ended")
 SMS_PREVIEW = 160
+# erp's approval topics (docs/erp.md), named for the same reason: without erp they never fire.
+APPROVAL_REQUESTED = "erp.approval.requested"
+APPROVAL_DECIDED = "erp.approval.decided"
 
 
 def _facts(payload: EventPayload | Any) -> dict[str, Any]:
@@ -172,3 +175,39 @@ async def _queue_call_event(ctx: HandlerContext, event: Event[Any]) -> None:
 
 for _verb in QUEUE_CALL_EVENTS:
     subs.on(f"telephony.queue.call_{_verb}", name=f"push_queue_call_{_verb}")(_queue_call_event)
+
+
+@subs.on(APPROVAL_REQUESTED, name="push_approval_requested")
+async def push_approval_requested(ctx: HandlerContext, event: Event[Any]) -> None:
+    """Each approver of the step that just started hears of it (and re-reads their list)."""
+    fan = _fanout(ctx)
+    if fan is None:
+        return
+    facts = _facts(event.payload)
+    push = {
+        "type": "approval",
+        "event": "requested",
+        "event_id": event.id,
+        **{k: facts.get(k) for k in ("request_id", "step", "steps", "summary")},
+    }
+    for approver in facts.get("approver_ids") or []:
+        user_id = _uuid(approver)
+        if user_id is not None:
+            await fan.to_user(event.tenant_id, user_id, push)
+
+
+@subs.on(APPROVAL_DECIDED, name="push_approval_decided")
+async def push_approval_decided(ctx: HandlerContext, event: Event[Any]) -> None:
+    """Ids only, tenant-wide: a role's other approvers drop the request from their list, while
+    amounts and reasons stay behind the API."""
+    fan = _fanout(ctx)
+    if fan is None:
+        return
+    facts = _facts(event.payload)
+    push = {
+        "type": "approval",
+        "event": "decided",
+        "event_id": event.id,
+        **{k: facts.get(k) for k in ("request_id", "status", "final")},
+    }
+    await fan.to_tenant(event.tenant_id, push)

@@ -1,5 +1,6 @@
 // The console's entry point: sign-in, the live socket, and routing pushes to the panes.
 import { api, session, signIn } from "/console/api.js";
+import { Approvals } from "/console/approvals.js";
 import { callcentre } from "/console/callcentre.js";
 import { $, $$, fill, h, seconds, toast } from "/console/dom.js";
 import { Meetings } from "/console/meetings.js";
@@ -84,6 +85,7 @@ async function start() {
   const wallboard = supervisor ? new Wallboard({ mine: () => profile }) : null;
   const meetings = new Meetings({ supervisor, dial: phone.dial }).bind();
   const voicemail = new Voicemail({ me, supervisor, dial: phone.dial });
+  const approvals = new Approvals();
 
   for (const b of $$(".tabs button")) b.onclick = () => {
     selectTab(b.dataset.tab);
@@ -91,6 +93,7 @@ async function start() {
     if (b.dataset.tab === "wallboard") wallboard?.load();
     if (b.dataset.tab === "meetings") meetings.load();
     if (b.dataset.tab === "voicemail") voicemail.load();
+    if (b.dataset.tab === "approvals") approvals.load();
   };
   selectTab("phone");
 
@@ -120,6 +123,7 @@ async function start() {
     messages.loadThreads();
     wallboard?.load();
     if (document.body.dataset.tab === "meetings") meetings.load();
+    approvals.load(); // the tab's badge counts what awaits me
   }
 
   const routes = {
@@ -144,6 +148,7 @@ async function start() {
     sms: (m) => messages.inbound(m),
     notification: (m) => toast(m.title, m.body, m.urgency),
     conference: (m) => meetings.push(m),
+    approval: (m) => approvals.push(m),
   };
   socket?.close();
   socket = new ConsoleSocket(() => session.token, {
