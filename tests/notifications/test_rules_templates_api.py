@@ -103,6 +103,21 @@ async def test_template_with_a_variable_the_payload_lacks_is_refused_naming_it(
     )
     assert r.status_code == 422, r.text
     assert r.json()["field"] == "body" and "'quantity'" in r.json()["detail"]
+    # An attribute of a known field is checked too, at save rather than at send.
+    for field, variable in (("subject", "name.nope"), ("body", "sku.x")):
+        r = await client.post(
+            TEMPLATES,
+            headers=tenant.auth,
+            json={
+                "topic": TOPIC,
+                "channel": "email",
+                "locale": "en",
+                "subject": "{{ name.nope }}" if field == "subject" else "",
+                "body": "{{ sku.x.y }}" if field == "body" else "{{ name }}",
+            },
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == field and f"'{variable}'" in r.json()["detail"]
     r = await client.post(
         TEMPLATES,
         headers=tenant.auth,
