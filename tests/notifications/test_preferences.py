@@ -17,9 +17,10 @@ from comms.messages.models import Message
 from comms.messages.state import MessageStatus
 from hubtest import TenantCtx
 from messages_testkit import CountingProvider, events, settle, use_provider
-from notif_testkit import add_rule, attempts, fire, make_user, notices, stock_low
+from notif_testkit import TOPIC, add_rule, attempts, fire, make_user, notices, stock_low
 from notifications.dispatch import on_message_statuses
 from notifications.models import DeliveryAttempt, Notification, NotificationSettings
+from notifications.notify import notify_event
 from notifications.preferences import quiet_until
 from notifications.tasks import sweep
 
@@ -135,6 +136,31 @@ async def test_same_dedupe_key_within_the_window_is_suppressed(
     statuses = sorted((n.dedupe_key, n.status.value) for n in await notices(hub))
     assert statuses == [("A", "sending"), ("A", "suppressed"), ("B", "sending")]
     assert len(await events(hub, "notifications.console.posted")) == 2
+
+
+async def test_the_same_dedupe_key_after_the_window_makes_a_new_notice(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    user = await make_user(client, tenant)
+    await add_rule(
+        client,
+        tenant,
+        recipients=[{"kind": "user", "value": user["id"]}],
+        channels=["console"],
+        dedupe_field="sku",
+        dedupe_minutes=60,
+    )
+    start = utcnow()
+    payload = stock_low(sku="A").model_dump(mode="json")
+    # The events as the handler would take them, at these times.
+    for event_id, minutes in ((1, 0), (2, 59), (3, 61)):
+        async with hub.db.session() as s:
+            scoped_to(s, tenant.id)
+            at = start + timedelta(minutes=minutes)
+            await notify_event(s, hub.settings, TOPIC, event_id, payload, at)
+            await s.commit()
+    statuses = [(n.event_id, n.status.value) for n in await notices(hub)]
+    assert statuses == [(1, "sending"), (2, "suppressed"), (3, "sending")]
 
 
 async def test_low_urgency_notices_go_out_as_one_digest_per_user_and_channel(

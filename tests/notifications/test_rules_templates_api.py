@@ -213,6 +213,38 @@ async def test_templates_render_per_locale_sandboxed_and_escape_email_html(
     assert mail.body == "Item <b>M3</b>" and mail.html == "Item &lt;b&gt;M3&lt;/b&gt;"
 
 
+@pytest.mark.parametrize("first", ["en", "zh-CN"])
+async def test_each_user_gets_the_template_of_their_locale_whichever_was_saved_first(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx, first: str
+) -> None:
+    # The template saved first is the fallback for a locale without one: saving each locale
+    # first in turn proves the match, not the fallback, picks the text.
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    en_user = await make_user(client, tenant, mobile="+8613800138021")
+    zh_user = await make_user(client, tenant, mobile="+8613800138022")
+    r = await client.put(
+        "/api/v1/notifications/preferences", headers=en_user["auth"], json={"locale": "en"}
+    )
+    assert r.status_code == 200, r.text
+    bodies = {"en": "Low: {{ name }}", "zh-CN": "库存低: {{ name }}"}
+    for locale in sorted(bodies, key=lambda loc: loc != first):
+        r = await client.post(
+            TEMPLATES,
+            headers=tenant.auth,
+            json={"topic": TOPIC, "channel": "sms", "locale": locale, "body": bodies[locale]},
+        )
+        assert r.status_code == 201, r.text
+    users = [{"kind": "user", "value": u["id"]} for u in (en_user, zh_user)]
+    await add_rule(client, tenant, recipients=users, channels=["sms"])
+    await fire(hub, tenant, stock_low(name="M3"))
+    await settle(hub)
+    assert sorted((s.to, s.text) for s in provider.submitted) == [
+        ("+8613800138021", "Low: M3"),
+        ("+8613800138022", "库存低: M3"),
+    ]
+
+
 async def hub_messages(hub: Hub, channel: str) -> list[Message]:
     async with hub.db.session() as s:
         unscoped(s)
@@ -280,6 +312,28 @@ async def test_preferences_refuse_half_quiet_hours_naming_the_field(
     r = await client.put(url, headers=user["auth"], json=body)
     assert r.status_code == 200, r.text
     assert (await client.get(url, headers=user["auth"])).json() == body
+
+
+@pytest.mark.parametrize(
+    ("topics", "field"),
+    [
+        ([{"topic": "erp.*"}, {"topic": "erp.*", "unsubscribed": True}], "topics[1].topic"),
+        ([{"topic": "erp.stock.low", "channels": []}], "topics[0].channels"),
+        (
+            [{"topic": "crm.*"}, {"topic": "erp.*", "channels": ["sms", "sms"]}],
+            "topics[1].channels",
+        ),
+        ([{"topic": "erp*"}], "topics[0].topic"),
+    ],
+)
+async def test_preferences_refuse_a_bad_topic_entry_naming_it(
+    client: httpx.AsyncClient, tenant: TenantCtx, topics: list[dict[str, Any]], field: str
+) -> None:
+    user = await make_user(client, tenant)
+    url = "/api/v1/notifications/preferences"
+    r = await client.put(url, headers=user["auth"], json={"topics": topics})
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == field
 
 
 async def test_an_api_key_reads_default_preferences_and_cannot_set_any(
