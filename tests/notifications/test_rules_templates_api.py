@@ -3,12 +3,15 @@ templates render the notice; the notices API lists, filters and pages."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from comms.bus.models import OutboxEvent
 from comms.db.tenancy import unscoped
 from comms.hub import Hub
 from comms.messages.models import Message
@@ -263,6 +266,12 @@ async def test_agents_list_their_own_notices_and_admins_filter_and_page(
 
     mine = (await client.get("/api/v1/notifications", headers=a["auth"])).json()["items"]
     assert len(mine) == 3 and {n["user_id"] for n in mine} == {a["id"]}
+    # Each item names the event it came from and carries its delivery attempts.
+    assert sorted(n["event_id"] for n in mine) == await event_ids(hub, TOPIC)
+    assert {n["topic"] for n in mine} == {TOPIC}
+    assert [[(x["channel"], x["status"], x["address"]) for x in n["attempts"]] for n in mine] == [
+        [("console", "posted", f"user:{a['id']}")]
+    ] * 3
     other = mine[0]["id"]
     assert (
         await client.get(f"/api/v1/notifications/{other}", headers=b["auth"])
@@ -291,6 +300,51 @@ async def test_agents_list_their_own_notices_and_admins_filter_and_page(
     await client.post(f"/api/v1/notifications/{other}/read", headers=a["auth"])
     r = await client.get("/api/v1/notifications", headers=a["auth"], params={"status": "read"})
     assert [n["id"] for n in r.json()["items"]] == [other]
+
+
+async def event_ids(hub: Hub, topic: str) -> list[int]:
+    async with hub.db.session() as s:
+        unscoped(s)
+        return list(
+            await s.scalars(
+                select(OutboxEvent.id).where(OutboxEvent.topic == topic).order_by(OutboxEvent.id)
+            )
+        )
+
+
+@contextmanager
+def statements(hub: Hub) -> Iterator[list[str]]:
+    """The SQL statements the hub's engine runs inside the block."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[2])
+
+    engine = hub.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_the_list_reads_a_page_s_attempts_in_one_query(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    await make_user(client, tenant)
+    await add_rule(client, tenant, channels=["console"])
+    counts = []
+    for sku in ("1", "2", "3"):
+        await fire(hub, tenant, stock_low(sku=sku))
+        await settle(hub)
+        with statements(hub) as seen:
+            r = await client.get("/api/v1/notifications", headers=tenant.auth)
+        assert r.status_code == 200 and len(r.json()["items"]) == int(sku)
+        assert all(len(n["attempts"]) == 1 for n in r.json()["items"])
+        counts.append(len(seen))
+        attempts_read = [q for q in seen if "FROM notification_attempts" in q]
+        assert len(attempts_read) == 1
+    assert counts[0] == counts[1] == counts[2]  # as many statements for three notices as one
 
 
 async def test_preferences_refuse_half_quiet_hours_naming_the_field(
