@@ -48,11 +48,7 @@ def check_template(topics: TopicRegistry, data: TemplateIn) -> list[str]:
     topic it matches has."""
     classes = payload_classes(topics, data.topic)
     common = set.intersection(*(set(c.model_fields) for c in classes)) if classes else set()
-    whose = (
-        f"the payload of {data.topic}"
-        if not is_pattern(data.topic)
-        else (f"every payload of {data.topic}")
-    )
+    whose = f"{'every' if is_pattern(data.topic) else 'the'} payload of {data.topic}"
     for name in ("subject", "body"):
         source = getattr(data, name)
         try:
