@@ -14,7 +14,7 @@ from comms.db.base import utcnow
 from comms.deps import AdminDep, AgentDep, HubDep, SessionDep
 from comms.errors import InvalidInput
 from notifications import dispatch, preferences, service
-from notifications.models import NotificationStatus
+from notifications.models import DeliveryAttempt, Notification, NotificationStatus
 from notifications.schemas import (
     NotificationDetail,
     NotificationOut,
@@ -181,9 +181,13 @@ async def list_notifications(
 ) -> NotificationPage:
     f = service.NoticeFilter(status=status, topic=topic, user_id=user_id, since=since, until=until)
     rows, nxt = await service.list_notifications(s, who, f, limit=limit, cursor=cursor)
-    return NotificationPage(
-        items=[NotificationOut.model_validate(n) for n in rows], next_cursor=nxt
-    )
+    tried = await service.attempts_by_notice(s, rows)
+    return NotificationPage(items=[_detail(n, tried.get(n.id, [])) for n in rows], next_cursor=nxt)
+
+
+def _detail(n: Notification, attempts: list[DeliveryAttempt]) -> NotificationDetail:
+    out = NotificationOut.model_validate(n).model_dump()
+    return NotificationDetail.model_validate({**out, "attempts": attempts})
 
 
 @router.get("/{notification_id}", response_model=NotificationDetail)
@@ -191,8 +195,7 @@ async def get_notification(
     notification_id: uuid.UUID, who: AgentDep, s: SessionDep
 ) -> NotificationDetail:
     n = await service.get_notification(s, who, notification_id)
-    out = NotificationOut.model_validate(n).model_dump()
-    return NotificationDetail.model_validate({**out, "attempts": await service.attempts_of(s, n)})
+    return _detail(n, await service.attempts_of(s, n))
 
 
 @router.post("/{notification_id}/read", response_model=NotificationOut)

@@ -27,6 +27,7 @@ from notifications.models import (
     NotificationStatus,
     Urgency,
 )
+from notifications.preferences import quiet_until, settings_of, tenant_zone
 from notifications.state import ALLOWED, transition
 from notifications.templates import Rendered, render
 
@@ -230,6 +231,8 @@ async def _on_outcome(
         return  # an older attempt: a later channel has taken over
     if p.status in FAILED_STATUSES:
         n.channel_index += 1
+        if await _hold_for_quiet_hours(session, n, now):
+            return
         await advance(session, settings, n, now)
         await session.flush()  # the next channel's attempt is now the latest
         latest[n.id] = await _latest_attempt(session, n.id)
@@ -255,10 +258,24 @@ async def _latest_attempt(session: AsyncSession, notification_id: uuid.UUID) -> 
     return (await _latest_attempts(session, {notification_id})).get(notification_id, 0)
 
 
+async def _hold_for_quiet_hours(session: AsyncSession, n: Notification, now: datetime) -> bool:
+    """Hold a non-urgent user notice about to move on (escalation, fallback) in quiet hours:
+    the check at creation does not see a move that comes due inside them."""
+    if n.urgency is Urgency.URGENT or n.user_id is None or n.channel_index >= len(n.channels):
+        return False
+    row = await settings_of(session, n.user_id)
+    until = quiet_until(row, await tenant_zone(session), now) if row is not None else None
+    if until is None:
+        return False
+    transition(n, S.HELD)
+    n.due_at = until
+    return True
+
+
 async def release(
     session: AsyncSession, settings: Settings, n_id: uuid.UUID, now: datetime
 ) -> None:
-    """Quiet hours are over: send a held notice."""
+    """Quiet hours are over: send a held notice from its current channel on."""
     n = await session.get(Notification, n_id)
     if n is None or n.status is not S.HELD:
         return
@@ -280,14 +297,23 @@ async def escalate(
     ):
         return
     n.channel_index += 1
+    if await _hold_for_quiet_hours(session, n, now):
+        return
     await advance(session, settings, n, now)
 
 
 def mark_read(n: Notification, now: datetime) -> None:
-    """Read on the console: stops the escalation if the console notice is the current one."""
+    """Read on the console: stops the escalation if the console notice is the current one,
+    or the one whose escalation waits out quiet hours."""
     if n.read_at is None:
         n.read_at = now
-    if n.status is S.SENDING and n.channels[n.channel_index] == NoticeChannel.CONSOLE:
+    if n.status is S.SENDING:
+        console = n.channels[n.channel_index]
+    elif n.status is S.HELD and n.channel_index > 0:  # held at creation: nothing posted yet
+        console = n.channels[n.channel_index - 1]
+    else:
+        return
+    if console == NoticeChannel.CONSOLE:
         transition(n, S.READ)
         n.due_at = None
 

@@ -154,9 +154,11 @@ class NotificationOut(BaseModel):
 
 
 class NotificationDetail(NotificationOut):
+    """A notice with its delivery attempts, oldest first (one and in the list)."""
+
     attempts: list[AttemptOut]
 
 
 class NotificationPage(BaseModel):
-    items: list[NotificationOut]
+    items: list[NotificationDetail]
     next_cursor: str | None

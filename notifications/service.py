@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from comms.auth.models import Role
 from comms.auth.principal import Principal
 from comms.bus.topics import TopicRegistry
+from comms.db.sets import among
 from comms.errors import Conflict, NotFound
 from comms.messages.queries import decode_cursor, encode_cursor
 from notifications.models import (
@@ -131,13 +132,24 @@ async def get_notification(
 
 
 async def attempts_of(session: AsyncSession, n: Notification) -> list[DeliveryAttempt]:
-    return list(
-        await session.scalars(
-            select(DeliveryAttempt)
-            .where(DeliveryAttempt.notification_id == n.id)
-            .order_by(DeliveryAttempt.id)
-        )
-    )
+    return (await attempts_by_notice(session, [n])).get(n.id, [])
+
+
+async def attempts_by_notice(
+    session: AsyncSession, notices: list[Notification]
+) -> dict[uuid.UUID, list[DeliveryAttempt]]:
+    """The notices' attempts, oldest first, in one query (a page of the list, not one per
+    notice)."""
+    found: dict[uuid.UUID, list[DeliveryAttempt]] = {}
+    if not notices:
+        return found
+    for a in await session.scalars(
+        select(DeliveryAttempt)
+        .where(among(DeliveryAttempt.notification_id, [n.id for n in notices]))
+        .order_by(DeliveryAttempt.id)
+    ):
+        found.setdefault(a.notification_id, []).append(a)
+    return found
 
 
 @dataclass

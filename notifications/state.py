@@ -8,12 +8,15 @@ from notifications.models import Notification, NotificationStatus
 S = NotificationStatus
 
 ALLOWED: dict[NotificationStatus, frozenset[NotificationStatus]] = {
-    S.HELD: frozenset({S.SENDING, S.FAILED}),
+    # held -> read: the console notice whose escalation waits out quiet hours was read.
+    S.HELD: frozenset({S.SENDING, S.FAILED, S.READ}),
     S.DIGEST: frozenset({S.DIGESTED}),
     # sending -> sending: the next channel of the fallback order took over.
-    S.SENDING: frozenset({S.SENDING, S.SENT, S.DELIVERED, S.READ, S.FAILED}),
+    # sending -> held: the next channel (console unread, SMS failed) comes due in quiet hours.
+    S.SENDING: frozenset({S.SENDING, S.HELD, S.SENT, S.DELIVERED, S.READ, S.FAILED}),
     # sent -> sending: an SMS accepted by the SMSC came back undelivered; fall back.
-    S.SENT: frozenset({S.SENDING, S.DELIVERED, S.FAILED}),
+    # sent -> held: that fallback comes due in the user's quiet hours.
+    S.SENT: frozenset({S.SENDING, S.HELD, S.DELIVERED, S.FAILED}),
     S.DELIVERED: frozenset(),
     S.READ: frozenset(),
     S.DIGESTED: frozenset(),

@@ -7,16 +7,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError, meta
+from jinja2 import StrictUndefined, Template, TemplateError, UndefinedError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from comms.bus.topics import TopicRegistry
+from comms.bus.subscribers import is_pattern, topic_matches
+from comms.bus.topics import EventPayload, TopicRegistry
 from comms.db.tenancy import current_tenant
 from comms.errors import InvalidInput
 from notifications.models import NoticeChannel, NotificationTemplate
-from notifications.rules import payload_class
+from notifications.samples import Sample
 from notifications.schemas import TemplateIn
 
 # Names every template may use besides the payload's fields.
@@ -34,29 +35,59 @@ class Rendered:
     html: str | None = None
 
 
+def payload_classes(topics: TopicRegistry, topic: str) -> list[type[EventPayload]]:
+    """The registered payload classes a template of `topic` (exact or pattern) may get."""
+    if is_pattern(topic):
+        return [topics.payload_class(n) for n in topics.names() if topic_matches(topic, n)]
+    return [topics.payload_class(topic)] if topic in topics else []
+
+
 def check_template(topics: TopicRegistry, data: TemplateIn) -> list[str]:
-    """Refuse syntax errors and unknown variables (422 naming them); returns warnings."""
-    cls = payload_class(topics, data.topic)
-    known = None if cls is None else set(cls.model_fields) | BUILTINS
+    """Refuse syntax errors and unknown variables, attributes and keys included (422 naming
+    them); returns warnings. A pattern topic is checked against the fields every registered
+    topic it matches has."""
+    classes = payload_classes(topics, data.topic)
+    common = set.intersection(*(set(c.model_fields) for c in classes)) if classes else set()
+    whose = f"{'every' if is_pattern(data.topic) else 'the'} payload of {data.topic}"
     for name in ("subject", "body"):
         source = getattr(data, name)
         try:
             used = meta.find_undeclared_variables(_text.parse(source))
         except TemplateError as exc:
             raise InvalidInput(f"{name}: template syntax error: {exc}", field=name) from None
-        if known is not None:
-            unknown = sorted(used - known)
-            if unknown:
-                raise InvalidInput(
-                    f"{name}: the payload of {data.topic} has no variable {unknown[0]!r}",
-                    field=name,
-                )
-    if cls is None:
+        if not classes:
+            continue
+        unknown = sorted(used - common - BUILTINS)
+        if unknown:
+            raise InvalidInput(f"{name}: {whose} has no variable {unknown[0]!r}", field=name)
+        for cls in classes:
+            _trial_render(name, source, cls, common, whose)
+    if not classes:
         return [
             f"topic {data.topic!r} has no registered payload schema here; "
             "variables are not checked and a missing one falls back to the summary"
         ]
     return []
+
+
+def _trial_render(
+    name: str, source: str, cls: type[EventPayload], fields: set[str], whose: str
+) -> None:
+    """Render against a sample of the payload: an attribute or key the payload lacks
+    (`{{ item.nope }}`) fails here rather than at send. Only the branches the sample takes
+    are seen; an error the sample's values cause (not the template's names) is let pass."""
+    sample = Sample()
+    ctx = sample.payload(cls, sorted(fields))
+    ctx["topic"] = sample.value(str, "topic")
+    env = SandboxedEnvironment(undefined=sample.undefined(), autoescape=False)
+    try:
+        env.from_string(source).render(ctx)
+    except UndefinedError as exc:
+        raise InvalidInput(f"{name}: {whose} has no variable {exc.message!r}", field=name) from None
+    except Exception:
+        # The sample's values did it (a division by its `1 - 1`), or the sandbox refused an
+        # attribute (`__class__`): the notice falls back to the summary at send, as tested.
+        return
 
 
 def default_text(topic: str, payload: dict[str, Any]) -> Rendered:

@@ -4,17 +4,23 @@ per topic, deduplication within a window and digests of low-urgency notices."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from comms.db.base import utcnow
-from comms.db.tenancy import unscoped
+from comms.db.tenancy import scoped_to, unscoped
 from comms.hub import Hub
+from comms.messages.lifecycle import change_of
+from comms.messages.models import Message
+from comms.messages.state import MessageStatus
 from hubtest import TenantCtx
 from messages_testkit import CountingProvider, events, settle, use_provider
-from notif_testkit import add_rule, attempts, fire, make_user, notices, stock_low
-from notifications.models import NotificationSettings
+from notif_testkit import TOPIC, add_rule, attempts, fire, make_user, notices, stock_low
+from notifications.dispatch import on_message_statuses
+from notifications.models import DeliveryAttempt, Notification, NotificationSettings
+from notifications.notify import notify_event
 from notifications.preferences import quiet_until
 from notifications.tasks import sweep
 
@@ -130,6 +136,31 @@ async def test_same_dedupe_key_within_the_window_is_suppressed(
     statuses = sorted((n.dedupe_key, n.status.value) for n in await notices(hub))
     assert statuses == [("A", "sending"), ("A", "suppressed"), ("B", "sending")]
     assert len(await events(hub, "notifications.console.posted")) == 2
+
+
+async def test_the_same_dedupe_key_after_the_window_makes_a_new_notice(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    user = await make_user(client, tenant)
+    await add_rule(
+        client,
+        tenant,
+        recipients=[{"kind": "user", "value": user["id"]}],
+        channels=["console"],
+        dedupe_field="sku",
+        dedupe_minutes=60,
+    )
+    start = utcnow()
+    payload = stock_low(sku="A").model_dump(mode="json")
+    # The events as the handler would take them, at these times.
+    for event_id, minutes in ((1, 0), (2, 59), (3, 61)):
+        async with hub.db.session() as s:
+            scoped_to(s, tenant.id)
+            at = start + timedelta(minutes=minutes)
+            await notify_event(s, hub.settings, TOPIC, event_id, payload, at)
+            await s.commit()
+    statuses = [(n.event_id, n.status.value) for n in await notices(hub)]
+    assert statuses == [(1, "sending"), (2, "suppressed"), (3, "sending")]
 
 
 async def test_low_urgency_notices_go_out_as_one_digest_per_user_and_channel(
@@ -250,3 +281,151 @@ async def test_a_digest_due_outside_quiet_hours_goes_out_when_due(
     assert await sweep_at(hub, 31) == 1
     one_digest_with(provider, "A", "B")
     assert await sweep_at(hub, 300) == 0
+
+
+async def console_then_sms(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx, mobile: str, urgency: str
+) -> tuple[CountingProvider, dict[str, Any]]:
+    """A console notice (SMS after 10 minutes unread) posted outside quiet hours, then quiet
+    hours set around the present moment, so the escalation comes due inside them; the
+    provider and the user."""
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    user = await make_user(client, tenant, mobile=mobile)
+    await add_rule(
+        client,
+        tenant,
+        recipients=[{"kind": "user", "value": user["id"]}],
+        channels=["console", "sms"],
+        urgency=urgency,
+    )
+    await fire(hub, tenant, stock_low(summary="low A"))
+    await settle(hub)
+    [n] = await notices(hub)
+    assert n.status == "sending" and n.channel_index == 0
+    await put_prefs(client, user, **quiet_now())
+    return provider, user
+
+
+async def test_an_escalation_due_in_quiet_hours_waits_for_the_window_end_and_sends_once(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider, _ = await console_then_sms(hub, client, tenant, "+8613800138010", "normal")
+
+    assert await sweep_at(hub, 11) == 1  # the escalation comes due inside the quiet hours
+    assert provider.submitted == []
+    [n] = await notices(hub)
+    assert (n.status, n.channel_index) == ("held", 1)  # held on the SMS, not the console
+    assert n.due_at is not None and n.due_at > utcnow() + timedelta(minutes=50)
+
+    assert await sweep_at(hub, 30) == 0  # still quiet
+    assert await sweep_at(hub, 61) == 1  # the window is over: released
+    assert [s.to for s in provider.submitted] == ["+8613800138010"]
+    [n] = await notices(hub)
+    assert n.status == "sent"
+    assert [(a.channel, a.status) for a in await attempts(hub, n.id)] == [
+        ("console", "posted"),
+        ("sms", "sent"),
+    ]  # released from its channel: the console notice is not posted again
+    assert await sweep_at(hub, 300) == 0
+    assert len(provider.submitted) == 1
+
+
+async def test_an_urgent_escalation_goes_through_quiet_hours(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider, _ = await console_then_sms(hub, client, tenant, "+8613800138011", "urgent")
+    assert await sweep_at(hub, 11) == 1
+    assert [s.to for s in provider.submitted] == ["+8613800138011"]
+    [n] = await notices(hub)
+    assert (n.status, n.channel_index) == ("sent", 1)
+
+
+async def test_reading_the_console_notice_while_its_escalation_is_held_stops_it(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider, user = await console_then_sms(hub, client, tenant, "+8613800138012", "normal")
+    assert await sweep_at(hub, 11) == 1
+    [n] = await notices(hub)
+    assert n.status == "held"
+    r = await client.post(f"/api/v1/notifications/{n.id}/read", headers=user["auth"])
+    assert r.status_code == 200 and r.json()["status"] == "read", r.text
+    assert await sweep_at(hub, 61) == 0
+    assert provider.submitted == []
+
+
+async def undelivered(hub: Hub, tenant: TenantCtx, message_id: object) -> None:
+    """The SMSC's receipt saying the sent SMS was not delivered, through notifications'
+    handler (as comms publishes it)."""
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        msg = await s.get(Message, message_id)
+        assert msg is not None and msg.status is MessageStatus.SENT
+        change = change_of(msg, None).model_copy(
+            update={
+                "status": MessageStatus.UNDELIVERED,
+                "previous": MessageStatus.SENT,
+                "error_code": "EXPIRED",
+                "at": utcnow(),
+            }
+        )
+        await on_message_statuses(s, hub.settings, [change], utcnow())
+        await s.commit()
+
+
+async def sms_then_email(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx, urgency: str
+) -> tuple[Notification, DeliveryAttempt]:
+    """An SMS notice sent outside quiet hours, then quiet hours set around the present
+    moment; the notice and its SMS attempt."""
+    use_provider(hub, CountingProvider())
+    user = await make_user(client, tenant, mobile="+8613800138013")
+    await add_rule(
+        client,
+        tenant,
+        recipients=[{"kind": "user", "value": user["id"]}],
+        channels=["sms", "email"],
+        urgency=urgency,
+    )
+    await fire(hub, tenant, stock_low())
+    await settle(hub)
+    [n] = await notices(hub)
+    [sms] = await attempts(hub, n.id)
+    assert n.status == "sent" and sms.message_id is not None
+    await put_prefs(client, user, **quiet_now())
+    return n, sms
+
+
+async def test_an_sms_failing_in_quiet_hours_holds_the_email_until_the_window_ends(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    n, sms = await sms_then_email(hub, client, tenant, "normal")
+    await undelivered(hub, tenant, sms.message_id)
+    [n] = await notices(hub)
+    assert (n.status, n.channel_index) == ("held", 1)
+    assert [(a.channel, a.status) for a in await attempts(hub, n.id)] == [("sms", "undelivered")]
+
+    assert await sweep_at(hub, 30) == 0
+    assert await sweep_at(hub, 61) == 1
+    [n] = await notices(hub)
+    assert n.status == "sent"
+    assert [(a.channel, a.status) for a in await attempts(hub, n.id)] == [
+        ("sms", "undelivered"),
+        ("email", "sent"),
+    ]
+    assert await sweep_at(hub, 300) == 0
+    assert len(await attempts(hub, n.id)) == 2
+
+
+async def test_an_urgent_sms_failing_in_quiet_hours_falls_back_to_email_at_once(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    n, sms = await sms_then_email(hub, client, tenant, "urgent")
+    await undelivered(hub, tenant, sms.message_id)
+    await settle(hub)
+    [n] = await notices(hub)
+    assert n.status == "sent"
+    assert [(a.channel, a.status) for a in await attempts(hub, n.id)] == [
+        ("sms", "undelivered"),
+        ("email", "sent"),
+    ]

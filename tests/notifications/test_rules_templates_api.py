@@ -3,12 +3,15 @@ templates render the notice; the notices API lists, filters and pages."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from comms.bus.models import OutboxEvent
 from comms.db.tenancy import unscoped
 from comms.hub import Hub
 from comms.messages.models import Message
@@ -103,6 +106,21 @@ async def test_template_with_a_variable_the_payload_lacks_is_refused_naming_it(
     )
     assert r.status_code == 422, r.text
     assert r.json()["field"] == "body" and "'quantity'" in r.json()["detail"]
+    # An attribute of a known field is checked too, at save rather than at send.
+    for field, variable in (("subject", "name.nope"), ("body", "sku.x")):
+        r = await client.post(
+            TEMPLATES,
+            headers=tenant.auth,
+            json={
+                "topic": TOPIC,
+                "channel": "email",
+                "locale": "en",
+                "subject": "{{ name.nope }}" if field == "subject" else "",
+                "body": "{{ sku.x.y }}" if field == "body" else "{{ name }}",
+            },
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == field and f"'{variable}'" in r.json()["detail"]
     r = await client.post(
         TEMPLATES,
         headers=tenant.auth,
@@ -198,6 +216,38 @@ async def test_templates_render_per_locale_sandboxed_and_escape_email_html(
     assert mail.body == "Item <b>M3</b>" and mail.html == "Item &lt;b&gt;M3&lt;/b&gt;"
 
 
+@pytest.mark.parametrize("first", ["en", "zh-CN"])
+async def test_each_user_gets_the_template_of_their_locale_whichever_was_saved_first(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx, first: str
+) -> None:
+    # The template saved first is the fallback for a locale without one: saving each locale
+    # first in turn proves the match, not the fallback, picks the text.
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    en_user = await make_user(client, tenant, mobile="+8613800138021")
+    zh_user = await make_user(client, tenant, mobile="+8613800138022")
+    r = await client.put(
+        "/api/v1/notifications/preferences", headers=en_user["auth"], json={"locale": "en"}
+    )
+    assert r.status_code == 200, r.text
+    bodies = {"en": "Low: {{ name }}", "zh-CN": "库存低: {{ name }}"}
+    for locale in sorted(bodies, key=lambda loc: loc != first):
+        r = await client.post(
+            TEMPLATES,
+            headers=tenant.auth,
+            json={"topic": TOPIC, "channel": "sms", "locale": locale, "body": bodies[locale]},
+        )
+        assert r.status_code == 201, r.text
+    users = [{"kind": "user", "value": u["id"]} for u in (en_user, zh_user)]
+    await add_rule(client, tenant, recipients=users, channels=["sms"])
+    await fire(hub, tenant, stock_low(name="M3"))
+    await settle(hub)
+    assert sorted((s.to, s.text) for s in provider.submitted) == [
+        ("+8613800138021", "Low: M3"),
+        ("+8613800138022", "库存低: M3"),
+    ]
+
+
 async def hub_messages(hub: Hub, channel: str) -> list[Message]:
     async with hub.db.session() as s:
         unscoped(s)
@@ -216,6 +266,12 @@ async def test_agents_list_their_own_notices_and_admins_filter_and_page(
 
     mine = (await client.get("/api/v1/notifications", headers=a["auth"])).json()["items"]
     assert len(mine) == 3 and {n["user_id"] for n in mine} == {a["id"]}
+    # Each item names the event it came from and carries its delivery attempts.
+    assert sorted(n["event_id"] for n in mine) == await event_ids(hub, TOPIC)
+    assert {n["topic"] for n in mine} == {TOPIC}
+    assert [[(x["channel"], x["status"], x["address"]) for x in n["attempts"]] for n in mine] == [
+        [("console", "posted", f"user:{a['id']}")]
+    ] * 3
     other = mine[0]["id"]
     assert (
         await client.get(f"/api/v1/notifications/{other}", headers=b["auth"])
@@ -246,6 +302,51 @@ async def test_agents_list_their_own_notices_and_admins_filter_and_page(
     assert [n["id"] for n in r.json()["items"]] == [other]
 
 
+async def event_ids(hub: Hub, topic: str) -> list[int]:
+    async with hub.db.session() as s:
+        unscoped(s)
+        return list(
+            await s.scalars(
+                select(OutboxEvent.id).where(OutboxEvent.topic == topic).order_by(OutboxEvent.id)
+            )
+        )
+
+
+@contextmanager
+def statements(hub: Hub) -> Iterator[list[str]]:
+    """The SQL statements the hub's engine runs inside the block."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[2])
+
+    engine = hub.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_the_list_reads_a_page_s_attempts_in_one_query(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    await make_user(client, tenant)
+    await add_rule(client, tenant, channels=["console"])
+    counts = []
+    for sku in ("1", "2", "3"):
+        await fire(hub, tenant, stock_low(sku=sku))
+        await settle(hub)
+        with statements(hub) as seen:
+            r = await client.get("/api/v1/notifications", headers=tenant.auth)
+        assert r.status_code == 200 and len(r.json()["items"]) == int(sku)
+        assert all(len(n["attempts"]) == 1 for n in r.json()["items"])
+        counts.append(len(seen))
+        attempts_read = [q for q in seen if "FROM notification_attempts" in q]
+        assert len(attempts_read) == 1
+    assert counts[0] == counts[1] == counts[2]  # as many statements for three notices as one
+
+
 async def test_preferences_refuse_half_quiet_hours_naming_the_field(
     client: httpx.AsyncClient, tenant: TenantCtx
 ) -> None:
@@ -265,6 +366,28 @@ async def test_preferences_refuse_half_quiet_hours_naming_the_field(
     r = await client.put(url, headers=user["auth"], json=body)
     assert r.status_code == 200, r.text
     assert (await client.get(url, headers=user["auth"])).json() == body
+
+
+@pytest.mark.parametrize(
+    ("topics", "field"),
+    [
+        ([{"topic": "erp.*"}, {"topic": "erp.*", "unsubscribed": True}], "topics[1].topic"),
+        ([{"topic": "erp.stock.low", "channels": []}], "topics[0].channels"),
+        (
+            [{"topic": "crm.*"}, {"topic": "erp.*", "channels": ["sms", "sms"]}],
+            "topics[1].channels",
+        ),
+        ([{"topic": "erp*"}], "topics[0].topic"),
+    ],
+)
+async def test_preferences_refuse_a_bad_topic_entry_naming_it(
+    client: httpx.AsyncClient, tenant: TenantCtx, topics: list[dict[str, Any]], field: str
+) -> None:
+    user = await make_user(client, tenant)
+    url = "/api/v1/notifications/preferences"
+    r = await client.put(url, headers=user["auth"], json={"topics": topics})
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == field
 
 
 async def test_an_api_key_reads_default_preferences_and_cannot_set_any(
