@@ -100,20 +100,35 @@ TEMPLATES_CACHE = "notifications.templates"
 _T = NotificationTemplate
 
 
+def covering(topic: str) -> list[str]:
+    """`topic` and every pattern that covers it, most specific first (`erp.order.shipped`,
+    `erp.order.*`, `erp.*`, `*`): the order in which templates are preferred."""
+    parts = topic.split(".")
+    return [topic, *(".".join(parts[:n]) + ".*" for n in range(len(parts) - 1, 0, -1)), "*"]
+
+
 async def _template_text(
     session: AsyncSession, topic: str, channel: NoticeChannel, locale: str
 ) -> tuple[str, str] | None:
-    """(subject, body) of the template to use (as `find_template` picks it). The topic's
-    templates are read in one query, once per transaction: an edit counts from the next."""
+    """(subject, body) of the template to use: the most specific topic (exact, then the
+    longest pattern) that has one for the channel, in the user's locale if it has that locale,
+    else its first. The templates are read in one query, once per transaction: an edit counts
+    from the next."""
     key = (TEMPLATES_CACHE, current_tenant(session), topic)
     found: dict[NoticeChannel, list[tuple[str, str, str]]] | None = session.info.get(key)
     if found is None:
+        names = covering(topic)
         rows = await session.execute(
-            select(_T.channel, _T.locale, _T.subject, _T.body).where(_T.topic == topic)
+            select(_T.topic, _T.channel, _T.locale, _T.subject, _T.body).where(_T.topic.in_(names))
         )
+        best: dict[NoticeChannel, int] = {}
         found = {}
-        for ch, loc, subject, body in rows:
-            found.setdefault(ch, []).append((loc, subject, body))
+        for name, ch, loc, subject, body in rows:
+            rank = names.index(name)
+            if rank < best.get(ch, len(names)):
+                best[ch], found[ch] = rank, []
+            if rank == best[ch]:
+                found[ch].append((loc, subject, body))
         session.info[key] = found
     rows_of = found.get(channel)
     if not rows_of:

@@ -248,6 +248,39 @@ async def test_each_user_gets_the_template_of_their_locale_whichever_was_saved_f
     ]
 
 
+async def test_a_pattern_template_serves_its_topics_until_a_more_specific_one_exists(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    provider = CountingProvider()
+    use_provider(hub, provider)
+    user = await make_user(client, tenant, mobile="+8613800138023")
+    await add_rule(
+        client, tenant, recipients=[{"kind": "user", "value": user["id"]}], channels=["sms"]
+    )
+
+    async def save(topic: str, body: str) -> None:
+        r = await client.post(
+            TEMPLATES,
+            headers=tenant.auth,
+            json={"topic": topic, "channel": "sms", "locale": "en", "body": body},
+        )
+        assert r.status_code == 201, r.text
+
+    async def texted() -> str:
+        provider.submitted.clear()
+        await fire(hub, tenant, stock_low(sku="SKU-9"))
+        await settle(hub)
+        assert len(provider.submitted) == 1
+        return provider.submitted[0].text
+
+    await save("*", "Any event: {{ topic }}")
+    assert await texted() == f"Any event: {TOPIC}"
+    await save("erp.teststock.*", "Stock {{ sku }}")
+    assert await texted() == "Stock SKU-9"  # the longer pattern wins over `*`
+    await save(TOPIC, "Exact {{ sku }}")
+    assert await texted() == "Exact SKU-9"  # the topic's own template wins over any pattern
+
+
 async def hub_messages(hub: Hub, channel: str) -> list[Message]:
     async with hub.db.session() as s:
         unscoped(s)
