@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from comms.bus.topics import TopicRegistry
 from comms.db.tenancy import current_tenant
 from comms.errors import InvalidInput
+from notifications import defaults
 from notifications.models import NoticeChannel, NotificationTemplate
 from notifications.rules import payload_class
 from notifications.schemas import TemplateIn
@@ -107,7 +108,7 @@ async def render(
     payload: dict[str, Any],
 ) -> Rendered:
     """The notice text for one channel; a template that fails to render falls back too."""
-    tpl = await _template_text(session, topic, channel, locale)
+    tpl = await _template_text(session, topic, channel, locale) or defaults.text_for(topic, locale)
     fallback = default_text(topic, payload)
     if tpl is None:
         return fallback

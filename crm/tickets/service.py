@@ -201,6 +201,7 @@ async def escalate_overdue(s: AsyncSession, now: datetime) -> list[Ticket]:
             previous_priority=previous,
             assignee_id=t.assignee_id,
             team=t.team,
+            subject=t.subject,
         )
         publish(s, TicketEscalated.topic, payload, tenant_id=t.tenant_id)
     await s.flush()
