@@ -32,6 +32,9 @@ class TicketPatch(BaseModel):
     subject: str | None = Field(None, min_length=1, max_length=300)
     assignee_id: uuid.UUID | None = None
     team: str | None = Field(None, max_length=120)
+    sla_policy_id: uuid.UUID | None = Field(
+        None, description="null: the tenant's default policy; deadlines are recomputed"
+    )
 
 
 class TicketOut(BaseModel):

@@ -54,6 +54,19 @@ def set_due_times(t: Ticket, policy: SlaPolicy | None, start: datetime) -> None:
     t.resolution_due = add_business_minutes(start, target["resolution"], cal)
 
 
+def retime(t: Ticket, policy: SlaPolicy | None) -> None:
+    """Deadlines again from the ticket's creation, after its priority or policy changed; the
+    first-response one only while no response was made (a met target stays met).
+
+    `escalated_at` is left alone: a ticket is escalated once, so a breach already escalated
+    is not escalated again, whatever the new deadlines; a ticket not yet escalated whose new
+    deadline has passed is escalated by the next sweep."""
+    first_response_due = t.first_response_due
+    set_due_times(t, policy, t.created_at)
+    if t.first_responded_at is not None:
+        t.first_response_due = first_response_due
+
+
 async def create_ticket(s: AsyncSession, body: TicketIn, *, now: datetime | None = None) -> Ticket:
     """Add a ticket with its SLA deadlines, a timeline entry and `crm.ticket.created`."""
     now = now or utcnow()
@@ -135,6 +148,16 @@ async def update_ticket(
     if body.priority is not None and body.priority is not t.priority:
         t.priority = body.priority
         changes.append("priority")
+    policy: SlaPolicy | None = None
+    if "sla_policy_id" in given:
+        policy = await _policy(s, body.sla_policy_id)  # null: the tenant's default
+        if (policy.id if policy else None) != t.sla_policy_id:
+            t.sla_policy_id = policy.id if policy else None
+            changes.append("sla_policy_id")
+    if "priority" in changes or "sla_policy_id" in changes:
+        if "sla_policy_id" not in given and t.sla_policy_id is not None:
+            policy = await s.get(SlaPolicy, t.sla_policy_id)
+        retime(t, policy)
     for name in ("assignee_id", "team", "subject"):
         if name in given and getattr(body, name) != getattr(t, name):
             if name == "subject" and body.subject is None:
