@@ -13,7 +13,7 @@ from comms.audit import service as audit
 from comms.deps import AdminDep, AgentDep, HubDep, SessionDep, ViewerDep
 from comms.messages.exceptions import QuotaExceeded, Suppressed
 from crm.tickets import policies, replies, service
-from crm.tickets.models import Ticket, TicketReply, TicketStatus
+from crm.tickets.models import Priority, TicketReply, TicketStatus
 from crm.tickets.schemas import (
     ReplyIn,
     ReplyOut,
@@ -44,16 +44,18 @@ async def create_ticket(body: TicketIn, who: AgentDep, s: SessionDep) -> object:
 async def list_tickets(
     _: ViewerDep,
     s: SessionDep,
-    status: TicketStatus | None = None,
+    status: Annotated[list[TicketStatus] | None, Query(description="repeat for any of")] = None,
+    priority: Annotated[list[Priority] | None, Query(description="repeat for any of")] = None,
+    assignee_id: uuid.UUID | None = None,
+    team: Annotated[str | None, Query(max_length=120)] = None,
     contact_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
 ) -> TicketPage:
-    q = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id).limit(limit)
-    if status is not None:
-        q = q.where(Ticket.status == status)
-    if contact_id is not None:
-        q = q.where(Ticket.contact_id == contact_id)
-    return TicketPage(items=[TicketOut.model_validate(t) for t in await s.scalars(q)])
+    """Newest first; pass `next_cursor` back as `cursor` for the next page."""
+    f = service.TicketFilter(status or (), priority or (), assignee_id, team, contact_id)
+    rows, next_cursor = await service.list_tickets(s, f, limit=limit, cursor=cursor)
+    return TicketPage(items=[TicketOut.model_validate(t) for t in rows], next_cursor=next_cursor)
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut)

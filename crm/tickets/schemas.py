@@ -61,6 +61,7 @@ class TicketOut(BaseModel):
 
 class TicketPage(BaseModel):
     items: list[TicketOut]
+    next_cursor: str | None = None
 
 
 class SlaPolicyIn(BaseModel):

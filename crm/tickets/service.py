@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from comms.bus import publish
 from comms.db.base import utcnow
 from comms.errors import InvalidInput, NotFound
+from comms.messages.queries import decode_cursor, encode_cursor
 from comms.settings import Settings
 from crm.contacts.models import Contact
 from crm.contacts.service import add_timeline_entry
@@ -119,6 +122,43 @@ async def get_ticket(s: AsyncSession, ticket_id: uuid.UUID) -> Ticket:
     if t is None:
         raise NotFound("ticket not found")
     return t
+
+
+@dataclass
+class TicketFilter:
+    """All given criteria hold; a list matches any of its values."""
+
+    status: Sequence[S] = ()
+    priority: Sequence[Priority] = ()
+    assignee_id: uuid.UUID | None = None
+    team: str | None = None
+    contact_id: uuid.UUID | None = None
+
+
+async def list_tickets(
+    s: AsyncSession, f: TicketFilter, *, limit: int, cursor: str | None = None
+) -> tuple[list[Ticket], str | None]:
+    """Newest first, `limit` a page; the cursor (opaque) continues after the page's last."""
+    q = select(Ticket)
+    if f.status:
+        q = q.where(Ticket.status.in_(list(f.status)))
+    if f.priority:
+        q = q.where(Ticket.priority.in_(list(f.priority)))
+    if f.assignee_id is not None:
+        q = q.where(Ticket.assignee_id == f.assignee_id)
+    if f.team is not None:
+        q = q.where(Ticket.team == f.team)
+    if f.contact_id is not None:
+        q = q.where(Ticket.contact_id == f.contact_id)
+    if cursor:
+        at, last = decode_cursor(cursor)
+        q = q.where(or_(Ticket.created_at < at, and_(Ticket.created_at == at, Ticket.id < last)))
+    rows = list(
+        await s.scalars(q.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
 
 
 def _updated(t: Ticket, previous: S, changes: list[str]) -> TicketUpdated:
