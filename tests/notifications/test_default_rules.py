@@ -178,3 +178,21 @@ def test_default_texts_use_only_the_payloads_fields_and_render_in_both_locales(h
         "priority raised from high to urgent."
     )
     assert lines["zh-CN"].startswith("工单 abcdef12「VPN down」已超过首次响应时限")
+
+
+async def test_a_tenant_can_write_the_default_rule_itself_with_a_payload_role(
+    client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    body = {
+        "name": "overdue tickets",
+        "topic": ESCALATED,
+        "recipients": [{"kind": "payload_role", "value": "notify_role"}],
+        "channels": ["console", "sms", "email"],
+        "urgency": "urgent",
+    }
+    r = await client.post("/api/v1/notifications/rules", headers=tenant.auth, json=body)
+    assert r.status_code == 201, r.text
+    body["recipients"] = [{"kind": "payload_role", "value": "notify_who"}]
+    r = await client.post("/api/v1/notifications/rules", headers=tenant.auth, json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "recipients[0].value"
