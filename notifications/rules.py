@@ -252,9 +252,10 @@ _DEFAULT_VIEWS = tuple(_default_view(d) for d in defaults.DEFAULT_RULES)
 
 
 async def rules_for(session: AsyncSession, topic: str) -> list[RuleView]:
-    """Enabled rules of the session's tenant whose topic covers `topic`, else the built-in
-    default for `topic` when the tenant has no rule of its own on it (defaults.py). Read once
-    per transaction and tenant: a bus batch runs many events in one transaction."""
+    """Enabled rules of the session's tenant whose topic covers `topic`, and the built-in
+    default for `topic` unless the tenant has a rule (even disabled) on exactly that topic
+    (defaults.py). Read once per transaction and tenant: a bus batch runs many events in one
+    transaction."""
     key = (RULES_CACHE, current_tenant(session))
     found: _TenantRules | None = session.info.get(key)
     if found is None:
