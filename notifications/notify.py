@@ -190,7 +190,7 @@ async def _suppress_duplicates(session: AsyncSession, plans: list[_Plan], now: d
     keyed = [p for p in plans if p.row["dedupe_key"] is not None]
     if not keyed:
         return
-    taken: set[tuple[uuid.UUID, str, str]] = set()
+    taken: set[tuple[uuid.UUID | None, str, str]] = set()
     for rule_id in {p.rule.id for p in keyed}:
         mine = [p for p in keyed if p.rule.id == rule_id]
         since = now - timedelta(minutes=mine[0].rule.dedupe_minutes)

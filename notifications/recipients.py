@@ -1,5 +1,5 @@
-"""Who a rule's recipients are for one event: users (by id, role, department or a user id
-in the payload), the event's contact, or an explicit address."""
+"""Who a rule's recipients are for one event: users (by id, role, department, or a user id
+or role named in the payload), the event's contact, or an explicit address."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from comms.auth.models import User
+from comms.auth.models import Role, User
 from comms.errors import InvalidInput
 from comms.messages.addresses import normalise_email, normalise_phone
 from notifications.rules import _MISSING, lookup
+
+_ROLES = frozenset(r.value for r in Role)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ async def resolve(
                 users = await _users(session, memo, "user", uid)
         elif kind in ("role", "department"):
             users = await _users(session, memo, kind, value)
+        elif kind == "payload_role":
+            role = lookup(payload, str(value))
+            if isinstance(role, str) and role in _ROLES:
+                users = await _users(session, memo, "role", role)
         elif kind == "contact":
             phone = _phone(payload.get("contact_phone"))
             email = _email(payload.get("contact_email"))

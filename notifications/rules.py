@@ -19,6 +19,7 @@ from comms.bus.topics import EventPayload, TopicRegistry
 from comms.db.tenancy import current_tenant
 from comms.errors import InvalidInput
 from comms.messages.addresses import normalise_email, normalise_phone
+from notifications import defaults
 from notifications.models import NotificationRule, Urgency
 from notifications.schemas import Condition, RuleIn
 
@@ -105,7 +106,7 @@ async def validate_rule(session: AsyncSession, topics: TopicRegistry, data: Rule
                 raise InvalidInput(f"{where}: no such user", field=where)
         elif r.kind == "role" and r.value not in {x.value for x in Role}:
             raise InvalidInput(f"{where}: not a role ({', '.join(Role)})", field=where)
-        elif r.kind == "payload_user":
+        elif r.kind in ("payload_user", "payload_role"):
             _check_path(cls, r.value, where)
         elif r.kind == "address":
             if "@" in r.value:
@@ -173,7 +174,7 @@ def _hold(conditions: tuple[Condition, ...], payload: dict[str, Any]) -> bool:
 class RuleView:
     """A rule's values, detached from the ORM (safe to keep across a batch's savepoints)."""
 
-    id: uuid.UUID
+    id: uuid.UUID | None  # None: a built-in default (defaults.py), which has no row
     topic: str
     conditions: list[dict[str, Any]]
     recipients: list[dict[str, Any]]
@@ -224,18 +225,54 @@ def _view(row: tuple[Any, ...]) -> RuleView:
     return view
 
 
+@dataclass(frozen=True)
+class _TenantRules:
+    views: list[RuleView]  # the enabled ones
+    topics: frozenset[str]  # every rule's topic, disabled ones too: these replace defaults
+
+
+def _default_view(d: defaults.DefaultRule) -> RuleView:
+    checks = tuple(Condition.model_validate(raw) for raw in d.conditions)
+    channels = [str(c) for c in d.channels]
+    return RuleView(
+        None,
+        d.topic,
+        d.conditions,
+        d.recipients,
+        channels,
+        d.escalate_after_minutes,
+        d.urgency,
+        None,
+        0,
+        checks,
+    )
+
+
+_DEFAULT_VIEWS = tuple(_default_view(d) for d in defaults.DEFAULT_RULES)
+
+
 async def rules_for(session: AsyncSession, topic: str) -> list[RuleView]:
-    """Enabled rules of the session's tenant whose topic covers `topic`. Read once per
-    transaction and tenant: a bus batch runs many events in one transaction."""
+    """Enabled rules of the session's tenant whose topic covers `topic`, and the built-in
+    default for `topic` unless the tenant has a rule (even disabled) on exactly that topic
+    (defaults.py). Read once per transaction and tenant: a bus batch runs many events in one
+    transaction."""
     key = (RULES_CACHE, current_tenant(session))
-    views: list[RuleView] | None = session.info.get(key)
-    if views is None:
+    found: _TenantRules | None = session.info.get(key)
+    if found is None:
         rows = await session.execute(
-            select(*_RULE_COLUMNS).where(_R.enabled.is_(True)).order_by(_R.created_at, _R.id)
+            select(*_RULE_COLUMNS, _R.enabled).order_by(_R.created_at, _R.id)
         )
-        views = [_view(tuple(r)) for r in rows]
-        session.info[key] = views
-    return [r for r in views if topic_matches(r.topic, topic)]
+        views, topics = [], set()
+        for *row, enabled in rows:
+            topics.add(row[1])
+            if enabled:
+                views.append(_view(tuple(row)))
+        found = _TenantRules(views, frozenset(topics))
+        session.info[key] = found
+    mine = [r for r in found.views if topic_matches(r.topic, topic)]
+    if topic in found.topics:
+        return mine
+    return mine + [v for v in _DEFAULT_VIEWS if v.topic == topic]
 
 
 def forget_cached(session: Any) -> None:

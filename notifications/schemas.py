@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from notifications.models import NoticeChannel, NotificationStatus, Urgency
 
 Op = Literal["eq", "ne", "in", "gt", "lt", "contains"]
-RecipientKind = Literal["user", "role", "department", "contact", "payload_user", "address"]
+RecipientKind = Literal[
+    "user", "role", "department", "contact", "payload_user", "payload_role", "address"
+]
 
 
 class Condition(BaseModel):

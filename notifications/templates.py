@@ -16,6 +16,7 @@ from comms.bus.subscribers import is_pattern, topic_matches
 from comms.bus.topics import EventPayload, TopicRegistry
 from comms.db.tenancy import current_tenant
 from comms.errors import InvalidInput
+from notifications import defaults
 from notifications.models import NoticeChannel, NotificationTemplate
 from notifications.samples import Sample
 from notifications.schemas import TemplateIn
@@ -153,7 +154,7 @@ async def render(
     payload: dict[str, Any],
 ) -> Rendered:
     """The notice text for one channel; a template that fails to render falls back too."""
-    tpl = await _template_text(session, topic, channel, locale)
+    tpl = await _template_text(session, topic, channel, locale) or defaults.text_for(topic, locale)
     fallback = default_text(topic, payload)
     if tpl is None:
         return fallback

@@ -5,22 +5,22 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from comms.audit import service as audit
 from comms.deps import AdminDep, AgentDep, HubDep, SessionDep, ViewerDep
-from comms.errors import InvalidInput
 from comms.messages.exceptions import QuotaExceeded, Suppressed
-from crm.tickets import replies, service
-from crm.tickets.models import SlaPolicy, Ticket, TicketReply, TicketStatus
+from crm.tickets import policies, replies, service
+from crm.tickets.models import Priority, TicketReply, TicketStatus
 from crm.tickets.schemas import (
     ReplyIn,
     ReplyOut,
     ReplyPage,
     SlaPolicyIn,
     SlaPolicyOut,
+    SlaPolicyPatch,
     TicketIn,
     TicketOut,
     TicketPage,
@@ -44,16 +44,18 @@ async def create_ticket(body: TicketIn, who: AgentDep, s: SessionDep) -> object:
 async def list_tickets(
     _: ViewerDep,
     s: SessionDep,
-    status: TicketStatus | None = None,
+    status: Annotated[list[TicketStatus] | None, Query(description="repeat for any of")] = None,
+    priority: Annotated[list[Priority] | None, Query(description="repeat for any of")] = None,
+    assignee_id: uuid.UUID | None = None,
+    team: Annotated[str | None, Query(max_length=120)] = None,
     contact_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
 ) -> TicketPage:
-    q = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id).limit(limit)
-    if status is not None:
-        q = q.where(Ticket.status == status)
-    if contact_id is not None:
-        q = q.where(Ticket.contact_id == contact_id)
-    return TicketPage(items=[TicketOut.model_validate(t) for t in await s.scalars(q)])
+    """Newest first; pass `next_cursor` back as `cursor` for the next page."""
+    f = service.TicketFilter(status or (), priority or (), assignee_id, team, contact_id)
+    rows, next_cursor = await service.list_tickets(s, f, limit=limit, cursor=cursor)
+    return TicketPage(items=[TicketOut.model_validate(t) for t in rows], next_cursor=next_cursor)
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut)
@@ -122,22 +124,7 @@ async def get_ticket_timeline(ticket_id: uuid.UUID, _: ViewerDep, s: SessionDep)
 
 @router.post("/sla-policies", status_code=201, response_model=SlaPolicyOut)
 async def create_sla_policy(body: SlaPolicyIn, who: AdminDep, s: SessionDep) -> object:
-    try:
-        body.calendar()
-    except (ValueError, KeyError) as exc:
-        raise InvalidInput(f"hours: {exc}", field="hours") from None
-    if body.is_default:
-        await s.execute(update(SlaPolicy).values(is_default=False))
-    p = SlaPolicy(
-        name=body.name,
-        timezone=body.timezone,
-        hours=body.hours,
-        holidays=body.holidays,
-        targets={k.value: v for k, v in body.targets.items()},
-        is_default=body.is_default,
-    )
-    s.add(p)
-    await s.flush()
+    p = await policies.create_policy(s, body)
     audit.record(s, who, "crm.sla_policy.created", "crm_sla_policy", p.id, {"name": p.name})
     await s.commit()
     return p
@@ -145,4 +132,32 @@ async def create_sla_policy(body: SlaPolicyIn, who: AdminDep, s: SessionDep) -> 
 
 @router.get("/sla-policies", response_model=list[SlaPolicyOut])
 async def list_sla_policies(_: ViewerDep, s: SessionDep) -> object:
-    return list(await s.scalars(select(SlaPolicy).order_by(SlaPolicy.name)))
+    return await policies.list_policies(s)
+
+
+@router.get("/sla-policies/{policy_id}", response_model=SlaPolicyOut)
+async def get_sla_policy(policy_id: uuid.UUID, _: ViewerDep, s: SessionDep) -> object:
+    return await policies.get_policy(s, policy_id)
+
+
+@router.patch("/sla-policies/{policy_id}", response_model=SlaPolicyOut)
+async def patch_sla_policy(
+    policy_id: uuid.UUID, body: SlaPolicyPatch, who: AdminDep, s: SessionDep
+) -> object:
+    """Tickets already under the policy keep their deadlines (docs/crm.md)."""
+    p = await policies.get_policy(s, policy_id)
+    changed = await policies.update_policy(s, p, body)
+    if changed:
+        audit.record(s, who, "crm.sla_policy.updated", "crm_sla_policy", p.id, {"changed": changed})
+    await s.commit()
+    return p
+
+
+@router.delete("/sla-policies/{policy_id}", status_code=204, responses={409: {}})
+async def delete_sla_policy(policy_id: uuid.UUID, who: AdminDep, s: SessionDep) -> Response:
+    """409 while a ticket that is not closed uses the policy."""
+    p = await policies.get_policy(s, policy_id)
+    await policies.delete_policy(s, p)
+    audit.record(s, who, "crm.sla_policy.deleted", "crm_sla_policy", policy_id, {"name": p.name})
+    await s.commit()
+    return Response(status_code=204)

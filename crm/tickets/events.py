@@ -51,6 +51,7 @@ class TicketEscalated(EventPayload):
     assignee_id: uuid.UUID | None
     team: str | None
     notify_role: str = "supervisor"
+    subject: str = ""  # for the notice text; a default keeps events stored before it valid
 
 
 TOPICS: list[type[EventPayload]] = [TicketCreated, TicketUpdated, TicketEscalated]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crm.tickets.models import Priority, TicketChannel, TicketStatus
-from crm.tickets.sla import BusinessCalendar
 
 
 class TicketIn(BaseModel):
@@ -32,6 +32,9 @@ class TicketPatch(BaseModel):
     subject: str | None = Field(None, min_length=1, max_length=300)
     assignee_id: uuid.UUID | None = None
     team: str | None = Field(None, max_length=120)
+    sla_policy_id: uuid.UUID | None = Field(
+        None, description="null: the tenant's default policy; deadlines are recomputed"
+    )
 
 
 class TicketOut(BaseModel):
@@ -58,6 +61,7 @@ class TicketOut(BaseModel):
 
 class TicketPage(BaseModel):
     items: list[TicketOut]
+    next_cursor: str | None = None
 
 
 class SlaPolicyIn(BaseModel):
@@ -75,13 +79,39 @@ class SlaPolicyIn(BaseModel):
     @field_validator("targets")
     @classmethod
     def _targets(cls, v: dict[Priority, dict[str, int]]) -> dict[Priority, dict[str, int]]:
-        for p, t in v.items():
-            if set(t) != {"first_response", "resolution"} or min(t.values()) <= 0:
-                raise ValueError(f"{p.value}: give positive first_response and resolution")
+        _check_targets(v)
         return v
 
-    def calendar(self) -> BusinessCalendar:
-        return BusinessCalendar.parse(self.timezone, self.hours, self.holidays)
+
+def _check_targets(v: Mapping[Priority, Mapping[str, int] | None]) -> None:
+    for p, t in v.items():
+        if t is None:
+            continue
+        if set(t) != {"first_response", "resolution"} or min(t.values()) <= 0:
+            raise ValueError(f"{p.value}: give positive first_response and resolution")
+
+
+class SlaPolicyPatch(BaseModel):
+    """The fields given replace the policy's; `targets` merge per priority, a priority set
+    to null goes back to the built-in targets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=120)
+    timezone: str | None = Field(None, min_length=1, max_length=64)
+    hours: dict[str, list[str]] | None = None
+    holidays: list[str] | None = None
+    targets: dict[Priority, dict[str, int] | None] | None = None
+    is_default: bool | None = None
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(
+        cls, v: dict[Priority, dict[str, int] | None] | None
+    ) -> dict[Priority, dict[str, int] | None] | None:
+        if v is not None:
+            _check_targets(v)
+        return v
 
 
 class SlaPolicyOut(BaseModel):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from comms.bus import publish
 from comms.db.base import utcnow
 from comms.errors import InvalidInput, NotFound
+from comms.messages.queries import decode_cursor, encode_cursor
 from comms.settings import Settings
 from crm.contacts.models import Contact
 from crm.contacts.service import add_timeline_entry
@@ -52,6 +55,19 @@ def set_due_times(t: Ticket, policy: SlaPolicy | None, start: datetime) -> None:
     target = targets.get(t.priority.value) or DEFAULT_TARGETS[t.priority.value]
     t.first_response_due = add_business_minutes(start, target["first_response"], cal)
     t.resolution_due = add_business_minutes(start, target["resolution"], cal)
+
+
+def retime(t: Ticket, policy: SlaPolicy | None) -> None:
+    """Deadlines again from the ticket's creation, after its priority or policy changed; the
+    first-response one only while no response was made (a met target stays met).
+
+    `escalated_at` is left alone: a ticket is escalated once, so a breach already escalated
+    is not escalated again, whatever the new deadlines; a ticket not yet escalated whose new
+    deadline has passed is escalated by the next sweep."""
+    first_response_due = t.first_response_due
+    set_due_times(t, policy, t.created_at)
+    if t.first_responded_at is not None:
+        t.first_response_due = first_response_due
 
 
 async def create_ticket(s: AsyncSession, body: TicketIn, *, now: datetime | None = None) -> Ticket:
@@ -108,6 +124,43 @@ async def get_ticket(s: AsyncSession, ticket_id: uuid.UUID) -> Ticket:
     return t
 
 
+@dataclass
+class TicketFilter:
+    """All given criteria hold; a list matches any of its values."""
+
+    status: Sequence[S] = ()
+    priority: Sequence[Priority] = ()
+    assignee_id: uuid.UUID | None = None
+    team: str | None = None
+    contact_id: uuid.UUID | None = None
+
+
+async def list_tickets(
+    s: AsyncSession, f: TicketFilter, *, limit: int, cursor: str | None = None
+) -> tuple[list[Ticket], str | None]:
+    """Newest first, `limit` a page; the cursor (opaque) continues after the page's last."""
+    q = select(Ticket)
+    if f.status:
+        q = q.where(Ticket.status.in_(list(f.status)))
+    if f.priority:
+        q = q.where(Ticket.priority.in_(list(f.priority)))
+    if f.assignee_id is not None:
+        q = q.where(Ticket.assignee_id == f.assignee_id)
+    if f.team is not None:
+        q = q.where(Ticket.team == f.team)
+    if f.contact_id is not None:
+        q = q.where(Ticket.contact_id == f.contact_id)
+    if cursor:
+        at, last = decode_cursor(cursor)
+        q = q.where(or_(Ticket.created_at < at, and_(Ticket.created_at == at, Ticket.id < last)))
+    rows = list(
+        await s.scalars(q.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
+
+
 def _updated(t: Ticket, previous: S, changes: list[str]) -> TicketUpdated:
     return TicketUpdated(
         ticket_id=t.id,
@@ -135,6 +188,16 @@ async def update_ticket(
     if body.priority is not None and body.priority is not t.priority:
         t.priority = body.priority
         changes.append("priority")
+    policy: SlaPolicy | None = None
+    if "sla_policy_id" in given:
+        policy = await _policy(s, body.sla_policy_id)  # null: the tenant's default
+        if (policy.id if policy else None) != t.sla_policy_id:
+            t.sla_policy_id = policy.id if policy else None
+            changes.append("sla_policy_id")
+    if "priority" in changes or "sla_policy_id" in changes:
+        if "sla_policy_id" not in given and t.sla_policy_id is not None:
+            policy = await s.get(SlaPolicy, t.sla_policy_id)
+        retime(t, policy)
     for name in ("assignee_id", "team", "subject"):
         if name in given and getattr(body, name) != getattr(t, name):
             if name == "subject" and body.subject is None:
@@ -201,6 +264,7 @@ async def escalate_overdue(s: AsyncSession, now: datetime) -> list[Ticket]:
             previous_priority=previous,
             assignee_id=t.assignee_id,
             team=t.team,
+            subject=t.subject,
         )
         publish(s, TicketEscalated.topic, payload, tenant_id=t.tenant_id)
     await s.flush()

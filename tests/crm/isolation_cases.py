@@ -33,6 +33,16 @@ async def make_ticket(hub: Hub, client: httpx.AsyncClient, owner: TenantCtx) -> 
     return {"ticket_id": r.json()["id"]}
 
 
+async def make_sla_policy(hub: Hub, client: httpx.AsyncClient, owner: TenantCtx) -> dict[str, str]:
+    r = await client.post(
+        "/api/v1/crm/sla-policies",
+        headers=owner.auth,
+        json={"name": "isolated", "hours": {"0": ["09:00", "18:00"]}},
+    )
+    assert r.status_code == 201, r.text
+    return {"policy_id": r.json()["id"]}
+
+
 CASES: dict[str, Case] = {
     "/api/v1/crm/contacts/{contact_id}": Case(make_contact, {"PATCH": {"name": "hijacked"}}),
     "/api/v1/crm/contacts/{contact_id}/merge": Case(
@@ -43,6 +53,9 @@ CASES: dict[str, Case] = {
         make_ticket, {"PATCH": {"subject": "hijacked", "status": "closed"}}
     ),
     "/api/v1/crm/tickets/{ticket_id}/timeline": Case(make_ticket),
+    "/api/v1/crm/sla-policies/{policy_id}": Case(
+        make_sla_policy, {"PATCH": {"name": "hijacked", "is_default": True}}
+    ),
     "/api/v1/crm/tickets/{ticket_id}/replies": Case(
         make_ticket, {"POST": {"body": "hijacked", "channel": "email"}}
     ),

@@ -12,12 +12,14 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 from peers_testkit import Smsc, quiet, until
+from sqlalchemy import select
 
 from comms.db.tenancy import unscoped
 from comms.hub import Hub
 from crm.tickets.service import escalate_overdue
 from erp_testkit import make_user, published
 from hubtest import make_tenant
+from notifications.models import Notification
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +58,7 @@ async def test_an_overdue_ticket_is_escalated_and_texted_to_the_supervisor_once(
         },
     )
     assert r.status_code == 201, r.text
+    rule = r.json()
     r = await c.post(
         "/api/v1/notifications/templates",
         headers=t.auth,
@@ -98,3 +101,8 @@ async def test_an_overdue_ticket_is_escalated_and_texted_to_the_supervisor_once(
     assert sms.to == SUPERVISOR_MOBILE
     assert sms.text == f"Ticket {ticket['id']} overdue (resolution), now high"
     assert smsc.to(AGENT_MOBILE) == []
+    # The tenant's own rule replaces the built-in one for the topic: one notice, not two.
+    async with hub.db.session() as s:
+        unscoped(s)
+        [notice] = list(await s.scalars(select(Notification)))
+    assert str(notice.rule_id) == rule["id"]
