@@ -1,4 +1,4 @@
-"""Bus subscribers that write messages and orders of known contacts onto their timeline."""
+"""Bus subscribers that write messages, calls and orders of known contacts onto their timeline."""
 
 from __future__ import annotations
 
@@ -104,6 +104,35 @@ async def outbound_to_timeline(ctx: HandlerContext, event: Event[MessageStatusCh
             status=change.status.value,
             summary=(subject or body or "")[:200],
         )
+
+
+# Named, not imported: crm must not import telephony (v1: call_id, direction, caller, callee,
+# at, disposition, reason, started_at, answered_at, billable_seconds).
+CALL_ENDED = "telephony.call.ended"
+
+
+@subs.on(CALL_ENDED, name="timeline_call_ended")
+async def call_to_timeline(ctx: HandlerContext, event: Event[Any]) -> None:
+    """Every ended call joins the counterpart's timeline: inbound the caller, outbound the
+    callee; strangers and repeats add nothing."""
+    p = event.payload
+    direction = str(p.direction)
+    if direction not in ("inbound", "outbound"):
+        return
+    counterpart = p.caller if direction == "inbound" else p.callee
+    contact = await service.find_contact_by_phone(ctx.session, counterpart)
+    if contact is None:
+        return
+    await service.add_call_entry(
+        ctx.session,
+        contact.id,
+        call_id=p.call_id,
+        direction=direction,
+        disposition=str(p.disposition),
+        at=p.started_at,
+        duration_seconds=p.billable_seconds,
+        summary=f"{direction} call {'from' if direction == 'inbound' else 'to'} {counterpart}",
+    )
 
 
 # erp's order topics, subscribed by name (crm imports nothing from erp). An order moves

@@ -82,6 +82,7 @@ class TimelineOut(BaseModel):
     ref: str
     status: str | None
     summary: str
+    duration_seconds: int | None = None
     at: datetime
 
 

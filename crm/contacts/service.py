@@ -250,5 +250,61 @@ async def add_timeline_entry(
     return entry
 
 
+# A call entry in this status means its missed call was handled (callback ticket opened or
+# voicemail attached); the ended event never writes it, so either may arrive first.
+CALL_MISSED = "missed"
+
+
+async def add_call_entry(
+    s: AsyncSession,
+    contact_id: uuid.UUID,
+    *,
+    call_id: uuid.UUID,
+    direction: str,
+    disposition: str,
+    at: datetime,
+    duration_seconds: int,
+    summary: str,
+) -> TimelineEntry:
+    """One entry per call (`call:<id>`); an entry the missed-call path wrote first keeps its
+    status and gains the duration."""
+    ref = f"call:{call_id}"
+    entry = await s.scalar(select(TimelineEntry).where(TimelineEntry.ref == ref))
+    if entry is None:
+        entry = TimelineEntry(
+            contact_id=contact_id,
+            kind="call",
+            ref=ref,
+            at=at,
+            direction=direction,
+            status=disposition,
+            duration_seconds=duration_seconds,
+            summary=summary[:500],
+        )
+        s.add(entry)
+    elif entry.duration_seconds is None:
+        entry.duration_seconds = duration_seconds
+    await s.flush()
+    return entry
+
+
+async def mark_call_missed(
+    s: AsyncSession, contact_id: uuid.UUID, *, call_id: uuid.UUID, at: datetime, summary: str
+) -> bool:
+    """Put the inbound call on the timeline as missed; False if it was already (handled)."""
+    ref = f"call:{call_id}"
+    entry = await s.scalar(select(TimelineEntry).where(TimelineEntry.ref == ref))
+    if entry is not None and entry.status == CALL_MISSED:
+        return False
+    if entry is None:
+        entry = TimelineEntry(
+            contact_id=contact_id, kind="call", ref=ref, at=at, direction="inbound"
+        )
+        s.add(entry)
+    entry.status, entry.summary = CALL_MISSED, summary[:500]
+    await s.flush()
+    return True
+
+
 # Message statuses after which a late, older status event must not overwrite the entry.
 FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "received"})
