@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -11,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.db.sets import among
 from comms.errors import Conflict, InvalidInput, NotFound
-from comms.messages.addresses import normalise_email, normalise_phone, try_phone
+from comms.messages.addresses import try_phone
+from crm.contacts import profile
 from crm.contacts.models import Company, Contact, ContactEmail, ContactPhone, TimelineEntry
 from crm.contacts.schemas import ContactIn, ContactOut, ContactPatch
 from crm.surveys.models import Survey
@@ -32,24 +32,6 @@ def to_out(c: Contact) -> ContactOut:
         created_at=c.created_at,
         updated_at=c.updated_at,
     )
-
-
-def _phones(raw: Sequence[str]) -> list[str]:
-    out: list[str] = []
-    for i, p in enumerate(raw):
-        e164 = normalise_phone(p, field=f"phones[{i}]")
-        if e164 not in out:
-            out.append(e164)
-    return out
-
-
-def _emails(raw: Sequence[str]) -> list[str]:
-    out: list[str] = []
-    for i, e in enumerate(raw):
-        addr = normalise_email(e, field=f"emails[{i}]")
-        if addr not in out:
-            out.append(addr)
-    return out
 
 
 async def _check_free(
@@ -82,18 +64,16 @@ async def _check_company(s: AsyncSession, company_id: uuid.UUID | None) -> None:
 
 async def create_contact(s: AsyncSession, body: ContactIn) -> Contact:
     """Validate, index and add a contact (flushed, not committed)."""
-    phones, emails = _phones(body.phones), _emails(body.emails)
+    phones, emails = profile.phones(body.phones), profile.emails(body.emails)
     await _check_company(s, body.company_id)
     await _check_free(s, phones, emails, None)
     c = Contact(
         name=body.name,
         company_id=body.company_id,
-        owner_id=body.owner_id,
-        tags=list(dict.fromkeys(body.tags)),
-        custom_fields=body.custom_fields,
         phones=[ContactPhone(e164=p) for p in phones],
         emails=[ContactEmail(address=e) for e in emails],
     )
+    profile.fill(c, body)
     s.add(c)
     await s.flush()
     return c
@@ -109,21 +89,14 @@ async def get_contact(s: AsyncSession, contact_id: uuid.UUID) -> Contact:
 async def update_contact(s: AsyncSession, contact_id: uuid.UUID, body: ContactPatch) -> Contact:
     """Apply the given fields; phone/email lists are replaced whole and re-indexed."""
     c = await get_contact(s, contact_id)
-    given = body.model_fields_set
-    phones = _phones(body.phones) if "phones" in given and body.phones is not None else None
-    emails = _emails(body.emails) if "emails" in given and body.emails is not None else None
+    phones, emails = profile.given_phones(body), profile.given_emails(body)
     await _check_free(s, phones or [], emails or [], c.id)
-    if "company_id" in given:
+    if "company_id" in body.model_fields_set:
         await _check_company(s, body.company_id)
         c.company_id = body.company_id
-    if "owner_id" in given:
-        c.owner_id = body.owner_id
     if body.name is not None:
         c.name = body.name
-    if body.tags is not None:
-        c.tags = list(dict.fromkeys(body.tags))
-    if body.custom_fields is not None:
-        c.custom_fields = {**c.custom_fields, **body.custom_fields}
+    profile.patch(c, body)
     if phones is not None:
         keep = {p.e164: p for p in c.phones}
         c.phones = [keep.get(p) or ContactPhone(e164=p) for p in phones]
