@@ -18,7 +18,7 @@ from comms.messages.events import MessageInbound, MessageStatusChanged
 from comms.messages.models import Direction, Message
 from comms.messages.state import MessageStatus
 from crm.contacts import service
-from crm.contacts.models import Contact, ContactEmail, ContactPhone, TimelineEntry
+from crm.contacts.models import ContactEmail, ContactPhone, TimelineEntry
 
 subs = SubscriberSet("crm.contacts")
 
@@ -174,14 +174,12 @@ def _order(event: Event[Any]) -> _Order | None:
 
 
 async def _customers(s: AsyncSession, orders: list[_Order]) -> dict[int, uuid.UUID]:
-    """Each order's contact (by list index): by id if it is one of this tenant's, else by
-    phone, else by email; one query per kind of key for the whole batch, ids only."""
+    """Each order's contact (by list index): by id if it is one of this tenant's (or was,
+    before a merge), else by phone, else by email; a few queries for the whole batch."""
     ids = {o.contact_id for o in orders if o.contact_id is not None}
     phones = {o.phone for o in orders if o.phone}
     emails = {o.email for o in orders if o.email}
-    mine: set[uuid.UUID] = set()
-    if ids:
-        mine = set(await s.scalars(select(Contact.id).where(among(Contact.id, ids))))
+    mine = await service.resolve_contact_ids(s, ids)
     by_phone: dict[str, uuid.UUID] = {}
     by_email: dict[str, uuid.UUID] = {}
     if phones:
@@ -199,7 +197,7 @@ async def _customers(s: AsyncSession, orders: list[_Order]) -> dict[int, uuid.UU
     found: dict[int, uuid.UUID] = {}
     for i, o in enumerate(orders):
         if o.contact_id is not None and o.contact_id in mine:
-            found[i] = o.contact_id
+            found[i] = mine[o.contact_id]
         elif o.phone:
             if o.phone in by_phone:
                 found[i] = by_phone[o.phone]

@@ -12,7 +12,14 @@ from comms.db.sets import among
 from comms.errors import Conflict, InvalidInput, NotFound
 from comms.messages.addresses import try_phone
 from crm.contacts import profile
-from crm.contacts.models import Company, Contact, ContactEmail, ContactPhone, TimelineEntry
+from crm.contacts.models import (
+    Company,
+    Contact,
+    ContactAlias,
+    ContactEmail,
+    ContactPhone,
+    TimelineEntry,
+)
 from crm.contacts.schemas import ContactIn, ContactOut, ContactPatch
 from crm.surveys.models import Survey
 from crm.tickets.models import Ticket
@@ -187,10 +194,32 @@ async def merge_contacts(s: AsyncSession, keep_id: uuid.UUID, dup_id: uuid.UUID)
     keep.custom_fields = {**dup.custom_fields, **keep.custom_fields}
     keep.company_id = keep.company_id or dup.company_id
     keep.owner_id = keep.owner_id or dup.owner_id
+    # Other packages keep the duplicate's id (erp orders): its alias, and those of contacts
+    # merged into it before, now name the kept contact.
+    await s.execute(
+        update(ContactAlias)
+        .where(ContactAlias.contact_id == dup.id)
+        .values(contact_id=keep.id)
+        .execution_options(synchronize_session=False)
+    )
+    s.add(ContactAlias(id=dup.id, contact_id=keep.id))
     await s.flush()
     await s.delete(dup)
     await s.flush()
     return keep
+
+
+async def resolve_contact_ids(s: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Contact ids named by other packages to this tenant's contacts: a live id to itself, a
+    merged-away one to the contact it was merged into; unknown ids are left out."""
+    if not ids:
+        return {}
+    found = {cid: cid for cid in await s.scalars(select(Contact.id).where(among(Contact.id, ids)))}
+    rest = ids - found.keys()
+    if rest:
+        q = select(ContactAlias.id, ContactAlias.contact_id).where(among(ContactAlias.id, rest))
+        found.update({old: new for old, new in (await s.execute(q)).all()})
+    return found
 
 
 async def add_timeline_entry(
