@@ -83,10 +83,13 @@ async def create_contact(body: ContactIn, who: AgentDep, s: SessionDep) -> Conta
 async def list_contacts(
     _: ViewerDep,
     s: SessionDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
     tag: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ContactPage:
-    rows = await service.list_contacts(s, tag=tag, limit=limit)
+    """By name; `q` finds a name part (any case), a number (any form or its digits) or an
+    address part."""
+    rows = await service.list_contacts(s, q=q, tag=tag, limit=limit)
     return ContactPage(items=[service.to_out(c) for c in rows])
 
 

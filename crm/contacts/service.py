@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.db.sets import among
@@ -114,14 +115,46 @@ async def update_contact(s: AsyncSession, contact_id: uuid.UUID, body: ContactPa
     return c
 
 
+# Fewer digits than this would match most numbers of a tenant ("13", "86"): name/email only.
+MIN_PHONE_DIGITS = 4
+
+
+def _matching(text: str) -> ColumnElement[bool]:
+    """Name contains `text` (any case), or a number holds its digits or is it written another
+    way, or an address contains it."""
+    needle = text.strip()
+    where = [
+        Contact.name.icontains(needle, autoescape=True),
+        Contact.id.in_(
+            select(ContactEmail.contact_id).where(
+                ContactEmail.address.contains(needle.lower(), autoescape=True)
+            )
+        ),
+    ]
+    digits = re.sub(r"\D", "", needle)
+    if len(digits) >= MIN_PHONE_DIGITS:
+        e164 = try_phone(needle)
+        where.append(
+            Contact.id.in_(
+                select(ContactPhone.contact_id).where(
+                    or_(ContactPhone.e164.contains(digits), ContactPhone.e164 == e164)
+                )
+            )
+        )
+    return or_(*where)
+
+
 async def list_contacts(
-    s: AsyncSession, *, tag: str | None = None, limit: int = 50
+    s: AsyncSession, *, q: str | None = None, tag: str | None = None, limit: int = 50
 ) -> list[Contact]:
-    """By name; tags are a JSON list, filtered here so SQLite and PostgreSQL agree."""
-    q = select(Contact).order_by(Contact.name, Contact.id)
+    """By name, those matching `q` if given; tags are a JSON list, filtered here so SQLite and
+    PostgreSQL agree."""
+    query = select(Contact).order_by(Contact.name, Contact.id)
+    if q is not None and q.strip():
+        query = query.where(_matching(q))
     if tag is None:
-        return list(await s.scalars(q.limit(limit)))
-    rows = await s.scalars(q.limit(10_000))
+        return list(await s.scalars(query.limit(limit)))
+    rows = await s.scalars(query.limit(10_000))
     return [c for c in rows if tag in c.tags][:limit]
 
 
