@@ -15,8 +15,9 @@ from crm.contacts.schemas import CompanyIn, CompanyPatch
 
 async def create_company(s: AsyncSession, body: CompanyIn) -> Company:
     """Validate and add a company (flushed, not committed)."""
-    c = Company(name=body.name, phones=profile.phones(body.phones))
-    c.emails = profile.emails(body.emails)
+    c = Company(
+        name=body.name, phones=profile.phones(body.phones), emails=profile.emails(body.emails)
+    )
     profile.fill(c, body)
     s.add(c)
     await s.flush()
