@@ -1,6 +1,13 @@
 """Every ORM model of crm, imported so that they all join Base.metadata."""
 
-from crm.contacts.models import Company, Contact, ContactEmail, ContactPhone, TimelineEntry
+from crm.contacts.models import (
+    Company,
+    Contact,
+    ContactAlias,
+    ContactEmail,
+    ContactPhone,
+    TimelineEntry,
+)
 from crm.knowledge.models import Article
 from crm.segments.models import Segment
 from crm.surveys.models import Survey, SurveySettings
@@ -10,6 +17,7 @@ __all__ = [
     "Article",
     "Company",
     "Contact",
+    "ContactAlias",
     "ContactEmail",
     "ContactPhone",
     "Segment",

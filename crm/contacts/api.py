@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from comms.audit import service as audit
 from comms.deps import AgentDep, SessionDep, SupervisorDep, ViewerDep
-from crm.contacts import service
-from crm.contacts.models import Company, TimelineEntry
+from crm.contacts import companies, service
+from crm.contacts.models import TimelineEntry
 from crm.contacts.schemas import (
     CompanyIn,
     CompanyOut,
+    CompanyPatch,
     ContactIn,
     ContactOut,
     ContactPage,
@@ -28,18 +29,45 @@ router = APIRouter(prefix="/api/v1/crm", tags=["crm"])
 
 
 @router.post("/companies", status_code=201, response_model=CompanyOut)
-async def create_company(body: CompanyIn, who: AgentDep, s: SessionDep) -> object:
-    c = Company(name=body.name)
-    s.add(c)
-    await s.flush()
+async def create_company(body: CompanyIn, who: AgentDep, s: SessionDep) -> CompanyOut:
+    c = await companies.create_company(s, body)
+    out = CompanyOut.model_validate(c)
     audit.record(s, who, "crm.company.created", "crm_company", c.id, {"name": c.name})
     await s.commit()
-    return c
+    return out
 
 
 @router.get("/companies", response_model=list[CompanyOut])
-async def list_companies(_: ViewerDep, s: SessionDep) -> object:
-    return list(await s.scalars(select(Company).order_by(Company.name).limit(500)))
+async def list_companies(_: ViewerDep, s: SessionDep) -> list[CompanyOut]:
+    return [CompanyOut.model_validate(c) for c in await companies.list_companies(s)]
+
+
+@router.get("/companies/{company_id}", response_model=CompanyOut)
+async def get_company(company_id: uuid.UUID, _: ViewerDep, s: SessionDep) -> CompanyOut:
+    return CompanyOut.model_validate(await companies.get_company(s, company_id))
+
+
+@router.patch("/companies/{company_id}", response_model=CompanyOut)
+async def patch_company(
+    company_id: uuid.UUID, body: CompanyPatch, who: AgentDep, s: SessionDep
+) -> CompanyOut:
+    c = await companies.update_company(s, company_id, body)
+    out = CompanyOut.model_validate(c)
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    audit.record(s, who, "crm.company.updated", "crm_company", c.id, changes)
+    await s.commit()
+    return out
+
+
+@router.get("/companies/{company_id}/contacts", response_model=ContactPage)
+async def company_contacts(
+    company_id: uuid.UUID,
+    _: ViewerDep,
+    s: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> ContactPage:
+    rows = await companies.company_contacts(s, company_id, limit=limit)
+    return ContactPage(items=[service.to_out(c) for c in rows])
 
 
 @router.post("/contacts", status_code=201, response_model=ContactOut)
@@ -55,10 +83,13 @@ async def create_contact(body: ContactIn, who: AgentDep, s: SessionDep) -> Conta
 async def list_contacts(
     _: ViewerDep,
     s: SessionDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
     tag: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ContactPage:
-    rows = await service.list_contacts(s, tag=tag, limit=limit)
+    """By name; `q` finds a name part (any case), a number (any form or its digits) or an
+    address part."""
+    rows = await service.list_contacts(s, q=q, tag=tag, limit=limit)
     return ContactPage(items=[service.to_out(c) for c in rows])
 
 

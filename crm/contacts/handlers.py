@@ -1,4 +1,4 @@
-"""Bus subscribers that write messages and orders of known contacts onto their timeline."""
+"""Bus subscribers that write messages, calls and orders of known contacts onto their timeline."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from comms.messages.events import MessageInbound, MessageStatusChanged
 from comms.messages.models import Direction, Message
 from comms.messages.state import MessageStatus
 from crm.contacts import service
-from crm.contacts.models import Contact, ContactEmail, ContactPhone, TimelineEntry
+from crm.contacts.models import ContactEmail, ContactPhone, TimelineEntry
 
 subs = SubscriberSet("crm.contacts")
 
@@ -106,6 +106,35 @@ async def outbound_to_timeline(ctx: HandlerContext, event: Event[MessageStatusCh
         )
 
 
+# Named, not imported: crm must not import telephony (v1: call_id, direction, caller, callee,
+# at, disposition, reason, started_at, answered_at, billable_seconds).
+CALL_ENDED = "telephony.call.ended"
+
+
+@subs.on(CALL_ENDED, name="timeline_call_ended")
+async def call_to_timeline(ctx: HandlerContext, event: Event[Any]) -> None:
+    """Every ended call joins the counterpart's timeline: inbound the caller, outbound the
+    callee; strangers and repeats add nothing."""
+    p = event.payload
+    direction = str(p.direction)
+    if direction not in ("inbound", "outbound"):
+        return
+    counterpart = p.caller if direction == "inbound" else p.callee
+    contact = await service.find_contact_by_phone(ctx.session, counterpart)
+    if contact is None:
+        return
+    await service.add_call_entry(
+        ctx.session,
+        contact.id,
+        call_id=p.call_id,
+        direction=direction,
+        disposition=str(p.disposition),
+        at=p.started_at,
+        duration_seconds=p.billable_seconds,
+        summary=f"{direction} call {'from' if direction == 'inbound' else 'to'} {counterpart}",
+    )
+
+
 # erp's order topics, subscribed by name (crm imports nothing from erp). An order moves
 # confirmed -> shipped -> delivered, or ends cancelled; events may arrive out of order, so a
 # status never replaces a later one.
@@ -145,14 +174,12 @@ def _order(event: Event[Any]) -> _Order | None:
 
 
 async def _customers(s: AsyncSession, orders: list[_Order]) -> dict[int, uuid.UUID]:
-    """Each order's contact (by list index): by id if it is one of this tenant's, else by
-    phone, else by email; one query per kind of key for the whole batch, ids only."""
+    """Each order's contact (by list index): by id if it is one of this tenant's (or was,
+    before a merge), else by phone, else by email; a few queries for the whole batch."""
     ids = {o.contact_id for o in orders if o.contact_id is not None}
     phones = {o.phone for o in orders if o.phone}
     emails = {o.email for o in orders if o.email}
-    mine: set[uuid.UUID] = set()
-    if ids:
-        mine = set(await s.scalars(select(Contact.id).where(among(Contact.id, ids))))
+    mine = await service.resolve_contact_ids(s, ids)
     by_phone: dict[str, uuid.UUID] = {}
     by_email: dict[str, uuid.UUID] = {}
     if phones:
@@ -170,7 +197,7 @@ async def _customers(s: AsyncSession, orders: list[_Order]) -> dict[int, uuid.UU
     found: dict[int, uuid.UUID] = {}
     for i, o in enumerate(orders):
         if o.contact_id is not None and o.contact_id in mine:
-            found[i] = o.contact_id
+            found[i] = mine[o.contact_id]
         elif o.phone:
             if o.phone in by_phone:
                 found[i] = by_phone[o.phone]

@@ -14,12 +14,19 @@ from comms.db.base import Base, TenantScoped, Timestamped, new_id, utcnow
 
 
 class Company(TenantScoped, Timestamped, Base):
-    """An organisation contacts belong to."""
+    """An organisation contacts belong to. Its phones and emails are plain E.164/lower-case
+    lists: no screen pop looks a company up by number, so they need no unique index."""
 
     __tablename__ = "crm_companies"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    phones: Mapped[list[str]] = mapped_column(JSON, default=list)
+    emails: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Contact(TenantScoped, Timestamped, Base):
@@ -42,6 +49,18 @@ class Contact(TenantScoped, Timestamped, Base):
     )
     emails: Mapped[list[ContactEmail]] = relationship(
         lazy="selectin", order_by="ContactEmail.id", cascade="all, delete-orphan"
+    )
+
+
+class ContactAlias(TenantScoped, Base):
+    """The id of a contact merged away, pointing at the one it was folded into, so events
+    from other packages still naming the old id (erp orders) reach the kept contact."""
+
+    __tablename__ = "crm_contact_aliases"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("crm_contacts.id", ondelete="CASCADE"), index=True
     )
 
 
@@ -89,4 +108,5 @@ class TimelineEntry(TenantScoped, Base):
     ref: Mapped[str] = mapped_column(String(120))  # e.g. "message:<uuid>", "ticket:<uuid>"
     status: Mapped[str | None] = mapped_column(String(32), default=None)
     summary: Mapped[str] = mapped_column(Text, default="")
+    duration_seconds: Mapped[int | None] = mapped_column(default=None)  # calls: billable
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -4,15 +4,45 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 
-class CompanyIn(BaseModel):
+class ProfileIn(BaseModel):
+    """Fields contacts and companies share. Phones may be written any common way (default
+    region CN); stored as E.164."""
+
     model_config = ConfigDict(extra="forbid")
 
+    owner_id: uuid.UUID | None = None
+    phones: list[str] = Field(default_factory=list, max_length=20)
+    emails: list[str] = Field(default_factory=list, max_length=20)
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProfilePatch(BaseModel):
+    """Only the fields given change; `phones`/`emails`/`tags` replace the whole list,
+    `custom_fields` are merged key by key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owner_id: uuid.UUID | None = None
+    phones: list[str] | None = Field(None, max_length=20)
+    emails: list[str] | None = Field(None, max_length=20)
+    tags: list[Tag] | None = Field(None, max_length=50)
+    custom_fields: dict[str, Any] | None = None
+
+
+class CompanyIn(ProfileIn):
     name: str = Field(min_length=1, max_length=200)
+
+
+class CompanyPatch(ProfilePatch):
+    name: str | None = Field(None, min_length=1, max_length=200)
 
 
 class CompanyOut(BaseModel):
@@ -20,35 +50,23 @@ class CompanyOut(BaseModel):
 
     id: uuid.UUID
     name: str
+    owner_id: uuid.UUID | None
+    phones: list[str]
+    emails: list[str]
+    tags: list[str]
+    custom_fields: dict[str, Any]
     created_at: datetime
+    updated_at: datetime
 
 
-class ContactIn(BaseModel):
-    """Phones may be written any common way (default region CN); stored as E.164."""
-
-    model_config = ConfigDict(extra="forbid")
-
+class ContactIn(ProfileIn):
     name: str = Field(min_length=1, max_length=200)
     company_id: uuid.UUID | None = None
-    owner_id: uuid.UUID | None = None
-    phones: list[str] = Field(default_factory=list, max_length=20)
-    emails: list[str] = Field(default_factory=list, max_length=20)
-    tags: list[str] = Field(default_factory=list, max_length=50)
-    custom_fields: dict[str, Any] = Field(default_factory=dict)
 
 
-class ContactPatch(BaseModel):
-    """Only the fields given change; `phones`/`emails` replace the whole list."""
-
-    model_config = ConfigDict(extra="forbid")
-
+class ContactPatch(ProfilePatch):
     name: str | None = Field(None, min_length=1, max_length=200)
     company_id: uuid.UUID | None = None
-    owner_id: uuid.UUID | None = None
-    phones: list[str] | None = Field(None, max_length=20)
-    emails: list[str] | None = Field(None, max_length=20)
-    tags: list[str] | None = Field(None, max_length=50)
-    custom_fields: dict[str, Any] | None = None
 
 
 class ContactOut(BaseModel):
@@ -82,6 +100,7 @@ class TimelineOut(BaseModel):
     ref: str
     status: str | None
     summary: str
+    duration_seconds: int | None = None
     at: datetime
 
 

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.db.sets import among
 from comms.errors import Conflict, InvalidInput, NotFound
-from comms.messages.addresses import normalise_email, normalise_phone, try_phone
-from crm.contacts.models import Company, Contact, ContactEmail, ContactPhone, TimelineEntry
+from comms.messages.addresses import try_phone
+from crm.contacts import profile
+from crm.contacts.models import (
+    Company,
+    Contact,
+    ContactAlias,
+    ContactEmail,
+    ContactPhone,
+    TimelineEntry,
+)
 from crm.contacts.schemas import ContactIn, ContactOut, ContactPatch
 from crm.surveys.models import Survey
 from crm.tickets.models import Ticket
@@ -32,24 +40,6 @@ def to_out(c: Contact) -> ContactOut:
         created_at=c.created_at,
         updated_at=c.updated_at,
     )
-
-
-def _phones(raw: Sequence[str]) -> list[str]:
-    out: list[str] = []
-    for i, p in enumerate(raw):
-        e164 = normalise_phone(p, field=f"phones[{i}]")
-        if e164 not in out:
-            out.append(e164)
-    return out
-
-
-def _emails(raw: Sequence[str]) -> list[str]:
-    out: list[str] = []
-    for i, e in enumerate(raw):
-        addr = normalise_email(e, field=f"emails[{i}]")
-        if addr not in out:
-            out.append(addr)
-    return out
 
 
 async def _check_free(
@@ -82,18 +72,16 @@ async def _check_company(s: AsyncSession, company_id: uuid.UUID | None) -> None:
 
 async def create_contact(s: AsyncSession, body: ContactIn) -> Contact:
     """Validate, index and add a contact (flushed, not committed)."""
-    phones, emails = _phones(body.phones), _emails(body.emails)
+    phones, emails = profile.phones(body.phones), profile.emails(body.emails)
     await _check_company(s, body.company_id)
     await _check_free(s, phones, emails, None)
     c = Contact(
         name=body.name,
         company_id=body.company_id,
-        owner_id=body.owner_id,
-        tags=list(dict.fromkeys(body.tags)),
-        custom_fields=body.custom_fields,
         phones=[ContactPhone(e164=p) for p in phones],
         emails=[ContactEmail(address=e) for e in emails],
     )
+    profile.fill(c, body)
     s.add(c)
     await s.flush()
     return c
@@ -109,21 +97,14 @@ async def get_contact(s: AsyncSession, contact_id: uuid.UUID) -> Contact:
 async def update_contact(s: AsyncSession, contact_id: uuid.UUID, body: ContactPatch) -> Contact:
     """Apply the given fields; phone/email lists are replaced whole and re-indexed."""
     c = await get_contact(s, contact_id)
-    given = body.model_fields_set
-    phones = _phones(body.phones) if "phones" in given and body.phones is not None else None
-    emails = _emails(body.emails) if "emails" in given and body.emails is not None else None
+    phones, emails = profile.given_phones(body), profile.given_emails(body)
     await _check_free(s, phones or [], emails or [], c.id)
-    if "company_id" in given:
+    if "company_id" in body.model_fields_set:
         await _check_company(s, body.company_id)
         c.company_id = body.company_id
-    if "owner_id" in given:
-        c.owner_id = body.owner_id
     if body.name is not None:
         c.name = body.name
-    if body.tags is not None:
-        c.tags = list(dict.fromkeys(body.tags))
-    if body.custom_fields is not None:
-        c.custom_fields = {**c.custom_fields, **body.custom_fields}
+    profile.patch(c, body)
     if phones is not None:
         keep = {p.e164: p for p in c.phones}
         c.phones = [keep.get(p) or ContactPhone(e164=p) for p in phones]
@@ -134,14 +115,46 @@ async def update_contact(s: AsyncSession, contact_id: uuid.UUID, body: ContactPa
     return c
 
 
+# Fewer digits than this would match most numbers of a tenant ("13", "86"): name/email only.
+MIN_PHONE_DIGITS = 4
+
+
+def _matching(text: str) -> ColumnElement[bool]:
+    """Name contains `text` (any case), or a number holds its digits or is it written another
+    way, or an address contains it."""
+    needle = text.strip()
+    where = [
+        Contact.name.icontains(needle, autoescape=True),
+        Contact.id.in_(
+            select(ContactEmail.contact_id).where(
+                ContactEmail.address.contains(needle.lower(), autoescape=True)
+            )
+        ),
+    ]
+    digits = re.sub(r"\D", "", needle)
+    if len(digits) >= MIN_PHONE_DIGITS:
+        e164 = try_phone(needle)
+        where.append(
+            Contact.id.in_(
+                select(ContactPhone.contact_id).where(
+                    or_(ContactPhone.e164.contains(digits), ContactPhone.e164 == e164)
+                )
+            )
+        )
+    return or_(*where)
+
+
 async def list_contacts(
-    s: AsyncSession, *, tag: str | None = None, limit: int = 50
+    s: AsyncSession, *, q: str | None = None, tag: str | None = None, limit: int = 50
 ) -> list[Contact]:
-    """By name; tags are a JSON list, filtered here so SQLite and PostgreSQL agree."""
-    q = select(Contact).order_by(Contact.name, Contact.id)
+    """By name, those matching `q` if given; tags are a JSON list, filtered here so SQLite and
+    PostgreSQL agree."""
+    query = select(Contact).order_by(Contact.name, Contact.id)
+    if q is not None and q.strip():
+        query = query.where(_matching(q))
     if tag is None:
-        return list(await s.scalars(q.limit(limit)))
-    rows = await s.scalars(q.limit(10_000))
+        return list(await s.scalars(query.limit(limit)))
+    rows = await s.scalars(query.limit(10_000))
     return [c for c in rows if tag in c.tags][:limit]
 
 
@@ -214,10 +227,32 @@ async def merge_contacts(s: AsyncSession, keep_id: uuid.UUID, dup_id: uuid.UUID)
     keep.custom_fields = {**dup.custom_fields, **keep.custom_fields}
     keep.company_id = keep.company_id or dup.company_id
     keep.owner_id = keep.owner_id or dup.owner_id
+    # Other packages keep the duplicate's id (erp orders): its alias, and those of contacts
+    # merged into it before, now name the kept contact.
+    await s.execute(
+        update(ContactAlias)
+        .where(ContactAlias.contact_id == dup.id)
+        .values(contact_id=keep.id)
+        .execution_options(synchronize_session=False)
+    )
+    s.add(ContactAlias(id=dup.id, contact_id=keep.id))
     await s.flush()
     await s.delete(dup)
     await s.flush()
     return keep
+
+
+async def resolve_contact_ids(s: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Contact ids named by other packages to this tenant's contacts: a live id to itself, a
+    merged-away one to the contact it was merged into; unknown ids are left out."""
+    if not ids:
+        return {}
+    found = {cid: cid for cid in await s.scalars(select(Contact.id).where(among(Contact.id, ids)))}
+    rest = ids - found.keys()
+    if rest:
+        q = select(ContactAlias.id, ContactAlias.contact_id).where(among(ContactAlias.id, rest))
+        found.update({old: new for old, new in (await s.execute(q)).all()})
+    return found
 
 
 async def add_timeline_entry(
@@ -248,6 +283,62 @@ async def add_timeline_entry(
         entry.status = status
     await s.flush()
     return entry
+
+
+# A call entry in this status means its missed call was handled (callback ticket opened or
+# voicemail attached); the ended event never writes it, so either may arrive first.
+CALL_MISSED = "missed"
+
+
+async def add_call_entry(
+    s: AsyncSession,
+    contact_id: uuid.UUID,
+    *,
+    call_id: uuid.UUID,
+    direction: str,
+    disposition: str,
+    at: datetime,
+    duration_seconds: int,
+    summary: str,
+) -> TimelineEntry:
+    """One entry per call (`call:<id>`); an entry the missed-call path wrote first keeps its
+    status and gains the duration."""
+    ref = f"call:{call_id}"
+    entry = await s.scalar(select(TimelineEntry).where(TimelineEntry.ref == ref))
+    if entry is None:
+        entry = TimelineEntry(
+            contact_id=contact_id,
+            kind="call",
+            ref=ref,
+            at=at,
+            direction=direction,
+            status=disposition,
+            duration_seconds=duration_seconds,
+            summary=summary[:500],
+        )
+        s.add(entry)
+    elif entry.duration_seconds is None:
+        entry.duration_seconds = duration_seconds
+    await s.flush()
+    return entry
+
+
+async def mark_call_missed(
+    s: AsyncSession, contact_id: uuid.UUID, *, call_id: uuid.UUID, at: datetime, summary: str
+) -> bool:
+    """Put the inbound call on the timeline as missed; False if it was already (handled)."""
+    ref = f"call:{call_id}"
+    entry = await s.scalar(select(TimelineEntry).where(TimelineEntry.ref == ref))
+    if entry is not None and entry.status == CALL_MISSED:
+        return False
+    if entry is None:
+        entry = TimelineEntry(
+            contact_id=contact_id, kind="call", ref=ref, at=at, direction="inbound"
+        )
+        s.add(entry)
+    entry.status, entry.summary = CALL_MISSED, summary[:500]
+    await s.flush()
+    return True
 
 
 # Message statuses after which a late, older status event must not overwrite the entry.

@@ -11,7 +11,12 @@ from comms.bus import Event, HandlerContext, SubscriberSet
 from comms.messages.events import MessageInbound
 from comms.messages.models import Message
 from crm.contacts.models import TimelineEntry
-from crm.contacts.service import add_timeline_entry, find_contact_by_address, find_contact_by_phone
+from crm.contacts.service import (
+    add_timeline_entry,
+    find_contact_by_address,
+    find_contact_by_phone,
+    mark_call_missed,
+)
 from crm.surveys import service as surveys
 from crm.tickets import service
 from crm.tickets.models import TicketChannel
@@ -59,19 +64,10 @@ async def missed_call_to_callback(ctx: HandlerContext, event: Event[Any]) -> Non
     contact = await find_contact_by_phone(ctx.session, p.caller)
     if contact is None:
         return
-    s, ref = ctx.session, f"call:{p.call_id}"
-    if await s.scalar(select(TimelineEntry.id).where(TimelineEntry.ref == ref)) is not None:
-        return  # a repeated event: the ticket exists already
-    await add_timeline_entry(
-        s,
-        contact.id,
-        kind="call",
-        ref=ref,
-        at=p.at,
-        direction="inbound",
-        status="missed",
-        summary=f"missed call from {p.caller}",
-    )
+    s = ctx.session
+    summary = f"missed call from {p.caller}"
+    if not await mark_call_missed(s, contact.id, call_id=p.call_id, at=p.at, summary=summary):
+        return  # a repeated event, or a voicemail came first: the ticket exists already
     body = TicketIn(
         subject=f"Callback: missed call from {p.caller}",
         channel=TicketChannel.PHONE,
@@ -104,14 +100,11 @@ async def voicemail_to_ticket(ctx: HandlerContext, event: Event[Any]) -> None:
     if p.call_id is not None:
         # The call's missed-call event may come before or after this one; writing its entry
         # here makes missed_call_to_callback skip it, so one call opens at most one ticket.
-        await add_timeline_entry(
+        await mark_call_missed(
             s,
             contact.id,
-            kind="call",
-            ref=f"call:{p.call_id}",
+            call_id=p.call_id,
             at=p.recorded_at,
-            direction="inbound",
-            status="missed",
             summary=f"missed call from {p.caller} (voicemail left)",
         )
     voicemail = {

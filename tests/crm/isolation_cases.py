@@ -43,7 +43,28 @@ async def make_sla_policy(hub: Hub, client: httpx.AsyncClient, owner: TenantCtx)
     return {"policy_id": r.json()["id"]}
 
 
+async def make_company(hub: Hub, client: httpx.AsyncClient, owner: TenantCtx) -> dict[str, str]:
+    r = await client.post(
+        "/api/v1/crm/companies",
+        headers=owner.auth,
+        json={"name": "Isolated Co", "phones": ["010 6552 9988"], "emails": ["co@owner.cn"]},
+    )
+    assert r.status_code == 201, r.text
+    company_id = r.json()["id"]
+    r = await client.post(
+        "/api/v1/crm/contacts",
+        headers=owner.auth,
+        json={"name": "Isolated employee", "company_id": company_id},
+    )
+    assert r.status_code == 201, r.text
+    return {"company_id": company_id}
+
+
 CASES: dict[str, Case] = {
+    "/api/v1/crm/companies/{company_id}": Case(
+        make_company, {"PATCH": {"name": "hijacked", "phones": ["13800138000"]}}
+    ),
+    "/api/v1/crm/companies/{company_id}/contacts": Case(make_company),
     "/api/v1/crm/contacts/{contact_id}": Case(make_contact, {"PATCH": {"name": "hijacked"}}),
     "/api/v1/crm/contacts/{contact_id}/merge": Case(
         make_contact, {"POST": {"duplicate_id": str(uuid.uuid4())}}

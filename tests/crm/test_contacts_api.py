@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -138,3 +140,33 @@ async def test_merge_keeps_every_number_address_ticket_and_leaves_no_duplicate(
         scoped_to(s, tenant.id)
         assert await s.scalar(select(func.count()).select_from(Contact)) == 1
         assert await s.scalar(select(func.count()).select_from(ContactPhone)) == 2
+
+
+async def test_search_finds_a_name_part_in_any_case_a_number_in_any_form_or_an_address(
+    client: httpx.AsyncClient, tenant: TenantCtx, other_tenant: TenantCtx
+) -> None:
+    li = await make_contact(
+        client, tenant, "Li Lei", phones=["13800138000"], emails=["li.lei@example.cn"]
+    )
+    wang = await make_contact(client, tenant, "Wang Fang", emails=["wang@acme.cn"], tags=["vip"])
+    lei = await make_contact(client, tenant, "李雷", phones=["010 6552 9988"], tags=["vip"])
+    sale = await make_contact(client, tenant, "50%_off Ltd")
+    await make_contact(client, other_tenant, "Li Lei (theirs)")
+
+    async def search(**params: Any) -> list[str]:
+        r = await client.get("/api/v1/crm/contacts", headers=tenant.auth, params=params)
+        assert r.status_code == 200, r.text
+        return [c["id"] for c in r.json()["items"]]
+
+    assert await search(q="fANG") == [wang["id"]]  # by name only: not in wang@acme.cn
+    assert await search(q="LEI") == [li["id"]]
+    assert await search(q="雷") == [lei["id"]]
+    assert await search(q="0013 8000") == [li["id"]]  # digits of a number
+    assert await search(q="010-6552-9988") == [lei["id"]]  # the number written another way
+    assert await search(q="ACME") == [wang["id"]]
+    assert await search(q="%_") == [sale["id"]]  # LIKE wildcards are literal
+    assert await search(q="13") == []  # too few digits to be a number
+    assert await search(q="a") == [li["id"], wang["id"]]  # li.lei@example.cn, Wang Fang
+    assert await search(q="a", limit=1) == [li["id"]]
+    assert await search(q="a", tag="vip") == [wang["id"]]
+    assert await search(q="  ") == [sale["id"], li["id"], wang["id"], lei["id"]]

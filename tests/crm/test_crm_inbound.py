@@ -9,7 +9,7 @@ from comms.channels.sms.provider import InboundSms
 from comms.db.base import utcnow
 from comms.db.tenancy import scoped_to
 from comms.hub import Hub
-from comms.messages.inbound import MessagingSink
+from comms.messages.inbound import InboundEmail, MessagingSink
 from crm.tickets.models import TicketMessage
 from crm_testkit import make_contact, published
 from hubtest import TenantCtx, drain
@@ -55,6 +55,38 @@ async def test_inbound_sms_from_a_contact_opens_a_ticket_then_appends_to_it(
     timeline = await client.get(f"/api/v1/crm/contacts/{c['id']}/timeline", headers=tenant.auth)
     kinds = sorted((e["kind"], e["direction"]) for e in timeline.json()["items"])
     assert kinds == [("sms", "inbound"), ("sms", "inbound"), ("ticket", None)]
+
+
+async def receive_email(hub: Hub, t: TenantCtx, sender: str, subject: str, mid: str) -> None:
+    """A mail as the SMTP receiver hands it over (already routed to the tenant)."""
+    sink: MessagingSink = hub.services["messaging.sink"]
+    mail = InboundEmail(sender, "support@tenant.cn", subject, "see subject", None, mid, None)
+    await sink.on_email(mail, t.id)
+    await drain(hub)
+
+
+async def test_inbound_email_from_a_contact_opens_a_ticket_then_appends_to_it(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    c = await make_contact(client, tenant, emails=["li@example.cn"])
+    await receive_email(hub, tenant, "Li@Example.cn", "Invoice missing", "<m1@example.cn>")
+    [t] = (await client.get("/api/v1/crm/tickets", headers=tenant.auth)).json()["items"]
+    assert (t["contact_id"], t["channel"], t["subject"]) == (c["id"], "email", "Invoice missing")
+    await receive_email(hub, tenant, "li@example.cn", "Re: Invoice missing", "<m2@example.cn>")
+    await receive_email(hub, tenant, "li@example.cn", "Re: Invoice missing", "<m2@example.cn>")
+    await receive_email(hub, tenant, "wang@example.cn", "Hello", "<m3@example.cn>")  # stranger
+    tickets = (await client.get("/api/v1/crm/tickets", headers=tenant.auth)).json()["items"]
+    assert [x["id"] for x in tickets] == [t["id"]]
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        assert await s.scalar(select(func.count()).select_from(TicketMessage)) == 2
+    timeline = await client.get(f"/api/v1/crm/contacts/{c['id']}/timeline", headers=tenant.auth)
+    entries = sorted((e["kind"], e["direction"], e["summary"]) for e in timeline.json()["items"])
+    assert entries == [
+        ("email", "inbound", "Invoice missing"),
+        ("email", "inbound", "Re: Invoice missing"),
+        ("ticket", None, "Invoice missing"),
+    ]
 
 
 async def test_inbound_sms_from_a_stranger_makes_no_ticket(

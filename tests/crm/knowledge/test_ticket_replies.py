@@ -69,8 +69,8 @@ async def test_sms_reply_with_articles_reaches_the_contact_and_counts_as_first_r
     assert entries[f"message:{sent['message_id']}"]["direction"] == "outbound"
 
 
-async def test_email_reply_keeps_an_earlier_first_response(
-    client: httpx.AsyncClient, tenant: TenantCtx
+async def test_email_reply_keeps_an_earlier_first_response_and_is_on_the_timeline(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
 ) -> None:
     c = await make_contact(client, tenant, emails=["li@example.cn"])
     t = await make_ticket(client, tenant, c["id"], "发票")
@@ -83,6 +83,11 @@ async def test_email_reply_keeps_an_earlier_first_response(
     assert (msg["to"], msg["subject"]) == ("li@example.cn", "Re: 发票")
     after = (await client.get(f"/api/v1/crm/tickets/{t['id']}", headers=tenant.auth)).json()
     assert after["first_responded_at"] == first and after["status"] == "pending"
+    await settle(hub)  # the log transport sends it; the timeline follows the status
+    entries = {e["ref"]: e for e in await timeline(client, tenant, c["id"])}
+    mail = entries[f"message:{r.json()['message_id']}"]
+    assert (mail["kind"], mail["direction"], mail["status"]) == ("email", "outbound", "sent")
+    assert mail["summary"] == "Re: 发票"
 
 
 async def test_bad_replies_are_refused_naming_the_field_and_send_nothing(

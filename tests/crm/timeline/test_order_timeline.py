@@ -125,3 +125,34 @@ async def test_a_batch_of_order_events_gives_the_same_timeline_as_one_by_one(
         ("order:SO-1", "delivered", "SO-1 delivered"),
         ("order:SO-2", "confirmed", "SO-2 confirmed"),
     ]
+
+
+async def merge(client: httpx.AsyncClient, t: TenantCtx, keep: str, dup: str) -> None:
+    r = await client.post(
+        f"/api/v1/crm/contacts/{keep}/merge", headers=t.auth, json={"duplicate_id": dup}
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_orders_naming_a_merged_duplicate_follow_it_to_the_kept_contact(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    # erp keeps the duplicate's id on its orders; neither order carries a phone or email.
+    keep = await make_contact(client, tenant, "Li Lei", phones=["13800138000"])
+    dup = await make_contact(client, tenant, "Lei Li")
+    await emit(hub, tenant, "erp.order.confirmed", order("confirmed", contact_id=dup["id"]))
+    await merge(client, tenant, keep["id"], dup["id"])
+    await emit(hub, tenant, "erp.order.shipped", order("shipped", contact_id=dup["id"]))
+    later = {**order("confirmed", contact_id=dup["id"]), "number": "SO-2002", "summary": "SO-2002"}
+    await emit(hub, tenant, "erp.order.confirmed", later)
+    assert sorted(await orders_of(client, tenant, keep["id"])) == [
+        ("order:SO-1001", "shipped", "订单 SO-1001 shipped"),
+        ("order:SO-2002", "confirmed", "SO-2002"),
+    ]
+    # Merged again, into a third contact: the first duplicate's id follows along.
+    third = await make_contact(client, tenant, "李雷")
+    await merge(client, tenant, third["id"], keep["id"])
+    await emit(hub, tenant, "erp.order.delivered", order("delivered", contact_id=dup["id"]))
+    assert ("order:SO-1001", "delivered", "订单 SO-1001 delivered") in await orders_of(
+        client, tenant, third["id"]
+    )
