@@ -191,6 +191,6 @@ async def test_opposite_transfers_and_counts_at_once_never_deadlock_and_conserve
         )
     assert on_hand == sums  # per warehouse, the ledger sums to on_hand
     assert sum(on_hand.values()) == 60 + sum(counted)  # transfers created or lost nothing
-    assert sum(done for done, _ in transfers) > 0 and sum(r for _, r in transfers) >= 0
+    assert sum(done for done, _ in transfers) > 0  # the writers really moved stock
     assert transferred == 2 * sum(done for done, _ in transfers)  # out and in, each time
     assert min(on_hand.values()) >= 0
