@@ -17,8 +17,9 @@ RECENT_TICKETS = 5
 
 
 async def contact_by_phone(s: AsyncSession, args: Mapping[str, str]) -> dict[str, Any] | None:
-    """The console's screen pop: who is calling, their company and latest tickets, or None."""
-    contact = await find_contact_by_phone(s, args["phone"])
+    """The console's screen pop: who is calling, their company and latest tickets, or None.
+    IVR lookups ask it with `phone` = the caller and keep one key (`field: name`)."""
+    contact = await find_contact_by_phone(s, args.get("phone") or "")
     if contact is None:
         return None
     company = None if contact.company_id is None else await s.get(Company, contact.company_id)

@@ -11,15 +11,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from comms.errors import InvalidInput
 from comms.messages.addresses import normalise_phone
 from erp.orders.models import Order
-from erp.orders.service import order_by_number
+from erp.orders.service import NUMBER_PREFIX, order_by_number
 
 RECENT_ORDERS = 5
 
 
+MAX_NUMBER_DIGITS = 12  # longer digit strings are no order of ours (and no huge int)
+
+
+def order_number(typed: str) -> str | None:
+    """The order number a caller means: `SO-000001` as written, or just its digits as typed
+    on a phone keypad (`000001`, `1`), which cannot type the prefix; None for nothing."""
+    number = typed.strip().upper()
+    if number.isdecimal() and number.isascii():
+        if len(number) > MAX_NUMBER_DIGITS:
+            return None
+        return f"{NUMBER_PREFIX}{int(number):06d}"
+    return number or None
+
+
 async def order_status(s: AsyncSession, args: Mapping[str, str]) -> str | None:
-    """ "where is my order": the order's status word ("shipped"), or None if unknown."""
-    number = (args.get("number") or "").strip().upper()
-    if not number:
+    """ "where is my order": the order's status word ("shipped"), or None if unknown.
+    `number` is the full number or its digits alone (see `order_number`)."""
+    number = order_number(args.get("number") or "")
+    if number is None:
         return None
     order = await order_by_number(s, number)
     return None if order is None else order.status.value

@@ -205,7 +205,10 @@ async def move_order(
         moved = await state.transition(s, order, to, reason=reason, actor=actor, now=now)
     if to is S.SHIPPED or (to is S.CANCELLED and previous is S.CONFIRMED):
         stock = await _stock_of(s, order)
-        for i, line in enumerate(order.lines):
+        # Stock rows in (item, warehouse) order, as `ledger.reserve` and transfers take them:
+        # two orders listing the same items in opposite orders would otherwise deadlock.
+        lines = sorted(enumerate(order.lines), key=lambda x: (x[1].item_id, x[1].warehouse_id))
+        for i, line in lines:
             item, wh = stock[(line.item_id, line.warehouse_id)]
             if to is S.SHIPPED:
                 await ledger.change(

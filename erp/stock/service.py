@@ -166,6 +166,11 @@ async def move(s: AsyncSession, body: MovementIn, actor: Actor) -> list[StockMov
         dest = await get_warehouse(s, body.to_warehouse_id, "to_warehouse_id")
         ref = body.reference or f"transfer {wh.code}->{dest.code}"
         common = Common(body.reason, ref, actor)
+        # Opposite transfers (A->B, B->A) would lock the two rows in opposite orders and
+        # deadlock: lock both by warehouse id first (creating a missing row), the order
+        # `ledger.reserve` uses too, then write the ledger out-then-in.
+        for w in sorted((wh, dest), key=lambda w: w.id):
+            await ledger.locked_level(s, item, w)
         out = await ledger.change(
             s,
             item,

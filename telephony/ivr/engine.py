@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from comms.queries import UnknownQuery
+from telephony.ivr import say
 from telephony.ivr.flow import (
     Condition,
     FlowDocument,
@@ -63,6 +64,31 @@ class Step:
     next: str | None = None  # play: where to go when the media finished
 
 
+def query_args(ctx: CallContext) -> dict[str, str]:
+    """What an internal query is asked with: the flow's variables, plus `caller` (as
+    received) and `phone` (E.164) unless the flow set variables of those names itself."""
+    return {"caller": ctx.caller, "phone": to_e164(ctx.caller) or ctx.caller, **ctx.variables}
+
+
+def answer_value(answer: Any, field: str | None) -> str | None:
+    """The text a lookup stores: a scalar answer as text (`True` -> "true"), or with `field`
+    that key of a mapping answer; None (the error path) for no answer, a mapping without
+    `field` (or lacking it), or anything else (a list)."""
+    if field is not None:
+        if not isinstance(answer, Mapping):
+            log.warning("IVR lookup: field %r asked of a non-mapping answer", field)
+            return None
+        answer = answer.get(field)
+    if answer is None:
+        return None
+    if isinstance(answer, bool):
+        return "true" if answer else "false"
+    if isinstance(answer, str | int | float):
+        return str(answer)
+    log.warning("IVR lookup: a %s answer needs a lookup `field`", type(answer).__name__)
+    return None
+
+
 @dataclass
 class Runner:
     flow: FlowDocument
@@ -82,7 +108,7 @@ class Runner:
             if isinstance(node, Lookup):
                 node_id = await self._lookup(node, ctx)
                 continue
-            return self._step(node_id, node, retry)
+            return self._step(node_id, node, retry, ctx)
         raise FlowError("too many steps without caller input (a silent loop)")
 
     def _step(
@@ -90,9 +116,17 @@ class Runner:
         node_id: str,
         node: Play | Menu | Gather | Route | Voicemail | Hangup,
         retry: bool,
+        ctx: CallContext,
     ) -> Step:
         if isinstance(node, Play):
-            return Step("play", node_id, (node.media,), next=node.next)
+            try:
+                said = say.fill(node.media, ctx.variables)
+            except say.BadTemplate:
+                said = None  # an unvalidated document; validation refuses it before publishing
+            if said is None:
+                log.warning("IVR play %s: a variable of %r is unset or unsafe", node_id, node.media)
+                return Step("play", node_id, (), next=node.next)
+            return Step("play", node_id, (said,), next=node.next)
         if isinstance(node, Menu):
             media = (
                 (node.invalid_prompt, node.prompt)
@@ -139,12 +173,11 @@ class Runner:
     async def _lookup(self, node: Lookup, ctx: CallContext) -> str:
         try:
             if node.source == "internal" and self.ask is not None:
-                answer = await asyncio.wait_for(
-                    self.ask(node.query, dict(ctx.variables)), node.timeout
-                )
-                if answer is None:
+                answer = await asyncio.wait_for(self.ask(node.query, query_args(ctx)), node.timeout)
+                value = answer_value(answer, node.field)
+                if value is None:
                     return node.on_error  # nothing known (no such order): the error path says so
-                ctx.variables[node.variable] = str(answer)
+                ctx.variables[node.variable] = value
                 return node.next
             if self.lookup is None:
                 return node.on_error

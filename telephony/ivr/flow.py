@@ -16,6 +16,9 @@ class _Node(BaseModel):
 
 
 class Play(_Node):
+    """`media` may name flow variables, `sound:order-{status}` or `digits:{number}`: the
+    variable's value is put in at play time (see `telephony.ivr.say`)."""
+
     type: Literal["play"]
     media: str = Field(min_length=1)
     next: NodeId
@@ -71,6 +74,8 @@ class Lookup(_Node):
     query: str = Field(min_length=1, description="internal query name or URL (http)")
     timeout: float = Field(2.0, gt=0, le=10)
     variable: str = Field(min_length=1, max_length=64)
+    # An internal query answering a mapping (e.g. `crm.contact_by_phone`): the key to keep.
+    field: str | None = Field(None, min_length=1, max_length=64)
     next: NodeId
     on_error: NodeId
 

@@ -18,6 +18,8 @@ def media_url(media: str, media_base: str) -> str:
 
 
 TEXT_PREFIX = "text:"  # a prompt Twilio speaks (<Say>) instead of playing a file
+DIGITS_PREFIX = "digits:"  # ARI: say each digit
+NUMBER_PREFIX = "number:"  # ARI: say the number
 
 
 def render(
@@ -38,11 +40,19 @@ def render(
     root = Element("Response")
     to_url = media or (lambda m: media_url(m, media_base))
 
-    def prompt(parent: Element, m: str) -> None:
-        if m.startswith(TEXT_PREFIX):
-            SubElement(parent, "Say", language=language).text = m.removeprefix(TEXT_PREFIX)
-        else:
-            SubElement(parent, "Play").text = to_url(m)
+    def prompt(parent: Element, media: str) -> None:
+        # An ARI media value is a comma-separated list; Twilio has no `digits:`/`number:`
+        # files, so those are spoken (digits one by one, as Asterisk's SayDigits does).
+        for m in media.split(","):
+            if m.startswith(TEXT_PREFIX):
+                SubElement(parent, "Say", language=language).text = m.removeprefix(TEXT_PREFIX)
+            elif m.startswith(DIGITS_PREFIX):
+                said = " ".join(m.removeprefix(DIGITS_PREFIX))
+                SubElement(parent, "Say", language=language).text = said
+            elif m.startswith(NUMBER_PREFIX):
+                SubElement(parent, "Say", language=language).text = m.removeprefix(NUMBER_PREFIX)
+            else:
+                SubElement(parent, "Play").text = to_url(m)
 
     def url(**params: object) -> str:
         sep = "&" if "?" in action else "?"

@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from telephony.ivr.flow import INPUT_TYPES, FlowDocument, Menu, Route, edges
+from telephony.ivr import say
+from telephony.ivr.flow import INPUT_TYPES, FlowDocument, Gather, Lookup, Menu, Play, Route, edges
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,29 @@ def check(flow: FlowDocument, targets: Targets | None = None) -> list[Problem]:
             )
         if isinstance(node, Route):
             problems += _check_route(node_id, node, targets)
+        if isinstance(node, Play):
+            problems += _check_media(node_id, node, _variables(flow))
     problems += _unreachable(flow)
     problems += _silent_loops(flow)
     return problems
+
+
+def _variables(flow: FlowDocument) -> set[str]:
+    """Variables some node sets: gathered digits and lookup answers."""
+    return {n.variable for n in flow.nodes.values() if isinstance(n, Gather | Lookup)}
+
+
+def _check_media(node_id: str, node: Play, known: set[str]) -> list[Problem]:
+    where = f"nodes.{node_id}.media"
+    try:
+        used = say.names(node.media)
+    except say.BadTemplate as exc:
+        return [Problem(node_id, "bad_media", f"{where}: {exc}")]
+    return [
+        Problem(node_id, "unknown_variable", f"{where}: no node sets variable {name!r}")
+        for name in used
+        if name not in known
+    ]
 
 
 def _check_route(node_id: str, node: Route, targets: Targets) -> list[Problem]:

@@ -82,6 +82,13 @@ async def to(client: httpx.AsyncClient, t: TenantCtx, order_id: str, status: str
     )
 
 
+def invalid_fields(r: httpx.Response) -> list[str]:
+    """The fields a request-validation 422 names, as "body.lines.0.qty" (FastAPI's
+    `detail[].loc`), so a test proves the answer says which field is wrong."""
+    assert r.status_code == 422, r.text
+    return [".".join(str(p) for p in e["loc"]) for e in r.json()["detail"]]
+
+
 async def published(hub: Hub, topic: str) -> list[dict[str, Any]]:
     async with hub.db.session() as s:
         unscoped(s)

@@ -125,3 +125,37 @@ async def test_a_confirm_refused_as_stale_writes_no_event_even_if_its_caller_com
         await s.commit()
     assert [e["order_id"] for e in await published(hub, "erp.order.confirmed")] == [o["id"]]
     assert (await level(client, tenant, i, w))["reserved"] == 1
+
+
+async def ship(db: Database, t: TenantCtx, order_id: str, to: OrderStatus) -> None:
+    async with db.session() as s:
+        scoped_to(s, t.id)
+        order = await service.get_order(s, uuid.UUID(order_id))
+        await service.move_order(s, order, to)
+        await s.commit()
+
+
+async def test_orders_with_lines_in_opposite_orders_ship_and_cancel_at_once_without_deadlock(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    i, j = (await make_item(client, tenant))["id"], (await make_item(client, tenant))["id"]
+    w = (await make_warehouse(client, tenant))["id"]
+    for item in (i, j):
+        await receive(client, tenant, item, w, 4 * ORDERS)
+    one, two = ({"item_id": item, "warehouse_id": w, "qty": 1, "unit_price": 1} for item in (i, j))
+    orders = [
+        (await make_order(client, tenant, [one, two] if n % 2 else [two, one]))["id"]
+        for n in range(ORDERS)
+    ]
+    for o in orders:
+        assert await confirm(hub.db, tenant, o) == "ok"
+    moves = [OrderStatus.SHIPPED if n % 3 else OrderStatus.CANCELLED for n in range(ORDERS)]
+    db = Database(hub.settings.database_url, info={TOPICS_KEY: hub.topics}, pool_size=ORDERS)
+    try:
+        await asyncio.gather(*(ship(db, tenant, o, m) for o, m in zip(orders, moves, strict=True)))
+    finally:
+        await db.dispose()
+    shipped = moves.count(OrderStatus.SHIPPED)
+    for item in (i, j):
+        lv = await level(client, tenant, item, w)
+        assert (lv["on_hand"], lv["reserved"]) == (4 * ORDERS - shipped, 0)

@@ -111,6 +111,19 @@ async def test_order_status_query_answers_the_status_word_or_none(
         assert await hub.queries.ask(s, "erp.order_status", {"number": o["number"]}) is None
 
 
+async def test_order_status_accepts_the_digits_a_caller_types_on_a_keypad(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    o = await shipped_order(client, tenant)
+    assert o["number"] == "SO-000001"
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        for typed in ("000001", "1", "0000001", " 1 "):
+            assert await hub.queries.ask(s, "erp.order_status", {"number": typed}) == "shipped"
+        for typed in ("2", "10", "", "9" * 40, "１"):  # no such order; a full-width digit
+            assert await hub.queries.ask(s, "erp.order_status", {"number": typed}) is None
+
+
 async def test_recent_orders_lists_a_callers_latest_five_newest_first(
     hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx
 ) -> None:

@@ -14,7 +14,17 @@ from comms.db.tenancy import scoped_to, unscoped
 from comms.hub import Hub
 from erp.orders import service
 from erp.orders.models import OrderStatus, OrderTransition
-from erp_testkit import API, level, make_item, make_order, make_warehouse, published, receive, to
+from erp_testkit import (
+    API,
+    invalid_fields,
+    level,
+    make_item,
+    make_order,
+    make_warehouse,
+    published,
+    receive,
+    to,
+)
 from hubtest import TenantCtx
 
 
@@ -71,7 +81,13 @@ async def test_bad_order_input_names_the_field(
     r = await client.post(
         f"{API}/orders", headers=tenant.auth, json={"lines": [{**line, "qty": 0}]}
     )
-    assert r.status_code == 422
+    assert invalid_fields(r) == ["body.lines.0.qty"]
+    r = await client.post(
+        f"{API}/orders", headers=tenant.auth, json={"lines": [line, {**line, "unit_price": -1}]}
+    )
+    assert invalid_fields(r) == ["body.lines.1.unit_price"]
+    order = await make_order(client, tenant, [line])
+    assert invalid_fields(await to(client, tenant, order["id"], "teleported")) == ["body.to"]
 
 
 async def test_confirm_reserves_ship_issues_deliver_closes(

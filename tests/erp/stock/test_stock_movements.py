@@ -11,7 +11,17 @@ from sqlalchemy import func, select
 from comms.db.tenancy import scoped_to
 from comms.hub import Hub
 from erp.stock.models import StockMovement
-from erp_testkit import API, level, make_item, make_user, make_warehouse, move, published, receive
+from erp_testkit import (
+    API,
+    invalid_fields,
+    level,
+    make_item,
+    make_user,
+    make_warehouse,
+    move,
+    published,
+    receive,
+)
 from hubtest import TenantCtx
 
 
@@ -127,6 +137,21 @@ async def test_bad_movements_answer_422_naming_the_field(
         client, tenant, "receipt", "00000000-0000-0000-0000-000000000000", wh, quantity=1
     )
     assert r.status_code == 422 and r.json()["field"] == "item_id"
+
+
+async def test_schema_errors_name_the_field_in_detail_loc(
+    client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    item, wh = (await make_item(client, tenant))["id"], (await make_warehouse(client, tenant))["id"]
+    assert invalid_fields(await move(client, tenant, "teleport", item, wh, quantity=1)) == [
+        "body.kind"
+    ]
+    r = await move(client, tenant, "stocktake", item, wh, counted=-1)
+    assert invalid_fields(r) == ["body.counted"]
+    r = await move(client, tenant, "receipt", "not-a-uuid", wh, quantity=1)
+    assert invalid_fields(r) == ["body.item_id"]
+    r = await client.post(f"{API}/items", headers=tenant.auth, json={"sku": "X", "name": ""})
+    assert invalid_fields(r) == ["body.name"]
 
 
 async def test_sku_and_warehouse_code_are_unique_per_tenant_only(

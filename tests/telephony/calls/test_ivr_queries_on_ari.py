@@ -49,7 +49,7 @@ async def test_a_vip_hears_the_greeting_and_the_order_status_is_looked_up(
     assert played(sim, caller) == ["sound:vip-welcome", "sound:enter-order", "sound:order-found"]
     assert asked.log == [
         ("crm.in_segment", tenant.id, {"segment": "vip", "phone": VIP}),
-        ("erp.order_status", tenant.id, {"number": "1234"}),
+        ("erp.order_status", tenant.id, {"number": "1234", "caller": VIP, "phone": VIP}),
     ]
 
 

@@ -37,6 +37,24 @@ async def test_draft_with_problems_saves_but_does_not_publish(
     assert r.json()["problems"][0]["node"] == "member"
 
 
+async def test_publishing_a_play_of_an_unknown_variable_is_refused_naming_node_and_field(
+    client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    doc = {
+        "start": "say",
+        "nodes": {
+            "say": {"type": "play", "media": "sound:order-status-{status}", "next": "bye"},
+            "bye": {"type": "hangup"},
+        },
+    }
+    flow = await new_flow(client, tenant, doc)
+    r = await client.post(f"/api/v1/ivr/flows/{flow}/publish", headers=tenant.auth)
+    assert r.status_code == 422
+    [problem] = r.json()["problems"]
+    assert (problem["node"], problem["code"]) == ("say", "unknown_variable")
+    assert problem["message"].startswith("nodes.say.media:")
+
+
 async def test_publish_then_edit_makes_version_two_while_one_stays_live(
     client: httpx.AsyncClient, tenant: TenantCtx
 ) -> None:

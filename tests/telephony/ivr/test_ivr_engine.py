@@ -158,3 +158,13 @@ async def test_twiml_play_route_voicemail_hangup() -> None:
     vm = twiml(await runner.enter("vm", c))
     assert vm.find("Record") is not None
     assert twiml(await runner.enter("bye", c)).find("Hangup") is not None
+
+
+async def test_twiml_says_digits_and_numbers_and_plays_each_uri_of_a_media_list() -> None:
+    step = Step("play", "say", ("sound:your-order,digits:0042,number:7",), next="bye")
+    root = twiml(step)
+    assert [(e.tag, e.text) for e in root if e.tag != "Redirect"] == [
+        ("Play", "https://m/your-order.wav"),
+        ("Say", "0 0 4 2"),
+        ("Say", "7"),
+    ]

@@ -104,3 +104,20 @@ def test_schema_errors_name_the_field() -> None:
         and "nodes.order" in problem.message
         and "digits" in problem.message
     )
+
+
+def test_play_media_may_name_a_variable_some_node_sets() -> None:
+    doc = edited(
+        closed={"type": "play", "media": "sound:x-{order_no},digits:{order}", "next": "bye"}
+    )
+    assert problems(doc) == []
+
+
+def test_play_media_naming_an_unknown_variable_or_a_bad_brace_is_reported() -> None:
+    doc = edited(closed={"type": "play", "media": "sound:order-{status}", "next": "bye"})
+    [problem] = validate(doc, TARGETS)
+    assert (problem.node, problem.code) == ("closed", "unknown_variable")
+    assert problem.message == "nodes.closed.media: no node sets variable 'status'"
+    for media in ("sound:order-{", "sound:{a.b}", "sound:{}", "digits:{order_no!r}"):
+        doc = edited(closed={"type": "play", "media": media, "next": "bye"})
+        assert problems(doc) == [("closed", "bad_media")], media
