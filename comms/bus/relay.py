@@ -36,13 +36,15 @@ PRUNE_EVERY = 3600.0  # seconds between two prunes of finished events
 # broker, the worker and the database, for at most this much added latency.
 MIN_PASS_INTERVAL = 0.02
 # Under load a pass waits longer than that to gather: this many seconds per delivery/s of the
-# recent rate (0.15 s at 1,000 deliveries/s, about 500 notices/s), at most the poll interval.
-# Measured at 500 notices/s on 2 cores (bench/RESULTS.md): 0.1 s left ~0.3 ms more CPU per
-# notice and a backlog when the machine slowed; 0.2 s added its wait to every notice.
+# recent rate (0.1 s at 1,000 deliveries/s, about 500 notices/s), at most the poll interval.
 # Bigger passes mean bigger broker messages and handler batches, whose fixed costs (a worker
 # transaction, the handler's set-wise queries, the sender's read and record) then spread
-# over more events; idle or light, a wake-up is served within MIN_PASS_INTERVAL.
-GATHER_PER_RATE = 0.00015
+# over more events; idle or light, a wake-up is served within MIN_PASS_INTERVAL. Measured at
+# 500 notices/s on 2 cores (bench/RESULTS.md, session 7): 0.15 s cost 3-106 ms more median
+# latency than 0.1 s for 0.1-0.9 ms less CPU per notice; with a busy core taken away the
+# CPU was the same, because the hold below (BEHIND_RECHECK) already makes passes bigger
+# whenever the workers fall behind.
+GATHER_PER_RATE = 0.0001
 RATE_SMOOTHING = 0.3  # weight of the latest pass in the rate's moving average
 # Under load a pass also waits, up to the poll interval after the last one, while deliveries
 # handed before the last pass are still queued: the workers are behind, and events held in
