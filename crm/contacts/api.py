@@ -86,11 +86,12 @@ async def list_contacts(
     q: Annotated[str | None, Query(max_length=200)] = None,
     tag: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> ContactPage:
-    """By name; `q` finds a name part (any case), a number (any form or its digits) or an
-    address part."""
-    rows = await service.list_contacts(s, q=q, tag=tag, limit=limit)
-    return ContactPage(items=[service.to_out(c) for c in rows])
+    """By name, a page at a time; `q` finds a name part (any case), a number (any form or its
+    digits) or an address part."""
+    rows, nxt = await service.list_contacts(s, q=q, tag=tag, limit=limit, cursor=cursor)
+    return ContactPage(items=[service.to_out(c) for c in rows], next_cursor=nxt)
 
 
 @router.get("/lookup", response_model=ContactPage)

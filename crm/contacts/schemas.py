@@ -84,6 +84,7 @@ class ContactOut(BaseModel):
 
 class ContactPage(BaseModel):
     items: list[ContactOut]
+    next_cursor: str | None = None  # pass as `cursor` for the next page; None on the last
 
 
 class MergeIn(BaseModel):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comms.db.sets import among
@@ -145,17 +147,53 @@ def _matching(text: str) -> ColumnElement[bool]:
 
 
 async def list_contacts(
-    s: AsyncSession, *, q: str | None = None, tag: str | None = None, limit: int = 50
-) -> list[Contact]:
-    """By name, those matching `q` if given; tags are a JSON list, filtered here so SQLite and
-    PostgreSQL agree."""
+    s: AsyncSession,
+    *,
+    q: str | None = None,
+    tag: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Contact], str | None]:
+    """A page by name, those matching `q` if given, and the cursor of the next page (None on
+    the last). Tags are a JSON list, filtered here so SQLite and PostgreSQL agree: with a tag
+    the rows are read in chunks until the page is full."""
     query = select(Contact).order_by(Contact.name, Contact.id)
     if q is not None and q.strip():
         query = query.where(_matching(q))
-    if tag is None:
-        return list(await s.scalars(query.limit(limit)))
-    rows = await s.scalars(query.limit(10_000))
-    return [c for c in rows if tag in c.tags][:limit]
+    after = _decode_name_cursor(cursor) if cursor else None
+    page: list[Contact] = []
+    chunk = limit + 1 if tag is None else max(200, limit + 1)
+    while len(page) <= limit:
+        rows = list(await s.scalars(_after(query, after).limit(chunk)))
+        page += [c for c in rows if tag is None or tag in c.tags]
+        if len(rows) < chunk:
+            break
+        after = (rows[-1].name, rows[-1].id)
+    if len(page) <= limit:
+        return page, None
+    last = page[limit - 1]
+    return page[:limit], _encode_name_cursor(last.name, last.id)
+
+
+def _after(query: Select[Contact], after: tuple[str, uuid.UUID] | None) -> Select[Contact]:
+    """Keyset paging on (name, id), the list's order: the database compares, so its collation
+    decides where a page ends."""
+    if after is None:
+        return query
+    name, last = after
+    return query.where(or_(Contact.name > name, and_(Contact.name == name, Contact.id > last)))
+
+
+def _encode_name_cursor(name: str, contact_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(json.dumps([name, str(contact_id)]).encode()).decode()
+
+
+def _decode_name_cursor(cursor: str) -> tuple[str, uuid.UUID]:
+    try:
+        name, contact_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return str(name), uuid.UUID(contact_id)
+    except (ValueError, TypeError):
+        raise InvalidInput("cursor: not a cursor this API gave out", field="cursor") from None
 
 
 async def find_contact_by_phone(s: AsyncSession, phone: str) -> Contact | None:

@@ -170,3 +170,38 @@ async def test_search_finds_a_name_part_in_any_case_a_number_in_any_form_or_an_a
     assert await search(q="a", limit=1) == [li["id"]]
     assert await search(q="a", tag="vip") == [wang["id"]]
     assert await search(q="  ") == [sale["id"], li["id"], wang["id"], lei["id"]]
+
+
+async def test_the_list_pages_by_name_with_its_cursor_also_under_a_tag(
+    client: httpx.AsyncClient, tenant: TenantCtx
+) -> None:
+    # Two share a name, so the page boundary must also order by id.
+    names = ["Zhao", "Qian", "Sun", "Li", "Zhou", "Wu", "Zheng", "Wang", "Li"]
+    made = [
+        await make_contact(client, tenant, n, tags=["vip"] if i % 3 == 0 else [])
+        for i, n in enumerate(names)
+    ]
+    by_name = sorted(made, key=lambda c: (c["name"], c["id"]))
+
+    async def every(**params: Any) -> tuple[list[str], int]:
+        ids, pages, cursor = [], 0, None
+        while True:
+            r = await client.get(
+                "/api/v1/crm/contacts",
+                headers=tenant.auth,
+                params={**params, **({"cursor": cursor} if cursor else {})},
+            )
+            assert r.status_code == 200, r.text
+            ids += [c["id"] for c in r.json()["items"]]
+            pages, cursor = pages + 1, r.json()["next_cursor"]
+            if cursor is None:
+                return ids, pages
+
+    assert await every(limit=2) == ([c["id"] for c in by_name], 5)
+    assert await every(limit=1) == ([c["id"] for c in by_name], 9)  # a page ends between the Lis
+    assert await every(limit=9) == ([c["id"] for c in by_name], 1)
+    vip = [c["id"] for c in by_name if "vip" in c["tags"]]
+    assert await every(limit=1, tag="vip") == (vip, 3)
+
+    r = await client.get("/api/v1/crm/contacts", headers=tenant.auth, params={"cursor": "nope"})
+    assert r.status_code == 422 and r.json()["field"] == "cursor"
