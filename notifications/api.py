@@ -16,6 +16,7 @@ from comms.errors import InvalidInput
 from notifications import dispatch, preferences, service
 from notifications.models import DeliveryAttempt, Notification, NotificationStatus
 from notifications.schemas import (
+    DefaultRulePage,
     NotificationDetail,
     NotificationOut,
     NotificationPage,
@@ -50,6 +51,12 @@ async def create_rule(body: RuleIn, hub: HubDep, who: AdminDep, s: SessionDep) -
 @router.get("/rules", response_model=RulePage)
 async def list_rules(_: AdminDep, s: SessionDep) -> RulePage:
     return RulePage(items=[RuleOut.model_validate(r) for r in await service.list_rules(s)])
+
+
+@router.get("/rules/defaults", response_model=DefaultRulePage)
+async def list_default_rules(_: AdminDep, s: SessionDep) -> DefaultRulePage:
+    """The built-in rules and whether the tenant's own rules replace them."""
+    return DefaultRulePage(items=await service.default_rules(s))
 
 
 @router.get("/rules/{rule_id}", response_model=RuleOut)

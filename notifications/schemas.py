@@ -70,6 +70,28 @@ class RulePage(BaseModel):
     items: list[RuleOut]
 
 
+class DefaultText(BaseModel):
+    subject: str
+    body: str
+
+
+class DefaultRuleOut(BaseModel):
+    """A built-in rule (notifications/defaults.py) as it stands for the tenant."""
+
+    topic: str
+    recipients: list[dict[str, Any]]
+    channels: list[str]
+    escalate_after_minutes: int
+    urgency: Urgency
+    texts: dict[str, DefaultText]  # by locale, used while the tenant has no template
+    active: bool  # False once the tenant has a rule of its own on exactly this topic
+    replaced_by: list[uuid.UUID]  # those rules (a disabled one switches the default off)
+
+
+class DefaultRulePage(BaseModel):
+    items: list[DefaultRuleOut]
+
+
 class TemplateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

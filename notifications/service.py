@@ -16,6 +16,7 @@ from comms.bus.topics import TopicRegistry
 from comms.db.sets import among
 from comms.errors import Conflict, NotFound
 from comms.messages.queries import decode_cursor, encode_cursor
+from notifications import defaults
 from notifications.models import (
     DeliveryAttempt,
     Notification,
@@ -24,7 +25,7 @@ from notifications.models import (
     NotificationTemplate,
 )
 from notifications.rules import validate_rule
-from notifications.schemas import RuleIn, TemplateIn
+from notifications.schemas import DefaultRuleOut, DefaultText, RuleIn, TemplateIn
 from notifications.templates import check_template
 
 # ---------------------------------------------------------------- rules
@@ -66,6 +67,33 @@ async def list_rules(session: AsyncSession) -> list[NotificationRule]:
     return list(
         await session.scalars(select(NotificationRule).order_by(NotificationRule.created_at))
     )
+
+
+async def default_rules(session: AsyncSession) -> list[DefaultRuleOut]:
+    """The built-in rules, each with the tenant's rules that replace it (see defaults.py)."""
+    rows = await session.execute(
+        select(NotificationRule.topic, NotificationRule.id).order_by(NotificationRule.created_at)
+    )
+    mine: dict[str, list[uuid.UUID]] = {}
+    for topic, rule_id in rows:
+        mine.setdefault(topic, []).append(rule_id)
+    return [
+        DefaultRuleOut(
+            topic=d.topic,
+            recipients=d.recipients,
+            channels=[str(c) for c in d.channels],
+            escalate_after_minutes=d.escalate_after_minutes,
+            urgency=d.urgency,
+            texts={
+                loc: DefaultText(subject=subject, body=body)
+                for (topic, loc), (subject, body) in defaults.DEFAULT_TEXTS.items()
+                if topic == d.topic
+            },
+            active=d.topic not in mine,
+            replaced_by=mine.get(d.topic, []),
+        )
+        for d in defaults.DEFAULT_RULES
+    ]
 
 
 # ---------------------------------------------------------------- templates

@@ -196,3 +196,25 @@ async def test_a_tenant_can_write_the_default_rule_itself_with_a_payload_role(
     r = await client.post("/api/v1/notifications/rules", headers=tenant.auth, json=body)
     assert r.status_code == 422, r.text
     assert r.json()["field"] == "recipients[0].value"
+
+
+async def test_the_defaults_are_listed_with_the_tenants_rules_that_replace_them(
+    client: httpx.AsyncClient, tenant: TenantCtx, other_tenant: TenantCtx
+) -> None:
+    async def escalated_default(who: TenantCtx) -> dict[str, object]:
+        r = await client.get("/api/v1/notifications/rules/defaults", headers=who.auth)
+        assert r.status_code == 200, r.text
+        [found] = [d for d in r.json()["items"] if d["topic"] == ESCALATED]
+        return found
+
+    d = await escalated_default(tenant)
+    assert d["active"] is True and d["replaced_by"] == []
+    assert d["recipients"] == [{"kind": "payload_role", "value": "notify_role"}]
+    assert d["channels"] == ["console", "sms", "email"] and d["urgency"] == "urgent"
+    assert set(d["texts"]) == {"zh-CN", "en"}  # type: ignore[arg-type]
+
+    rule = await add_rule(client, tenant, topic=ESCALATED, enabled=False)
+    await add_rule(client, tenant, topic="crm.*")  # a pattern does not replace it
+    d = await escalated_default(tenant)
+    assert d["active"] is False and d["replaced_by"] == [rule["id"]]
+    assert (await escalated_default(other_tenant))["active"] is True
