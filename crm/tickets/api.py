@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from comms.audit import service as audit
 from comms.deps import AdminDep, AgentDep, HubDep, SessionDep, ViewerDep
+from comms.errors import InvalidInput
 from comms.messages.exceptions import QuotaExceeded, Suppressed
 from crm.tickets import policies, replies, service
 from crm.tickets.models import Priority, TicketReply, TicketStatus
@@ -49,11 +50,16 @@ async def list_tickets(
     assignee_id: uuid.UUID | None = None,
     team: Annotated[str | None, Query(max_length=120)] = None,
     contact_id: uuid.UUID | None = None,
+    unassigned: Annotated[bool, Query(description="only tickets nobody is assigned to")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> TicketPage:
     """Newest first; pass `next_cursor` back as `cursor` for the next page."""
-    f = service.TicketFilter(status or (), priority or (), assignee_id, team, contact_id)
+    if unassigned and assignee_id is not None:
+        raise InvalidInput("unassigned: cannot be combined with assignee_id", field="unassigned")
+    f = service.TicketFilter(
+        status or (), priority or (), assignee_id, team, contact_id, unassigned=unassigned
+    )
     rows, next_cursor = await service.list_tickets(s, f, limit=limit, cursor=cursor)
     return TicketPage(items=[TicketOut.model_validate(t) for t in rows], next_cursor=next_cursor)
 

@@ -133,6 +133,7 @@ class TicketFilter:
     assignee_id: uuid.UUID | None = None
     team: str | None = None
     contact_id: uuid.UUID | None = None
+    unassigned: bool = False  # only tickets nobody is assigned to (the team's queue)
 
 
 async def list_tickets(
@@ -146,6 +147,8 @@ async def list_tickets(
         q = q.where(Ticket.priority.in_(list(f.priority)))
     if f.assignee_id is not None:
         q = q.where(Ticket.assignee_id == f.assignee_id)
+    if f.unassigned:
+        q = q.where(Ticket.assignee_id.is_(None))
     if f.team is not None:
         q = q.where(Ticket.team == f.team)
     if f.contact_id is not None:

@@ -39,6 +39,13 @@ async def test_tickets_filter_by_assignee_team_priority_and_status(
     assert await subjects(client, tenant, team="noc", priority="high", status="new") == ["a"]
     assert await subjects(client, tenant, assignee_id=li, priority="high") == []
     assert await subjects(client, tenant, team="nobody") == []
+    assert await subjects(client, tenant, unassigned="true") == ["d"]
+    assert await subjects(client, tenant, unassigned="true", team="billing") == []
+
+    r = await client.get(
+        TICKETS, headers=tenant.auth, params={"unassigned": "true", "assignee_id": wang}
+    )
+    assert r.status_code == 422 and r.json()["field"] == "unassigned"
 
     r = await client.get(TICKETS, headers=tenant.auth, params={"priority": "highest"})
     assert r.status_code == 422 and "priority" in r.json()["detail"][0]["loc"]
