@@ -98,14 +98,13 @@ async def list_contacts(
 async def lookup(
     _: ViewerDep, s: SessionDep, phone: str | None = None, email: str | None = None
 ) -> ContactPage:
-    """Screen pop: the contact owning a number (any common form) or address; [] if none."""
-    found = []
-    if phone:
-        found.append(await service.find_contact_by_phone(s, phone))
-    if email:
-        found.append(await service.find_contact_by_email(s, email))
-    unique = {c.id: c for c in found if c is not None}
-    return ContactPage(items=[service.to_out(c) for c in unique.values()])
+    """Screen pop: the contact owning a number (any common form) or address, or else the
+    company owning it (in `companies`); both [] if none."""
+    found, owners = await companies.lookup(s, phone=phone, email=email)
+    return ContactPage(
+        items=[service.to_out(c) for c in found],
+        companies=[CompanyOut.model_validate(c) for c in owners],
+    )
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut)

@@ -1,4 +1,5 @@
-"""Company use cases: the same profile rules as contacts (crm.contacts.profile), no HTTP."""
+"""Company use cases: the contacts' profile rules (crm.contacts.profile), numbers and addresses
+indexed per tenant, and the lookup falling back from contacts to companies; no HTTP."""
 
 from __future__ import annotations
 
@@ -7,17 +8,58 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from comms.errors import NotFound
-from crm.contacts import profile
-from crm.contacts.models import Company, Contact
+from comms.errors import Conflict, NotFound
+from comms.messages.addresses import try_phone
+from crm.contacts import profile, service
+from crm.contacts.models import Company, CompanyEmail, CompanyPhone, Contact
 from crm.contacts.schemas import CompanyIn, CompanyPatch
 
 
+async def _check_free(
+    s: AsyncSession, phones: list[str], emails: list[str], owner: uuid.UUID | None
+) -> None:
+    """A number or address belongs to one company per tenant: a clash is a 409 naming
+    `phones[i]`/`emails[i]` (i in the normalised list, as the response shows it)."""
+    if phones:
+        q = select(CompanyPhone.e164).where(CompanyPhone.e164.in_(phones))
+        if owner:
+            q = q.where(CompanyPhone.company_id != owner)
+        taken = set(await s.scalars(q))
+        if taken:
+            i = min(phones.index(p) for p in taken)
+            field = f"phones[{i}]"
+            raise Conflict(f"{field}: {phones[i]} belongs to another company", field=field)
+    if emails:
+        q = select(CompanyEmail.address).where(CompanyEmail.address.in_(emails))
+        if owner:
+            q = q.where(CompanyEmail.company_id != owner)
+        taken = set(await s.scalars(q))
+        if taken:
+            i = min(emails.index(e) for e in taken)
+            field = f"emails[{i}]"
+            raise Conflict(f"{field}: {emails[i]} belongs to another company", field=field)
+
+
+def _set_phones(c: Company, phones: list[str]) -> None:
+    """The JSON list and its index rows change together; kept rows are reused, not re-added."""
+    keep = {p.e164: p for p in c.phone_index}
+    c.phones = phones
+    c.phone_index = [keep.get(p) or CompanyPhone(e164=p) for p in phones]
+
+
+def _set_emails(c: Company, emails: list[str]) -> None:
+    keep = {e.address: e for e in c.email_index}
+    c.emails = emails
+    c.email_index = [keep.get(e) or CompanyEmail(address=e) for e in emails]
+
+
 async def create_company(s: AsyncSession, body: CompanyIn) -> Company:
-    """Validate and add a company (flushed, not committed)."""
-    c = Company(
-        name=body.name, phones=profile.phones(body.phones), emails=profile.emails(body.emails)
-    )
+    """Validate, index and add a company (flushed, not committed)."""
+    phones, emails = profile.phones(body.phones), profile.emails(body.emails)
+    await _check_free(s, phones, emails, None)
+    c = Company(name=body.name, phone_index=[], email_index=[])
+    _set_phones(c, phones)
+    _set_emails(c, emails)
     profile.fill(c, body)
     s.add(c)
     await s.flush()
@@ -32,15 +74,16 @@ async def get_company(s: AsyncSession, company_id: uuid.UUID) -> Company:
 
 
 async def update_company(s: AsyncSession, company_id: uuid.UUID, body: CompanyPatch) -> Company:
-    """Apply the given fields; phone/email lists are replaced whole."""
+    """Apply the given fields; phone/email lists are replaced whole and re-indexed."""
     c = await get_company(s, company_id)
     phones, emails = profile.given_phones(body), profile.given_emails(body)
+    await _check_free(s, phones or [], emails or [], c.id)
     if body.name is not None:
         c.name = body.name
     if phones is not None:
-        c.phones = phones
+        _set_phones(c, phones)
     if emails is not None:
-        c.emails = emails
+        _set_emails(c, emails)
     profile.patch(c, body)
     await s.flush()
     return c
@@ -55,3 +98,38 @@ async def company_contacts(s: AsyncSession, company_id: uuid.UUID, *, limit: int
     await get_company(s, company_id)
     q = select(Contact).where(Contact.company_id == company_id)
     return list(await s.scalars(q.order_by(Contact.name, Contact.id).limit(limit)))
+
+
+async def find_company_by_phone(s: AsyncSession, phone: str) -> Company | None:
+    """Public: the company owning `phone` written any way (+86…, 010…, spaces), or None."""
+    e164 = try_phone(phone)
+    cid = await s.scalar(select(CompanyPhone.company_id).where(CompanyPhone.e164 == e164))
+    return None if cid is None else await s.get(Company, cid)
+
+
+async def find_company_by_email(s: AsyncSession, email: str) -> Company | None:
+    """Public: the company owning `email`, case-insensitively, or None."""
+    addr = email.strip().lower()
+    cid = await s.scalar(select(CompanyEmail.company_id).where(CompanyEmail.address == addr))
+    return None if cid is None else await s.get(Company, cid)
+
+
+async def lookup(
+    s: AsyncSession, *, phone: str | None, email: str | None
+) -> tuple[list[Contact], list[Company]]:
+    """Screen pop: per key, the contact owning it, or else the company owning it (a person's
+    own number says more than their switchboard's); each found once."""
+    contacts: dict[uuid.UUID, Contact] = {}
+    found: dict[uuid.UUID, Company] = {}
+    for key, by_contact, by_company in (
+        (phone, service.find_contact_by_phone, find_company_by_phone),
+        (email, service.find_contact_by_email, find_company_by_email),
+    ):
+        if not key:
+            continue
+        contact = await by_contact(s, key)
+        if contact is not None:
+            contacts[contact.id] = contact
+        elif (company := await by_company(s, key)) is not None:
+            found[company.id] = company
+    return list(contacts.values()), list(found.values())

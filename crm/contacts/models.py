@@ -14,8 +14,8 @@ from comms.db.base import Base, TenantScoped, Timestamped, new_id, utcnow
 
 
 class Company(TenantScoped, Timestamped, Base):
-    """An organisation contacts belong to. Its phones and emails are plain E.164/lower-case
-    lists: no screen pop looks a company up by number, so they need no unique index."""
+    """An organisation contacts belong to. `phones`/`emails` are the lists as given (the API
+    shape); the index rows mirror them so a screen pop finds the company by any of them."""
 
     __tablename__ = "crm_companies"
 
@@ -27,6 +27,43 @@ class Company(TenantScoped, Timestamped, Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    phone_index: Mapped[list[CompanyPhone]] = relationship(
+        lazy="selectin", order_by="CompanyPhone.id", cascade="all, delete-orphan"
+    )
+    email_index: Mapped[list[CompanyEmail]] = relationship(
+        lazy="selectin", order_by="CompanyEmail.id", cascade="all, delete-orphan"
+    )
+
+
+class CompanyPhone(TenantScoped, Base):
+    """One E.164 number of a company; unique per tenant so a lookup finds one company."""
+
+    __tablename__ = "crm_company_phones"
+    tenant_id_indexed = False  # uq_crm_company_phones_e164 leads with it
+    __table_args__ = (UniqueConstraint("tenant_id", "e164", name="uq_crm_company_phones_e164"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    company_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("crm_companies.id", ondelete="CASCADE"), index=True
+    )
+    e164: Mapped[str] = mapped_column(String(32))
+
+
+class CompanyEmail(TenantScoped, Base):
+    """One lower-cased address of a company; unique per tenant."""
+
+    __tablename__ = "crm_company_emails"
+    tenant_id_indexed = False  # uq_crm_company_emails_address leads with it
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "address", name="uq_crm_company_emails_address"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    company_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("crm_companies.id", ondelete="CASCADE"), index=True
+    )
+    address: Mapped[str] = mapped_column(String(320))
 
 
 class Contact(TenantScoped, Timestamped, Base):

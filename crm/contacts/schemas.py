@@ -84,6 +84,8 @@ class ContactOut(BaseModel):
 
 class ContactPage(BaseModel):
     items: list[ContactOut]
+    # Lookup only: companies owning a number/address no contact owns; [] elsewhere.
+    companies: list[CompanyOut] = []
     next_cursor: str | None = None  # pass as `cursor` for the next page; None on the last
 
 

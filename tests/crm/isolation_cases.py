@@ -44,10 +44,11 @@ async def make_sla_policy(hub: Hub, client: httpx.AsyncClient, owner: TenantCtx)
 
 
 async def make_company(hub: Hub, client: httpx.AsyncClient, owner: TenantCtx) -> dict[str, str]:
+    n = uuid.uuid4().int % 10**8  # company numbers and addresses are unique too
     r = await client.post(
         "/api/v1/crm/companies",
         headers=owner.auth,
-        json={"name": "Isolated Co", "phones": ["010 6552 9988"], "emails": ["co@owner.cn"]},
+        json={"name": "Isolated Co", "phones": [f"010{n:08d}"], "emails": [f"co{n}@owner.cn"]},
     )
     assert r.status_code == 201, r.text
     company_id = r.json()["id"]
