@@ -37,3 +37,32 @@ async def test_another_tenants_caller_is_unknown(
     async with hub.db.session() as s:
         scoped_to(s, tenant.id)
         assert await hub.queries.ask(s, "crm.contact_by_phone", {"phone": "+8613800138000"}) is None
+
+
+async def test_a_switchboard_number_pops_its_company_with_its_contacts_tickets(
+    hub: Hub, client: httpx.AsyncClient, tenant: TenantCtx, other_tenant: TenantCtx
+) -> None:
+    body = {"name": "Acme", "phones": ["010 6552 9988"], "tags": ["key account"]}
+    co = await client.post("/api/v1/crm/companies", headers=tenant.auth, json=body)
+    assert co.status_code == 201, co.text
+    staff = await make_contact(client, tenant, phones=["13800138000"], company_id=co.json()["id"])
+    loner = await make_contact(client, tenant, "Wang Fang", phones=["13900139000"])
+    for subject, who in (("router down", staff), ("not theirs", loner)):
+        r = await client.post(
+            "/api/v1/crm/tickets",
+            headers=tenant.auth,
+            json={"subject": subject, "contact_id": who["id"]},
+        )
+        assert r.status_code == 201, r.text
+    async with hub.db.session() as s:
+        scoped_to(s, tenant.id)
+        pop = await hub.queries.ask(s, "crm.contact_by_phone", {"phone": "+861065529988"})
+        person = await hub.queries.ask(s, "crm.contact_by_phone", {"phone": "13800138000"})
+        scoped_to(s, other_tenant.id)
+        theirs = await hub.queries.ask(s, "crm.contact_by_phone", {"phone": "+861065529988"})
+    assert (pop["kind"], pop["id"], pop["company_id"]) == ("company", None, co.json()["id"])
+    assert (pop["name"], pop["phones"], pop["tags"]) == ("Acme", ["+861065529988"], ["key account"])
+    assert [t["subject"] for t in pop["recent_tickets"]] == ["router down"]
+    # The person's own number still pops the person, naming the company.
+    assert (person["kind"], person["id"], person["company"]) == ("contact", staff["id"], "Acme")
+    assert theirs is None

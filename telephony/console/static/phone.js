@@ -286,7 +286,7 @@ export class Phone {
       h("p", { class: "caller", id: "pop-caller" }, c.caller),
       contact
         ? h("p", { class: "contact", id: "pop-contact" }, h("b", {}, contact.name),
-            contact.company ? ` · ${contact.company}` : "",
+            contact.company ? ` · ${contact.company}` : contact.kind === "company" ? " · company line" : "",
             (contact.tags || []).length ? h("span", { class: "pill" }, contact.tags.join(", ")) : "")
         : h("p", { class: "contact muted", id: "pop-contact" }, "Unknown caller"),
       h("div", { class: "controls" },
