@@ -37,8 +37,8 @@ async def contact_by_phone(s: AsyncSession, args: Mapping[str, str]) -> dict[str
             "company_id": str(firm.id),
             "name": firm.name,
             "company": None,
-            "phones": list(firm.phones),
-            "emails": list(firm.emails),
+            "phones": [p.e164 for p in firm.phones],
+            "emails": [e.address for e in firm.emails],
             "tags": list(firm.tags),
             "recent_tickets": tickets,
         }

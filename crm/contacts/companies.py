@@ -20,46 +20,38 @@ async def _check_free(
 ) -> None:
     """A number or address belongs to one company per tenant: a clash is a 409 naming
     `phones[i]`/`emails[i]` (i in the normalised list, as the response shows it)."""
-    if phones:
-        q = select(CompanyPhone.e164).where(CompanyPhone.e164.in_(phones))
-        if owner:
-            q = q.where(CompanyPhone.company_id != owner)
-        taken = set(await s.scalars(q))
-        if taken:
-            i = min(phones.index(p) for p in taken)
-            field = f"phones[{i}]"
-            raise Conflict(f"{field}: {phones[i]} belongs to another company", field=field)
-    if emails:
-        q = select(CompanyEmail.address).where(CompanyEmail.address.in_(emails))
-        if owner:
-            q = q.where(CompanyEmail.company_id != owner)
-        taken = set(await s.scalars(q))
-        if taken:
-            i = min(emails.index(e) for e in taken)
-            field = f"emails[{i}]"
-            raise Conflict(f"{field}: {emails[i]} belongs to another company", field=field)
+    for name, values, value, owned in (
+        ("phones", phones, CompanyPhone.e164, CompanyPhone.company_id),
+        ("emails", emails, CompanyEmail.address, CompanyEmail.company_id),
+    ):
+        i = await profile.first_taken(s, value, owned, values, owner)
+        if i is not None:
+            field = f"{name}[{i}]"
+            raise Conflict(f"{field}: {values[i]} belongs to another company", field=field)
 
 
-def _set_phones(c: Company, phones: list[str]) -> None:
-    """The JSON list and its index rows change together; kept rows are reused, not re-added."""
-    keep = {p.e164: p for p in c.phone_index}
-    c.phones = phones
-    c.phone_index = [keep.get(p) or CompanyPhone(e164=p) for p in phones]
+def _set_lists(c: Company, phones: list[str] | None, emails: list[str] | None) -> None:
+    if phones is not None:
+        c.phones = profile.reindexed(c.phones, phones, lambda p: p.e164, _phone)
+    if emails is not None:
+        c.emails = profile.reindexed(c.emails, emails, lambda e: e.address, _email)
 
 
-def _set_emails(c: Company, emails: list[str]) -> None:
-    keep = {e.address: e for e in c.email_index}
-    c.emails = emails
-    c.email_index = [keep.get(e) or CompanyEmail(address=e) for e in emails]
+def _phone(e164: str) -> CompanyPhone:
+    return CompanyPhone(e164=e164)
+
+
+def _email(address: str) -> CompanyEmail:
+    return CompanyEmail(address=address)
 
 
 async def create_company(s: AsyncSession, body: CompanyIn) -> Company:
     """Validate, index and add a company (flushed, not committed)."""
     phones, emails = profile.phones(body.phones), profile.emails(body.emails)
     await _check_free(s, phones, emails, None)
-    c = Company(name=body.name, phone_index=[], email_index=[])
-    _set_phones(c, phones)
-    _set_emails(c, emails)
+    c = Company(
+        name=body.name, phones=[_phone(p) for p in phones], emails=[_email(e) for e in emails]
+    )
     profile.fill(c, body)
     s.add(c)
     await s.flush()
@@ -80,10 +72,7 @@ async def update_company(s: AsyncSession, company_id: uuid.UUID, body: CompanyPa
     await _check_free(s, phones or [], emails or [], c.id)
     if body.name is not None:
         c.name = body.name
-    if phones is not None:
-        _set_phones(c, phones)
-    if emails is not None:
-        _set_emails(c, emails)
+    _set_lists(c, phones, emails)
     profile.patch(c, body)
     await s.flush()
     return c

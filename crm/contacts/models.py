@@ -14,24 +14,22 @@ from comms.db.base import Base, TenantScoped, Timestamped, new_id, utcnow
 
 
 class Company(TenantScoped, Timestamped, Base):
-    """An organisation contacts belong to. `phones`/`emails` are the lists as given (the API
-    shape); the index rows mirror them so a screen pop finds the company by any of them."""
+    """An organisation contacts belong to; its phones and emails live in indexed child tables,
+    as a contact's do, so a screen pop finds it by its switchboard number or general address."""
 
     __tablename__ = "crm_companies"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
     owner_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
-    phones: Mapped[list[str]] = mapped_column(JSON, default=list)
-    emails: Mapped[list[str]] = mapped_column(JSON, default=list)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    phone_index: Mapped[list[CompanyPhone]] = relationship(
+    phones: Mapped[list[CompanyPhone]] = relationship(
         lazy="selectin", order_by="CompanyPhone.id", cascade="all, delete-orphan"
     )
-    email_index: Mapped[list[CompanyEmail]] = relationship(
+    emails: Mapped[list[CompanyEmail]] = relationship(
         lazy="selectin", order_by="CompanyEmail.id", cascade="all, delete-orphan"
     )
 

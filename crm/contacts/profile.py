@@ -4,11 +4,17 @@ custom fields, validated and applied by one set of rules."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from comms.messages.addresses import normalise_email, normalise_phone
 from crm.contacts.schemas import ProfileIn, ProfilePatch
+
+Row = TypeVar("Row")
 
 
 class Profiled(Protocol):
@@ -61,3 +67,30 @@ def patch(target: Profiled, body: ProfilePatch) -> None:
         target.tags = list(dict.fromkeys(body.tags))
     if body.custom_fields is not None:
         target.custom_fields = {**target.custom_fields, **body.custom_fields}
+
+
+def reindexed(
+    rows: Sequence[Row], values: list[str], key: Callable[[Row], str], make: Callable[[str], Row]
+) -> list[Row]:
+    """The index rows for `values`: a kept value keeps its row (deleting and re-adding it in
+    one flush would hit the per-tenant unique constraint, inserts go first), new ones get one."""
+    keep = {key(r): r for r in rows}
+    return [keep.get(v) or make(v) for v in values]
+
+
+async def first_taken(
+    s: AsyncSession,
+    value: InstrumentedAttribute[str],
+    owner: InstrumentedAttribute[uuid.UUID],
+    values: list[str],
+    mine: uuid.UUID | None,
+) -> int | None:
+    """Where in `values` the first one another owner already indexes is (per tenant: the
+    session is scoped), or None; one query for the list."""
+    if not values:
+        return None
+    where: list[ColumnElement[bool]] = [value.in_(values)]
+    if mine is not None:
+        where.append(owner != mine)
+    taken = set(await s.scalars(select(value).where(*where)))
+    return min((values.index(v) for v in taken), default=None)

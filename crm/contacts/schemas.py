@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
@@ -47,6 +47,12 @@ class CompanyPatch(ProfilePatch):
 
 class CompanyOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+    @field_validator("phones", "emails", mode="before")
+    @classmethod
+    def _values(cls, rows: list[Any]) -> list[Any]:
+        """The model holds index rows; the API shows their values."""
+        return [getattr(r, "e164", None) or getattr(r, "address", r) for r in rows]
 
     id: uuid.UUID
     name: str

@@ -48,23 +48,20 @@ async def _check_free(
     s: AsyncSession, phones: list[str], emails: list[str], owner: uuid.UUID | None
 ) -> None:
     """A number or address belongs to one contact per tenant: clash is a 409 naming it."""
-    if phones:
-        taken = await s.scalar(
-            select(ContactPhone.e164).where(
-                ContactPhone.e164.in_(phones), ContactPhone.contact_id != owner
-            )
-            if owner
-            else select(ContactPhone.e164).where(ContactPhone.e164.in_(phones))
-        )
-        if taken:
-            raise Conflict(f"phone {taken} belongs to another contact", field="phones")
-    if emails:
-        q = select(ContactEmail.address).where(ContactEmail.address.in_(emails))
-        if owner:
-            q = q.where(ContactEmail.contact_id != owner)
-        taken = await s.scalar(q)
-        if taken:
-            raise Conflict(f"email {taken} belongs to another contact", field="emails")
+    i = await profile.first_taken(s, ContactPhone.e164, ContactPhone.contact_id, phones, owner)
+    if i is not None:
+        raise Conflict(f"phone {phones[i]} belongs to another contact", field="phones")
+    i = await profile.first_taken(s, ContactEmail.address, ContactEmail.contact_id, emails, owner)
+    if i is not None:
+        raise Conflict(f"email {emails[i]} belongs to another contact", field="emails")
+
+
+def _phone(e164: str) -> ContactPhone:
+    return ContactPhone(e164=e164)
+
+
+def _email(address: str) -> ContactEmail:
+    return ContactEmail(address=address)
 
 
 async def _check_company(s: AsyncSession, company_id: uuid.UUID | None) -> None:
@@ -80,8 +77,8 @@ async def create_contact(s: AsyncSession, body: ContactIn) -> Contact:
     c = Contact(
         name=body.name,
         company_id=body.company_id,
-        phones=[ContactPhone(e164=p) for p in phones],
-        emails=[ContactEmail(address=e) for e in emails],
+        phones=[_phone(p) for p in phones],
+        emails=[_email(e) for e in emails],
     )
     profile.fill(c, body)
     s.add(c)
@@ -108,11 +105,9 @@ async def update_contact(s: AsyncSession, contact_id: uuid.UUID, body: ContactPa
         c.name = body.name
     profile.patch(c, body)
     if phones is not None:
-        keep = {p.e164: p for p in c.phones}
-        c.phones = [keep.get(p) or ContactPhone(e164=p) for p in phones]
+        c.phones = profile.reindexed(c.phones, phones, lambda p: p.e164, _phone)
     if emails is not None:
-        keep_e = {e.address: e for e in c.emails}
-        c.emails = [keep_e.get(e) or ContactEmail(address=e) for e in emails]
+        c.emails = profile.reindexed(c.emails, emails, lambda e: e.address, _email)
     await s.flush()
     return c
 

@@ -4,10 +4,11 @@ Revision ID: crm_0004
 Revises: crm_0003
 Create Date: 2026-11-27 15:58:05
 
-Companies gain phones, emails, tags, an owner and custom fields; `crm_contact_aliases` keeps
-the id of a contact merged away so events naming it reach the kept one; timeline entries of
-calls carry their billable seconds. Existing companies get empty lists and
-`updated_at = created_at`.
+Companies gain tags, an owner and custom fields, and phones and emails held like a contact's:
+one row each in `crm_company_phones` / `crm_company_emails`, unique per tenant, so a screen pop
+finds a company by its switchboard number or general address. `crm_contact_aliases` keeps the
+id of a contact merged away so events naming it reach the kept one; timeline entries of calls
+carry their billable seconds. Existing companies get empty lists and `updated_at = created_at`.
 """
 
 from collections.abc import Sequence
@@ -20,7 +21,12 @@ down_revision: str | Sequence[str] | None = "crm_0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-NEW_COMPANY_LISTS = {"phones": "'[]'", "emails": "'[]'", "tags": "'[]'", "custom_fields": "'{}'"}
+NEW_COMPANY_LISTS = {"tags": "'[]'", "custom_fields": "'{}'"}
+# (table, value column, its length, unique constraint): a company's numbers and addresses
+COMPANY_INDEXES = (
+    ("crm_company_phones", "e164", 32, "uq_crm_company_phones_e164"),
+    ("crm_company_emails", "address", 320, "uq_crm_company_emails_address"),
+)
 
 
 def upgrade() -> None:
@@ -68,6 +74,38 @@ def upgrade() -> None:
             "updated_at", existing_type=sa.DateTime(timezone=True), nullable=False
         )
 
+    for table, column, length, unique in COMPANY_INDEXES:
+        op.create_table(
+            table,
+            sa.Column(
+                "id",
+                sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                autoincrement=True,
+                nullable=False,
+            ),
+            sa.Column("company_id", sa.Uuid(), nullable=False),
+            sa.Column(column, sa.String(length=length), nullable=False),
+            sa.Column("tenant_id", sa.Uuid(), nullable=False),
+            sa.ForeignKeyConstraint(
+                ["company_id"],
+                ["crm_companies.id"],
+                name=op.f(f"fk_{table}_company_id_crm_companies"),
+                ondelete="CASCADE",
+            ),
+            sa.ForeignKeyConstraint(
+                ["tenant_id"],
+                ["tenants.id"],
+                name=op.f(f"fk_{table}_tenant_id_tenants"),
+                ondelete="CASCADE",
+            ),
+            sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{table}")),
+            sa.UniqueConstraint("tenant_id", column, name=unique),
+        )
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(
+                batch_op.f(f"ix_{table}_company_id"), ["company_id"], unique=False
+            )
+
     with op.batch_alter_table("crm_timeline_entries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("duration_seconds", sa.Integer(), nullable=True))
 
@@ -75,6 +113,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("crm_timeline_entries", schema=None) as batch_op:
         batch_op.drop_column("duration_seconds")
+
+    for table, *_ in reversed(COMPANY_INDEXES):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(batch_op.f(f"ix_{table}_company_id"))
+        op.drop_table(table)
 
     with op.batch_alter_table("crm_companies", schema=None) as batch_op:
         batch_op.drop_column("updated_at")
