@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from comms.bus.subscribers import is_pattern, topic_matches
+from comms.bus.subscribers import is_pattern, specificity, topic_matches
 from comms.db.tenancy import current_tenant
 from comms.errors import InvalidInput
 from comms.tenants.models import Tenant
@@ -36,7 +36,7 @@ def best_pref(rows: Iterable[TopicPreference], topic: str) -> TopicPreference | 
     for p in rows:
         if not topic_matches(p.topic, topic):
             continue
-        rank = 10_000 if not is_pattern(p.topic) else len(p.topic)
+        rank = specificity(p.topic)
         if rank > best_rank:
             best, best_rank = p, rank
     return best

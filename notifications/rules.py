@@ -210,15 +210,20 @@ _VIEWS: dict[uuid.UUID, tuple[tuple[Any, ...], RuleView]] = {}
 _VIEWS_MAX = 10_000
 
 
+def _built(row: tuple[Any, ...]) -> RuleView:
+    """A view of a row in `_RULE_COLUMNS` order, its conditions validated."""
+    checks = tuple(Condition.model_validate(raw) for raw in row[2])
+    rid, topic, conditions, recipients, channels, escalate, urgency, d_field, d_min = row
+    return RuleView(
+        rid, topic, conditions, recipients, channels, escalate, urgency, d_field, d_min, checks
+    )
+
+
 def _view(row: tuple[Any, ...]) -> RuleView:
     cached = _VIEWS.get(row[0])
     if cached is not None and cached[0] == row:
         return cached[1]
-    checks = tuple(Condition.model_validate(raw) for raw in row[2])
-    rid, topic, conditions, recipients, channels, escalate, urgency, d_field, d_min = row
-    view = RuleView(
-        rid, topic, conditions, recipients, channels, escalate, urgency, d_field, d_min, checks
-    )
+    view = _built(row)
     if len(_VIEWS) >= _VIEWS_MAX:
         _VIEWS.clear()
     _VIEWS[row[0]] = (row, view)
@@ -232,20 +237,10 @@ class _TenantRules:
 
 
 def _default_view(d: defaults.DefaultRule) -> RuleView:
-    checks = tuple(Condition.model_validate(raw) for raw in d.conditions)
+    """A built-in rule as a row of `_RULE_COLUMNS` would read: no id, no dedupe."""
     channels = [str(c) for c in d.channels]
-    return RuleView(
-        None,
-        d.topic,
-        d.conditions,
-        d.recipients,
-        channels,
-        d.escalate_after_minutes,
-        d.urgency,
-        None,
-        0,
-        checks,
-    )
+    row = (None, d.topic, d.conditions, d.recipients, channels, d.escalate_after_minutes)
+    return _built((*row, d.urgency, None, 0))
 
 
 _DEFAULT_VIEWS = tuple(_default_view(d) for d in defaults.DEFAULT_RULES)

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +15,7 @@ from comms.auth.principal import Principal
 from comms.bus.topics import TopicRegistry
 from comms.db.sets import among
 from comms.errors import Conflict, NotFound
-from comms.messages.queries import decode_cursor, encode_cursor
+from comms.messages.queries import newest_first_page
 from notifications import defaults
 from notifications.models import (
     DeliveryAttempt,
@@ -206,19 +206,6 @@ async def list_notifications(
         q = q.where(Notification.created_at >= f.since)
     if f.until is not None:
         q = q.where(Notification.created_at < f.until)
-    if cursor:
-        at, last = decode_cursor(cursor)
-        q = q.where(
-            or_(
-                Notification.created_at < at,
-                and_(Notification.created_at == at, Notification.id < last),
-            )
-        )
-    rows = list(
-        await session.scalars(
-            q.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)
-        )
+    return await newest_first_page(
+        session, q, Notification.created_at, Notification.id, limit=limit, cursor=cursor
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None

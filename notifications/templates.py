@@ -12,7 +12,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from comms.bus.subscribers import is_pattern, topic_matches
+from comms.bus.subscribers import is_pattern, specificity, topic_matches
 from comms.bus.topics import EventPayload, TopicRegistry
 from comms.db.tenancy import current_tenant
 from comms.errors import InvalidInput
@@ -102,8 +102,8 @@ _T = NotificationTemplate
 
 
 def covering(topic: str) -> list[str]:
-    """`topic` and every pattern that covers it, most specific first (`erp.order.shipped`,
-    `erp.order.*`, `erp.*`, `*`): the order in which templates are preferred."""
+    """`topic` and every pattern that covers it (`erp.order.shipped`, `erp.order.*`, `erp.*`,
+    `*`): the template topics that may serve it."""
     parts = topic.split(".")
     return [topic, *(".".join(parts[:n]) + ".*" for n in range(len(parts) - 1, 0, -1)), "*"]
 
@@ -125,8 +125,8 @@ async def _template_text(
         best: dict[NoticeChannel, int] = {}
         found = {}
         for name, ch, loc, subject, body in rows:
-            rank = names.index(name)
-            if rank < best.get(ch, len(names)):
+            rank = specificity(name)
+            if rank > best.get(ch, -1):
                 best[ch], found[ch] = rank, []
             if rank == best[ch]:
                 found[ch].append((loc, subject, body))

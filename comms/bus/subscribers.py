@@ -163,6 +163,12 @@ def topic_matches(pattern: str, topic: str) -> bool:
     return pattern == topic
 
 
+def specificity(pattern: str) -> int:
+    """How closely a name or pattern covers a topic it matches, higher closer: the exact
+    name, then the longer prefix (`erp.order.*` before `erp.*`), then `*`."""
+    return 10_000 if not is_pattern(pattern) else len(pattern)
+
+
 class SubscriberRegistry:
     """Subscribers by exact topic name or by pattern; one delivery per matching subscriber."""
 

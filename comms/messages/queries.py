@@ -6,9 +6,11 @@ import base64
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from comms.errors import InvalidInput, NotFound
 from comms.messages.models import Channel, Conversation, Message
@@ -25,6 +27,30 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         return datetime.fromisoformat(at), uuid.UUID(row_id)
     except ValueError:
         raise InvalidInput("cursor: not a cursor this API gave out", field="cursor") from None
+
+
+Row = TypeVar("Row")
+
+
+async def newest_first_page(
+    session: AsyncSession,
+    q: Select[Row],
+    at: InstrumentedAttribute[datetime],
+    key: InstrumentedAttribute[uuid.UUID],
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Row], str | None]:
+    """A page of `q`, newest first by (`at`, `key`), and the cursor of the next page (None on
+    the last): the keyset every list of this API pages with."""
+    if cursor:
+        last_at, last = decode_cursor(cursor)
+        q = q.where(or_(at < last_at, and_(at == last_at, key < last)))
+    rows = list(await session.scalars(q.order_by(at.desc(), key.desc()).limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    tail = rows[limit - 1]
+    return rows[:limit], encode_cursor(getattr(tail, at.key), getattr(tail, key.key))
 
 
 @dataclass
@@ -61,17 +87,9 @@ async def list_messages(
         q = q.where(Message.created_at < f.until)
     if f.conversation_id is not None:
         q = q.where(Message.conversation_id == f.conversation_id)
-    if cursor:
-        at, last = decode_cursor(cursor)
-        q = q.where(or_(Message.created_at < at, and_(Message.created_at == at, Message.id < last)))
-    rows = list(
-        await session.scalars(
-            q.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit + 1)
-        )
+    return await newest_first_page(
+        session, q, Message.created_at, Message.id, limit=limit, cursor=cursor
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
 
 
 async def get_conversation(session: AsyncSession, conversation_id: uuid.UUID) -> Conversation:
@@ -88,19 +106,6 @@ async def list_conversations(
     q = select(Conversation)
     if channel is not None:
         q = q.where(Conversation.channel == channel)
-    if cursor:
-        at, last = decode_cursor(cursor)
-        q = q.where(
-            or_(
-                Conversation.last_message_at < at,
-                and_(Conversation.last_message_at == at, Conversation.id < last),
-            )
-        )
-    rows = list(
-        await session.scalars(
-            q.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(limit + 1)
-        )
+    return await newest_first_page(
+        session, q, Conversation.last_message_at, Conversation.id, limit=limit, cursor=cursor
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].last_message_at, rows[-1].id) if more else None

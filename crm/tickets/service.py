@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from comms.bus import publish
 from comms.db.base import utcnow
 from comms.errors import InvalidInput, NotFound
-from comms.messages.queries import decode_cursor, encode_cursor
+from comms.messages.queries import newest_first_page
 from comms.settings import Settings
 from crm.contacts.models import Contact
 from crm.contacts.service import add_timeline_entry
@@ -153,15 +153,7 @@ async def list_tickets(
         q = q.where(Ticket.team == f.team)
     if f.contact_id is not None:
         q = q.where(Ticket.contact_id == f.contact_id)
-    if cursor:
-        at, last = decode_cursor(cursor)
-        q = q.where(or_(Ticket.created_at < at, and_(Ticket.created_at == at, Ticket.id < last)))
-    rows = list(
-        await s.scalars(q.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1))
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
+    return await newest_first_page(s, q, Ticket.created_at, Ticket.id, limit=limit, cursor=cursor)
 
 
 def _updated(t: Ticket, previous: S, changes: list[str]) -> TicketUpdated:

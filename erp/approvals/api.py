@@ -75,7 +75,7 @@ async def list_requests(
 ) -> RequestPage:
     if awaiting == "me" and who.user_id is None:
         raise InvalidInput("awaiting: an API key awaits no approval; sign in", field="awaiting")
-    mine = who.user_id if awaiting == "me" else None
+    mine = who if awaiting == "me" else None
     rows, nxt = await service.list_requests(s, status, limit, cursor, awaiting=mine)
     return RequestPage(items=[RequestOut.model_validate(r) for r in rows], next_cursor=nxt)
 

@@ -46,11 +46,12 @@ async def notify_approver(
     r: ApprovalRequest,
     step: ApprovalStep,
     approver: User,
-    requester: User,
     ttl: int,
 ) -> None:
-    who = requester.name or requester.email
-    head = f"Approval needed (step {step.position + 1}/{len(r.steps)}): {describe(r)} from {who}."
+    head = (
+        f"Approval needed (step {step.position + 1}/{len(r.steps)}): {describe(r)} "
+        f"from {r.requester_name}."
+    )
     if approver.mobile:
         text = f"{head} Reply Y {step.code} to approve, N {step.code} to reject."
         await _queue(s, settings, MessageCreate(channel=Channel.SMS, to=approver.mobile, body=text))

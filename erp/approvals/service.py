@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from comms.auth.models import Role, User
+from comms.auth.principal import Principal
 from comms.bus import publish
 from comms.db.base import utcnow
 from comms.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from comms.messages.queries import decode_cursor, encode_cursor
+from comms.messages.queries import newest_first_page
 from comms.settings import Settings
 from erp.approvals import notify
 from erp.approvals.events import ApprovalDecided, ApprovalRequested
@@ -144,9 +145,8 @@ async def _start(
     people = await approvers(s, step)
     if not people:
         log.warning("approval %s step %d has no approver (role %s)", r.id, step.position, step.role)
-    requester = await _user(s, r.requester_id)
     for person in people:
-        await notify.notify_approver(s, settings, r, step, person, requester, ttl)
+        await notify.notify_approver(s, settings, r, step, person, ttl)
     publish(
         s,
         ApprovalRequested.topic,
@@ -161,7 +161,7 @@ async def _start(
             approver_ids=[p.id for p in people],
             summary=(
                 f"Approval needed (step {step.position + 1}/{len(r.steps)}): "
-                f"{notify.describe(r)} from {requester.name or requester.email}"
+                f"{notify.describe(r)} from {r.requester_name}"
             ),
         ),
     )
@@ -228,8 +228,7 @@ async def decide(
     await s.flush()
     event = _decided(r, step, decision, channel.value, approver_id)
     publish(s, ApprovalDecided.topic, event)
-    requester = await _user(s, r.requester_id)
-    await notify.notify_requester(s, settings, r, requester, event.summary)
+    await notify.notify_requester(s, settings, r, r.requester, event.summary)
     if decision is Decision.APPROVE and following:
         await _start(s, settings, r, following[0], ttl)
     return row
@@ -281,34 +280,21 @@ async def list_requests(
     status: RequestStatus | None,
     limit: int,
     cursor: str | None = None,
-    awaiting: uuid.UUID | None = None,
+    awaiting: Principal | None = None,
 ) -> tuple[list[ApprovalRequest], str | None]:
-    """Newest first; with `awaiting`, only requests whose current step that user may decide
-    now (the same rule as `approvers`: the step's named user, else an active user of its role)."""
+    """Newest first; with `awaiting` (a signed-in user, so active), only requests whose current
+    step that user may decide now (as `approvers`: the step's named user, else its role)."""
     q = select(ApprovalRequest)
     if status is not None:
         q = q.where(ApprovalRequest.status == status)
     if awaiting is not None:
-        me = await _user(s, awaiting)
-        if not me.is_active:
-            return [], None
         mine = or_(
-            ApprovalStep.user_id == me.id,
-            and_(ApprovalStep.user_id.is_(None), ApprovalStep.role == me.role.value),
+            ApprovalStep.user_id == awaiting.user_id,
+            and_(ApprovalStep.user_id.is_(None), ApprovalStep.role == awaiting.role.value),
         )
         q = q.join(ApprovalStep, ApprovalStep.request_id == ApprovalRequest.id).where(
             ApprovalStep.status == StepStatus.PENDING, mine
         )
-    if cursor:
-        at, last = decode_cursor(cursor)
-        q = q.where(
-            or_(
-                ApprovalRequest.created_at < at,
-                and_(ApprovalRequest.created_at == at, ApprovalRequest.id < last),
-            )
-        )
-    q = q.order_by(ApprovalRequest.created_at.desc(), ApprovalRequest.id.desc()).limit(limit + 1)
-    rows = list(await s.scalars(q))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
+    return await newest_first_page(
+        s, q, ApprovalRequest.created_at, ApprovalRequest.id, limit=limit, cursor=cursor
+    )

@@ -48,6 +48,7 @@ def check(flow: FlowDocument, targets: Targets | None = None) -> list[Problem]:
     targets = targets or Targets()
     problems: list[Problem] = []
     nodes = flow.nodes
+    known = _variables(flow)
     if flow.start not in nodes:
         problems.append(Problem(None, "unknown_node", f"start names unknown node {flow.start!r}"))
     for node_id, node in nodes.items():
@@ -65,7 +66,7 @@ def check(flow: FlowDocument, targets: Targets | None = None) -> list[Problem]:
         if isinstance(node, Route):
             problems += _check_route(node_id, node, targets)
         if isinstance(node, Play):
-            problems += _check_media(node_id, node, _variables(flow))
+            problems += _check_media(node_id, node, known)
     problems += _unreachable(flow)
     problems += _silent_loops(flow)
     return problems

@@ -69,8 +69,10 @@ export class Approvals {
   }
 
   // Pushes: a step now waits for me, or a request was decided (by anyone, through anything).
+  // A decision reaches every console of the tenant: only one listing that request re-reads.
   push(m) {
     if (m.event === "requested") toast("Approval needed", m.summary);
+    else if (!this.items.some((r) => r.id === m.request_id)) return;
     this.load();
   }
 }
